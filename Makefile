@@ -1,0 +1,26 @@
+# The two commands a newcomer needs: `make demo` and `make test`.
+# Both create (or refresh, when settings.ini/setup.py change) the virtual environment in .venv.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+DEMO_OUT ?= demo_out
+
+.PHONY: demo test venv clean
+
+venv: $(STAMP)
+
+$(STAMP): settings.ini setup.py
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q -e ".[dev]"
+	touch $(STAMP)
+
+demo: venv
+	$(BIN)/deblur_synth --scene all --out $(DEMO_OUT)
+
+test: venv
+	$(BIN)/python tools/run_tests.py
+
+clean:
+	rm -rf $(VENV) _proc _docs $(DEMO_OUT) .pytest_cache .hypothesis

@@ -1,0 +1,65 @@
+"""Run every test suite of deblur_nbdev and print one closing line `N passed, N failed`.
+
+Suites: (1) notebooks and library in sync (`nbdev_export`/`nbdev_clean` change nothing),
+(2) `nbdev_test` (flags `slow` and `cuda` skipped unless NBDEV_FLAGS names them), (3) `pytest tests/`,
+(4) the docs pre-processing (`nbdev.serve.proc_nbs`) on every notebook."""
+import hashlib, os, re, subprocess, sys, xml.etree.ElementTree as ET
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+BIN = Path(sys.executable).parent
+os.chdir(ROOT)
+totals = {"passed": 0, "failed": 0, "skipped": 0}
+
+def tally(suite, passed, failed, skipped=0):
+    totals["passed"] += passed; totals["failed"] += failed; totals["skipped"] += skipped
+    print(f"== {suite}: {passed} passed, {failed} failed, {skipped} skipped", flush=True)
+
+def snapshot():
+    files = sorted(p for d in ("nbs", "deblur_nbdev") for p in Path(d).rglob("*")
+                   if p.is_file() and "__pycache__" not in p.parts and ".ipynb_checkpoints" not in p.parts)
+    return {str(p): hashlib.sha256(p.read_bytes()).hexdigest() for p in files}
+
+def run(cmd, **kw):
+    print("$", " ".join(map(str, cmd)), flush=True)
+    return subprocess.run(cmd, text=True, capture_output=True, **kw)
+
+# 1. export/clean must not change anything
+before = snapshot()
+r1, r2 = run([BIN/"nbdev_export"]), run([BIN/"nbdev_clean"])
+changed = sorted(k for k in set(before) | set(after := snapshot()) if before.get(k) != after.get(k))
+if r1.returncode or r2.returncode or changed:
+    print(r1.stdout + r1.stderr + r2.stdout + r2.stderr)
+    print("nbdev_export/nbdev_clean changed (commit the result):", *changed, sep="\n  ")
+    tally("sync", 0, 1)
+else: tally("sync", 1, 0)
+
+# 2. notebooks
+nbs = sorted(p for p in Path("nbs").rglob("*.ipynb") if not p.name.startswith("_") and ".ipynb_checkpoints" not in p.parts)
+flags = os.environ.get("NBDEV_FLAGS", "")
+r = run([BIN/"nbdev_test", "--n_workers", os.environ.get("NBDEV_WORKERS", "2"), "--timing"] + (["--flags", flags] if flags else []))
+print(r.stdout[-20000:], r.stderr[-20000:])
+failed_nbs = set(re.findall(r"==> (\S+\.ipynb)", r.stdout + r.stderr))
+n_fail = len(failed_nbs) if failed_nbs else (0 if r.returncode == 0 else 1)
+tally("nbdev_test (notebooks)", len(nbs) - n_fail, n_fail)
+
+# 3. pytest
+xml = ROOT/"test-results"/"pytest.xml"; xml.parent.mkdir(exist_ok=True)
+if xml.exists(): xml.unlink()
+r = subprocess.run([BIN/"python", "-m", "pytest", "tests", "-q", "-p", "no:cacheprovider", f"--junitxml={xml}"])
+if xml.exists():
+    s = ET.parse(xml).getroot(); s = s if s.tag == "testsuite" else s.find("testsuite")
+    t, f, e, sk = (int(s.get(k, 0)) for k in ("tests", "failures", "errors", "skipped"))
+    tally("pytest", t - f - e - sk, f + e, sk)
+else: tally("pytest", 0, 1)
+
+# 4. docs pre-processing (what nbdev_docs feeds to Quarto; Quarto itself is not installable here)
+r = run([BIN/"python", "-c", "from nbdev.serve import proc_nbs; proc_nbs()"])
+procd = {p.name for p in Path("_proc").rglob("*.ipynb")} if r.returncode == 0 else set()
+missing = [p.name for p in nbs if p.name not in procd]
+if r.returncode: print(r.stdout[-5000:], r.stderr[-5000:])
+if missing: print("proc_nbs did not produce:", missing)
+tally("docs pre-processing", len(nbs) - len(missing), len(missing))
+
+print(f"{totals['passed']} passed, {totals['failed']} failed, {totals['skipped']} skipped")
+sys.exit(1 if totals["failed"] else 0)
