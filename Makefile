@@ -6,7 +6,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 DEMO_OUT ?= demo_out
 
-.PHONY: demo test venv clean
+.PHONY: demo test venv clean readme bench
 
 venv: $(STAMP)
 
@@ -21,6 +21,12 @@ demo: venv
 
 test: venv
 	$(BIN)/python tools/run_tests.py
+
+readme: venv
+	$(BIN)/python tools/make_readme.py
+
+bench: venv
+	$(BIN)/python benchmarks/bench_warp.py
 
 clean:
 	rm -rf $(VENV) _proc _docs $(DEMO_OUT) .pytest_cache .hypothesis

@@ -1,6 +1,7 @@
 """Run every test suite of deblur_nbdev and print one closing line `N passed, N failed`.
 
-Suites: (1) notebooks and library in sync (`nbdev_export`/`nbdev_clean` change nothing),
+Suites: (1) notebooks, library and README in sync (`nbdev_export`/`nbdev_clean` change nothing, README.md is
+the render of nbs/index.ipynb),
 (2) `nbdev_test` (flags `slow` and `cuda` skipped unless NBDEV_FLAGS names them), (3) `pytest tests/`,
 (4) the docs pre-processing (`nbdev.serve.proc_nbs`) on every notebook."""
 import hashlib, os, re, subprocess, sys, xml.etree.ElementTree as ET
@@ -27,9 +28,10 @@ def run(cmd, **kw):
 # 1. export/clean must not change anything
 before = snapshot()
 r1, r2 = run([BIN/"nbdev_export"]), run([BIN/"nbdev_clean"])
+r3 = run([BIN/"python", "tools/make_readme.py", "--check"])
 changed = sorted(k for k in set(before) | set(after := snapshot()) if before.get(k) != after.get(k))
-if r1.returncode or r2.returncode or changed:
-    print(r1.stdout + r1.stderr + r2.stdout + r2.stderr)
+if r1.returncode or r2.returncode or r3.returncode or changed:
+    print(r1.stdout + r1.stderr + r2.stdout + r2.stderr + r3.stdout + r3.stderr)
     print("nbdev_export/nbdev_clean changed (commit the result):", *changed, sep="\n  ")
     tally("sync", 0, 1)
 else: tally("sync", 1, 0)
