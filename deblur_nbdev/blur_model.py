@@ -7,11 +7,11 @@ __all__ = ['as_image', 'valid_depth', 'as_depth', 'intrinsics', 'default_K', 'as
            'line_kernel', 'uniform_blur', 'pixel_grid', 'unproject', 'transform', 'project', 'pixel_homography',
            'planar_blur', 'point_trajectories']
 
-# %% ../nbs/00_blur_model.ipynb #2a5a7351
+# %% ../nbs/00_blur_model.ipynb #982b859e
 import numpy as np
 import cv2
 
-# %% ../nbs/00_blur_model.ipynb #692a4da1
+# %% ../nbs/00_blur_model.ipynb #29fef962
 def as_image(img, name="image"):
     "Check `img` and return it as float32 `H×W×C` in [0, 1] (uint8 /255, uint16 /65535; floats must already be in [0, 1])."
     a = np.asarray(img)
@@ -31,7 +31,7 @@ def as_image(img, name="image"):
         raise ValueError(f"{name}: float values must lie in [0, 1], found [{lo:.4g}, {hi:.4g}]{hint}")
     return a.astype(np.float32, copy=False)
 
-# %% ../nbs/00_blur_model.ipynb #9b544ba5
+# %% ../nbs/00_blur_model.ipynb #9d8640da
 def valid_depth(depth):
     "Boolean mask of usable depth: finite and strictly positive."
     d = np.asarray(depth)
@@ -48,7 +48,7 @@ def as_depth(depth, name="depth", shape=None):
         raise ValueError(f"{name}: shape {d.shape} does not match the image's {tuple(shape[:2])}")
     return np.where(valid_depth(d), d, 0).astype(np.float32)
 
-# %% ../nbs/00_blur_model.ipynb #016652c3
+# %% ../nbs/00_blur_model.ipynb #f6595c4c
 def intrinsics(fx, fy, cx, cy):
     "The intrinsic matrix `K` of thesis eq. (1), float64."
     return np.array([[fx, 0, cx], [0, fy, cy], [0, 0, 1]], np.float64)
@@ -68,7 +68,7 @@ def as_K(K, name="K"):
         raise ValueError(f"{name}: singular or negative focal length (fx={K[0,0]}, fy={K[1,1]})")
     return K
 
-# %% ../nbs/00_blur_model.ipynb #75b0fba1
+# %% ../nbs/00_blur_model.ipynb #b4cc48f5
 def as_rotation(R, name="R"):
     "Check a rotation `R` (3×3 or N×3×3) and return float64 N×3×3."
     R = np.asarray(R, dtype=np.float64)
@@ -89,7 +89,7 @@ def as_translation(T, n, name="T"):
     if not np.isfinite(T).all(): raise ValueError(f"{name}: contains NaN or inf")
     return T
 
-# %% ../nbs/00_blur_model.ipynb #3b0970d3
+# %% ../nbs/00_blur_model.ipynb #115dd114
 def line_kernel(dx, dy, size=None):
     "A normalised linear motion-blur kernel for a displacement of `(dx, dy)` pixels."
     size = size or int(2 * np.ceil(max(abs(dx), abs(dy))) + 1)
@@ -107,7 +107,7 @@ def uniform_blur(image, kernel):
     out = cv2.filter2D(img, -1, np.asarray(kernel, np.float32), borderType=cv2.BORDER_REFLECT)
     return out.reshape(img.shape)
 
-# %% ../nbs/00_blur_model.ipynb #1e9ce766
+# %% ../nbs/00_blur_model.ipynb #21961409
 def pixel_grid(height, width):
     "Pixel coordinates `(u, v)` as float64 arrays of shape `H×W` (u = column, v = row)."
     v, u = np.mgrid[0:height, 0:width].astype(np.float64)
@@ -135,7 +135,7 @@ def pixel_homography(K, R, T, d, K_dst=None):
     n = np.array([0., 0., 1.])
     return K_dst @ (np.asarray(R, np.float64) + np.outer(T, n) / d) @ np.linalg.inv(as_K(K))
 
-# %% ../nbs/00_blur_model.ipynb #01373991
+# %% ../nbs/00_blur_model.ipynb #ccec6764
 def planar_blur(image, K, R, T, d, weights=None):
     "Eq. (4): blur of a fronto-parallel plane at depth `d` — weighted mean of the image warped by each pose's homography."
     img, K = as_image(image), as_K(K)
@@ -149,7 +149,7 @@ def planar_blur(image, K, R, T, d, weights=None):
         out += np.float32(wj) * warped.reshape(img.shape)
     return out
 
-# %% ../nbs/00_blur_model.ipynb #04224cd7
+# %% ../nbs/00_blur_model.ipynb #6c897828
 def point_trajectories(K, R, T, depth, points):
     "Pixel positions `N_poses×P×2` of `points` (`P×2` pixels) at z-depth `depth` (scalar or `P`) under each pose."
     R = as_rotation(R); T = as_translation(T, len(R))

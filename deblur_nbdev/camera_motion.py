@@ -6,13 +6,13 @@
 __all__ = ['Poses', 'identity_poses', 'exposure_times', 'row_times', 'synthetic_shake', 'IMU', 'integrate_gyro', 'imu_poses',
            'read_imu_csv', 'read_deepgyro']
 
-# %% ../nbs/01_camera_motion.ipynb #7a7e9e62
+# %% ../nbs/01_camera_motion.ipynb #518f7301
 import numpy as np
 from pathlib import Path
 from scipy.spatial.transform import Rotation, Slerp
 from .blur_model import as_rotation, as_translation
 
-# %% ../nbs/01_camera_motion.ipynb #47f0f605
+# %% ../nbs/01_camera_motion.ipynb #72011839
 def _check_times(times, n, name="times"):
     "Check sample times: 1-D, `n` long, finite and strictly increasing; return float64."
     t = np.asarray(times, dtype=np.float64)
@@ -98,7 +98,7 @@ def identity_poses(n=1, duration=1.0):
     if n > 1 and not duration > 0: raise ValueError(f"duration: must be > 0 s, got {duration}")
     return Poses(np.repeat(np.eye(3)[None], n, 0), np.zeros((n, 3)), np.linspace(0, duration, n) if n > 1 else [0.0])
 
-# %% ../nbs/01_camera_motion.ipynb #8a68a79a
+# %% ../nbs/01_camera_motion.ipynb #e29e286b
 def exposure_times(
     exposure:float, # exposure time in seconds, > 0
     sf:float,       # sampling interval in seconds, 0 < sf ≤ exposure
@@ -118,7 +118,7 @@ def row_times(
     if not np.isfinite(t_readout) or t_readout < 0: raise ValueError(f"t_readout: must be ≥ 0 seconds, got {t_readout}")
     return np.arange(int(height), dtype=np.float64) * (float(t_readout) / int(height))
 
-# %% ../nbs/01_camera_motion.ipynb #4daea4c1
+# %% ../nbs/01_camera_motion.ipynb #fba991e6
 def _compose(steps):
     "Cumulative products `[I, s0, s0·s1, …]` of a stack of rotations (log-depth scan, later steps on the right)."
     P, k = steps, 1
@@ -164,7 +164,7 @@ def synthetic_shake(
     R = C.inv().as_matrix()
     return Poses(R, -np.einsum("nij,nj->ni", R, c), t)
 
-# %% ../nbs/01_camera_motion.ipynb #5f7b93ce
+# %% ../nbs/01_camera_motion.ipynb #2019e607
 class IMU:
     "An IMU record: timestamps `t` (s), `gyro` (N×3, rad/s) and `accel` (N×3, m/s², or None), all in the IMU frame."
     def __init__(self,
@@ -197,7 +197,7 @@ class IMU:
         return (f"IMU({len(self)} samples over [{self.t[0]:.6g}, {self.t[-1]:.6g}] s, "
                 f"~{1 / np.median(np.diff(self.t)):.4g} Hz, accel={'yes' if self.accel is not None else 'no'})")
 
-# %% ../nbs/01_camera_motion.ipynb #14518145
+# %% ../nbs/01_camera_motion.ipynb #7e8e1e6c
 def integrate_gyro(
     t,      # gyro timestamps (s), strictly increasing
     gyro,   # angular velocity N×3 (rad/s), in the frame whose orientation we want
@@ -217,7 +217,7 @@ def integrate_gyro(
     C = _compose(Rotation.from_rotvec(w * np.diff(b)[:, None]))
     return C[np.searchsorted(b, q)]
 
-# %% ../nbs/01_camera_motion.ipynb #9bbb89a2
+# %% ../nbs/01_camera_motion.ipynb #208943fd
 def imu_poses(
     imu:IMU,                # the IMU record
     t_start:float,          # exposure start, camera time (s)
@@ -258,7 +258,7 @@ def imu_poses(
     c = np.concatenate([np.zeros((1, 3)), np.cumsum(h * (v[1:] + v[:-1]) / 2, 0)])
     return Poses(R, -np.einsum("nij,nj->ni", R, c), grid - a)
 
-# %% ../nbs/01_camera_motion.ipynb #37a6d3a8
+# %% ../nbs/01_camera_motion.ipynb #494195ad
 def read_imu_csv(
     path, # CSV file with header `t,gx,gy,gz[,ax,ay,az]` (s, rad/s, m/s²)
 ) -> IMU:

@@ -7,7 +7,7 @@ __all__ = ['MOTORCYCLE_CALIB', 'BUILTIN_SCENES', 'SCENENET_K', 'Scene', 'render_
            'load_scene', 'read_image', 'read_depth', 'write_rgbd_folder', 'read_rgbd_folder', 'ray_to_z',
            'read_scenenet']
 
-# %% ../nbs/05_scenes.ipynb #95c4dfdd
+# %% ../nbs/05_scenes.ipynb #efa93205
 import json
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,7 +16,7 @@ import cv2
 from skimage import data as skdata
 from .blur_model import as_image, as_depth, as_K, valid_depth, intrinsics, default_K, pixel_grid
 
-# %% ../nbs/05_scenes.ipynb #11a83fe7
+# %% ../nbs/05_scenes.ipynb #2692e799
 @dataclass
 class Scene:
     "An RGB-D view: float32 image in [0, 1], z-depth in metres (holes = 0), intrinsics `K`."
@@ -34,7 +34,7 @@ class Scene:
         rng = f"{self.depth[v].min():.2f}–{self.depth[v].max():.2f} m" if v.any() else "no valid depth"
         return f"Scene({self.name!r}, {w}×{h}, depth {rng}, holes {1 - v.mean():.1%})"
 
-# %% ../nbs/05_scenes.ipynb #7d4fdd96
+# %% ../nbs/05_scenes.ipynb #77e0a28b
 _TEXTURES = ("astronaut", "coffee", "chelsea", "rocket", "brick", "grass", "gravel", "camera", "coins", "moon")
 
 def _texture(name):
@@ -63,7 +63,7 @@ def render_quads(quads, K, height, width):
         image[hit] = col[hit]; depth[hit] = t[hit]
     return image, np.where(np.isfinite(depth), depth, 0).astype(np.float32)
 
-# %% ../nbs/05_scenes.ipynb #1f970c4a
+# %% ../nbs/05_scenes.ipynb #eff89711
 def _box_quads(c, size, yaw, tex):
     "The six faces of a box centred at `c` with edge lengths `size`, turned by `yaw` about the vertical axis."
     cy, sy = np.cos(yaw), np.sin(yaw)
@@ -97,7 +97,7 @@ def procedural_scene(seed=0, height=240, width=320, n_boxes=3, K=None):
     img, depth = render_quads(quads, K, height, width)
     return Scene(img, depth, K, name=f"procedural:{seed}")
 
-# %% ../nbs/05_scenes.ipynb #8a676e6c
+# %% ../nbs/05_scenes.ipynb #951beb56
 MOTORCYCLE_CALIB = dict(f=994.978, cx=311.193, cy=254.877, doffs=31.086, baseline=0.193001)
 
 def motorcycle(scale=1.0):
@@ -118,7 +118,7 @@ def motorcycle(scale=1.0):
         K = intrinsics(c["f"] * sx, c["f"] * sy, (c["cx"] + 0.5) * sx - 0.5, (c["cy"] + 0.5) * sy - 0.5)
     return Scene(np.clip(img, 0, 1), depth, K, name="motorcycle")
 
-# %% ../nbs/05_scenes.ipynb #5d981a5d
+# %% ../nbs/05_scenes.ipynb #1dae6de1
 BUILTIN_SCENES = ["motorcycle", "procedural:0", "procedural:1", "procedural:2"]
 
 def load_scene(name, height=240, width=320):
@@ -128,7 +128,7 @@ def load_scene(name, height=240, width=320):
         return procedural_scene(int(name.split(":", 1)[1]), height=height, width=width)
     raise ValueError(f"scene: unknown scene {name!r}; use 'motorcycle' or 'procedural:SEED' (e.g. {BUILTIN_SCENES})")
 
-# %% ../nbs/05_scenes.ipynb #aeb5ff51
+# %% ../nbs/05_scenes.ipynb #bfc9fc74
 def _imread(path, name):
     p = Path(path)
     if not p.is_file(): raise FileNotFoundError(f"{name}: file not found: {p}")
@@ -155,7 +155,7 @@ def read_depth(path, scale=None, name="depth"):
     if a.ndim != 2: raise ValueError(f"{name}: {p} has {a.shape[2]} channels; depth needs one")
     return as_depth(a.astype(np.float32) * np.float32(1e-3 if scale is None else scale), name)
 
-# %% ../nbs/05_scenes.ipynb #247c0adf
+# %% ../nbs/05_scenes.ipynb #897be539
 def write_rgbd_folder(scenes, path, depth_format="png"):
     "Write scenes (one camera) as `rgb/*.png`, `depth/*.png` (16-bit mm) or `*.npy`, and `camera.json`."
     path = Path(path); (path / "rgb").mkdir(parents=True, exist_ok=True); (path / "depth").mkdir(exist_ok=True)
@@ -187,7 +187,7 @@ def read_rgbd_folder(path):
         scenes.append(Scene(img, d, K, name=r.stem))
     return scenes
 
-# %% ../nbs/05_scenes.ipynb #eff66083
+# %% ../nbs/05_scenes.ipynb #00dd170b
 SCENENET_K = intrinsics(160 / np.tan(np.deg2rad(30)), 120 / np.tan(np.deg2rad(22.5)), 160.0, 120.0)
 
 def ray_to_z(ray_depth, K):

@@ -5,7 +5,7 @@
 # %% auto #0
 __all__ = ['Accumulated', 'accumulate_blur', 'pose_grid', 'kernel_maps', 'inpaint_holes', 'add_noise', 'Blurred', 'synthesize']
 
-# %% ../nbs/04_synthesis.ipynb #5c5a7546
+# %% ../nbs/04_synthesis.ipynb #cd099816
 import time
 from typing import NamedTuple
 import numpy as np
@@ -16,7 +16,7 @@ from .camera_motion import Poses, exposure_times, row_times
 from .warp import (projection_matrices, project_pixels, forward_warp, zbuffer_numba, _as_P, _check_index_range,
                                _zbuffer_pose_nb, _EMPTY, BACKENDS)
 
-# %% ../nbs/04_synthesis.ipynb #daccf7a9
+# %% ../nbs/04_synthesis.ipynb #b6d227b2
 @numba.njit(cache=True, nogil=True)
 def _accumulate_keys_nb(img, keys, w, acc, wsum, hits):
     "Add one pose's winners (packed z-buffer keys) with weight `w`."
@@ -48,7 +48,7 @@ def _accumulate_win_nb(img, win, weights, acc, wsum, hits):
                 for c in range(C): acc[t, c] += w * img[s, c]
                 wsum[t] += w; hits[t] += 1
 
-# %% ../nbs/04_synthesis.ipynb #fe60caed
+# %% ../nbs/04_synthesis.ipynb #f9bc9e1a
 class Accumulated(NamedTuple):
     "Weighted mean of the warped frames before inpainting."
     image: np.ndarray   # float32 `H×W×C`, 0 where no pose reached
@@ -83,7 +83,7 @@ def accumulate_blur(image, depth, K, R, T, weights=None, backend="auto", threads
         mean = np.where(hits[:, None] > 0, acc / wsum[:, None], 0).astype(np.float32)
     return Accumulated(mean.reshape(h, w, C), hits.reshape(h, w), wsum.reshape(h, w))
 
-# %% ../nbs/04_synthesis.ipynb #2ef09805
+# %% ../nbs/04_synthesis.ipynb #253a8f8a
 def _trajectory(poses, name="poses"):
     if not isinstance(poses, Poses): raise TypeError(f"{name}: expected a camera_motion.Poses trajectory, got {type(poses).__name__}")
     return poses
@@ -116,7 +116,7 @@ def kernel_maps(depth, K, poses, exposure, t_readout=0.0, reference="start", seg
     disp = np.where(np.isfinite(disp), disp, 0).astype(np.float32).transpose(1, 2, 0, 3)
     return disp[:, :, 0] if segments == 1 else disp
 
-# %% ../nbs/04_synthesis.ipynb #db0101a0
+# %% ../nbs/04_synthesis.ipynb #c39e79aa
 def inpaint_holes(image, holes, radius=3):
     "Fill `holes` (bool `H×W`) of a float image with `cv2.inpaint` (Telea), channel by channel in float32."
     img = np.ascontiguousarray(image, np.float32); mask = np.ascontiguousarray(holes, np.uint8)
@@ -138,7 +138,7 @@ def add_noise(image, photons=None, read_noise=0.0, seed=0):
     if read_noise: out = out + rng.normal(0, read_noise, out.shape)
     return np.clip(out, 0, 1).astype(np.float32)
 
-# %% ../nbs/04_synthesis.ipynb #1bee6537
+# %% ../nbs/04_synthesis.ipynb #197c53e8
 class Blurred(NamedTuple):
     "Result of `synthesize`."
     blurry: np.ndarray   # float32 `H×W×C` in [0, 1]

@@ -5,13 +5,13 @@
 # %% auto #0
 __all__ = ['BACKENDS', 'projection_matrices', 'project_pixels', 'zbuffer_numpy', 'zbuffer_numba', 'Warp', 'forward_warp']
 
-# %% ../nbs/02_warp.ipynb #1949abd7
+# %% ../nbs/02_warp.ipynb #8655341b
 from typing import NamedTuple
 import numpy as np
 import numba
 from .blur_model import as_image, as_depth, as_K, as_rotation, as_translation
 
-# %% ../nbs/02_warp.ipynb #0454e45b
+# %% ../nbs/02_warp.ipynb #aca0a04c
 def projection_matrices(K_src, R, T, K_dst=None):
     "Per-pose `P = [K_dst R K_src⁻¹ | K_dst T]`, float64 → float32, shape `N×3×4` (or `N×H×3×4` for per-row poses)."
     K_src = as_K(K_src, "K_src"); K_dst = K_src if K_dst is None else as_K(K_dst, "K_dst")
@@ -22,7 +22,7 @@ def projection_matrices(K_src, R, T, K_dst=None):
     b = Tf @ K_dst.T
     return np.concatenate([M, b[..., None]], -1).astype(np.float32).reshape(*lead, 3, 4)
 
-# %% ../nbs/02_warp.ipynb #016ec103
+# %% ../nbs/02_warp.ipynb #2b9531ad
 def _as_P(P, height):
     "Check projection matrices and give them the per-row form `N×R×3×4` (R = 1 or `height`)."
     P = np.ascontiguousarray(P, dtype=np.float32)
@@ -43,7 +43,7 @@ def project_pixels(depth, P):
     with np.errstate(divide="ignore", invalid="ignore"):
         return np.where(ok, x / z, np.nan), np.where(ok, y / z, np.nan), np.where(ok, z, np.nan)
 
-# %% ../nbs/02_warp.ipynb #e2bc7630
+# %% ../nbs/02_warp.ipynb #e628b7f3
 def _check_index_range(h, w):
     if h * w >= 2**31 - 1: raise ValueError(f"image: {h}×{w} pixels exceed the 32-bit source index")
 
@@ -65,7 +65,7 @@ def zbuffer_numpy(depth, P, dst_shape):
         win[j, t[o][first]] = s[o][first]; zb[j, t[o][first]] = zz[o][first]
     return win.reshape(-1, hd, wd), zb.reshape(-1, hd, wd)
 
-# %% ../nbs/02_warp.ipynb #fd274ea5
+# %% ../nbs/02_warp.ipynb #a91bd97f
 _EMPTY = np.uint64(0xFFFFFFFFFFFFFFFF)
 
 @numba.njit(cache=True, nogil=True, error_model="numpy")
@@ -145,7 +145,7 @@ def _gather_nb(img, win, out):
             else:
                 for c in range(C): out[j, t, c] = img[s, c] if s >= 0 else np.float32(0)
 
-# %% ../nbs/02_warp.ipynb #dc9f1152
+# %% ../nbs/02_warp.ipynb #af703e99
 def zbuffer_numba(depth, P, dst_shape, threads=1):
     "Fast z-buffer, same contract as `zbuffer_numpy`; `threads > 1` splits the poses over threads."
     d = np.ascontiguousarray(depth, np.float32); hd, wd = dst_shape
@@ -159,7 +159,7 @@ def zbuffer_numba(depth, P, dst_shape, threads=1):
     else: _zbuffer_serial_nb(d, P, hd, wd, win, zb)
     return win.reshape(-1, hd, wd), zb.reshape(-1, hd, wd)
 
-# %% ../nbs/02_warp.ipynb #2d595ca9
+# %% ../nbs/02_warp.ipynb #fefcb862
 class Warp(NamedTuple):
     "Result of `forward_warp`: each array has a leading pose axis unless a single pose was given."
     image: np.ndarray   # warped image, float32 `N×Hd×Wd×C`, 0 in holes

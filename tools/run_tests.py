@@ -29,7 +29,8 @@ def run(cmd, **kw):
 before = snapshot()
 r1, r2 = run([BIN/"nbdev_export"]), run([BIN/"nbdev_clean"])
 r3 = run([BIN/"python", "tools/make_readme.py", "--check"])
-changed = sorted(k for k in set(before) | set(after := snapshot()) if before.get(k) != after.get(k))
+after = snapshot()
+changed = sorted(k for k in set(before) | set(after) if before.get(k) != after.get(k))
 if r1.returncode or r2.returncode or r3.returncode or changed:
     print(r1.stdout + r1.stderr + r2.stdout + r2.stderr + r3.stdout + r3.stderr)
     print("nbdev_export/nbdev_clean changed (commit the result):", *changed, sep="\n  ")
