@@ -5,7 +5,7 @@
 # %% auto #0
 __all__ = ['Accumulated', 'accumulate_blur', 'pose_grid', 'kernel_maps', 'inpaint_holes', 'add_noise', 'Blurred', 'synthesize']
 
-# %% ../nbs/04_synthesis.ipynb #cd099816
+# %% ../nbs/04_synthesis.ipynb #2d522adf
 import time
 from typing import NamedTuple
 import numpy as np
@@ -13,42 +13,32 @@ import numba
 import cv2
 from .blur_model import as_image, as_depth, as_K, valid_depth
 from .camera_motion import Poses, exposure_times, row_times
-from .warp import (projection_matrices, project_pixels, forward_warp, zbuffer_numba, _as_P, _check_index_range,
-                               _zbuffer_pose_nb, _EMPTY, BACKENDS)
+from functools import partial
+from .warp import (projection_matrices, project_pixels, forward_warp, zbuffer_numpy, zbuffer_numba, _as_P,
+                               _check_index_range, _zbuffer_pose_nb, _decode_nb, BACKENDS)
 
-# %% ../nbs/04_synthesis.ipynb #b6d227b2
+# %% ../nbs/04_synthesis.ipynb #9aa0b59d
 @numba.njit(cache=True, nogil=True)
-def _accumulate_keys_nb(img, keys, w, acc, wsum, hits):
-    "Add one pose's winners (packed z-buffer keys) with weight `w`."
+def _accumulate_nb(img, win, w, acc, wsum, hits):
+    "Add one pose's z-buffer winners `win` (flat, −1 = hole) with weight `w`."
     C = img.shape[1]
-    for t in range(keys.shape[0]):
-        k = keys[t]
-        if k != _EMPTY:
-            s = np.int64(k & np.uint64(0xFFFFFFFF))
+    for t in range(win.shape[0]):
+        s = win[t]
+        if s >= 0:
             for c in range(C): acc[t, c] += w * img[s, c]
             wsum[t] += w; hits[t] += 1
 
 @numba.njit(cache=True, nogil=True)
-def _accumulate_nb(img, depth, P, weights, hd, wd, acc, wsum, hits):
-    "Serial Algorithm 1 loop: z-buffer and accumulate one pose at a time."
+def _blur_serial_nb(img, depth, P, weights, hd, wd, acc, wsum, hits):
+    "Serial Algorithm 1 loop: z-buffer, decode and accumulate one pose at a time (no N-frame buffers)."
     tgt = np.empty(depth.size, np.int32); zs = np.empty(depth.size, np.float32); keys = np.empty(hd * wd, np.uint64)
+    win = np.empty(hd * wd, np.int32); zbuf = np.empty(hd * wd, np.float32)
     for j in range(P.shape[0]):
         _zbuffer_pose_nb(depth, P[j], hd, wd, keys, tgt, zs)
-        _accumulate_keys_nb(img, keys, weights[j], acc, wsum, hits)
+        _decode_nb(keys, win, zbuf)
+        _accumulate_nb(img, win, weights[j], acc, wsum, hits)
 
-@numba.njit(cache=True, nogil=True)
-def _accumulate_win_nb(img, win, weights, acc, wsum, hits):
-    "Accumulate precomputed winners `win` (`N×m`, −1 = hole), in pose order."
-    C = img.shape[1]
-    for j in range(win.shape[0]):
-        w = weights[j]
-        for t in range(win.shape[1]):
-            s = win[j, t]
-            if s >= 0:
-                for c in range(C): acc[t, c] += w * img[s, c]
-                wsum[t] += w; hits[t] += 1
-
-# %% ../nbs/04_synthesis.ipynb #f9bc9e1a
+# %% ../nbs/04_synthesis.ipynb #735f650e
 class Accumulated(NamedTuple):
     "Weighted mean of the warped frames before inpainting."
     image: np.ndarray   # float32 `H×W×C`, 0 where no pose reached
@@ -70,20 +60,18 @@ def accumulate_blur(image, depth, K, R, T, weights=None, backend="auto", threads
     wts = _weights(weights, len(P))
     flat = np.ascontiguousarray(img.reshape(-1, C))
     acc = np.zeros((h * w, C), np.float32); wsum = np.zeros(h * w, np.float32); hits = np.zeros(h * w, np.int32)
-    if backend == "numpy" or threads > 1:
-        step = len(P) if backend == "numpy" else max(1, int(threads)) * 2
+    if backend == "numpy" or threads > 1:                 # z-buffers of a group of poses at once, added in order
+        step = len(P) if backend == "numpy" else 2 * int(threads)
+        zbuf = zbuffer_numpy if backend == "numpy" else partial(zbuffer_numba, threads=threads)
         for j in range(0, len(P), step):
-            if backend == "numpy":
-                from deblur_nbdev.warp import zbuffer_numpy
-                win, _ = zbuffer_numpy(d, P[j:j + step], (h, w))
-            else: win, _ = zbuffer_numba(d, P[j:j + step], (h, w), threads=threads)
-            _accumulate_win_nb(flat, win.reshape(len(win), -1), wts[j:j + step], acc, wsum, hits)
-    else: _accumulate_nb(flat, d, P, wts, h, w, acc, wsum, hits)
+            win, _ = zbuf(d, P[j:j + step], (h, w))
+            for k, wk in enumerate(win.reshape(len(win), -1)): _accumulate_nb(flat, wk, wts[j + k], acc, wsum, hits)
+    else: _blur_serial_nb(flat, d, P, wts, h, w, acc, wsum, hits)
     with np.errstate(invalid="ignore", divide="ignore"):
         mean = np.where(hits[:, None] > 0, acc / wsum[:, None], 0).astype(np.float32)
     return Accumulated(mean.reshape(h, w, C), hits.reshape(h, w), wsum.reshape(h, w))
 
-# %% ../nbs/04_synthesis.ipynb #253a8f8a
+# %% ../nbs/04_synthesis.ipynb #5f559d7a
 def _trajectory(poses, name="poses"):
     if not isinstance(poses, Poses): raise TypeError(f"{name}: expected a camera_motion.Poses trajectory, got {type(poses).__name__}")
     return poses
@@ -116,7 +104,7 @@ def kernel_maps(depth, K, poses, exposure, t_readout=0.0, reference="start", seg
     disp = np.where(np.isfinite(disp), disp, 0).astype(np.float32).transpose(1, 2, 0, 3)
     return disp[:, :, 0] if segments == 1 else disp
 
-# %% ../nbs/04_synthesis.ipynb #c39e79aa
+# %% ../nbs/04_synthesis.ipynb #e2d5dece
 def inpaint_holes(image, holes, radius=3):
     "Fill `holes` (bool `H×W`) of a float image with `cv2.inpaint` (Telea), channel by channel in float32."
     img = np.ascontiguousarray(image, np.float32); mask = np.ascontiguousarray(holes, np.uint8)
@@ -138,7 +126,7 @@ def add_noise(image, photons=None, read_noise=0.0, seed=0):
     if read_noise: out = out + rng.normal(0, read_noise, out.shape)
     return np.clip(out, 0, 1).astype(np.float32)
 
-# %% ../nbs/04_synthesis.ipynb #197c53e8
+# %% ../nbs/04_synthesis.ipynb #0ec9c714
 class Blurred(NamedTuple):
     "Result of `synthesize`."
     blurry: np.ndarray   # float32 `H×W×C` in [0, 1]
