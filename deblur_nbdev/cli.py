@@ -5,7 +5,7 @@
 # %% auto #0
 __all__ = ['write_png', 'preview', 'deblur_synth']
 
-# %% ../nbs/16_cli.ipynb #0d42aeba
+# %% ../nbs/16_cli.ipynb #b020d6f5
 import json, os, sys
 from pathlib import Path
 import numpy as np
@@ -16,7 +16,7 @@ from .camera_motion import synthetic_shake, imu_poses, read_imu_csv, read_deepgy
 from .scenes import Scene, load_scene, read_image, read_depth, BUILTIN_SCENES
 from .synthesis import synthesize
 
-# %% ../nbs/16_cli.ipynb #40afbce4
+# %% ../nbs/16_cli.ipynb #9adf4a82
 def _to_u8(img): return (np.clip(img, 0, 1) * 255 + 0.5).astype(np.uint8)
 
 def write_png(path, img):
@@ -34,7 +34,7 @@ def preview(sharp, blurry, kernel, step=16):
             cv2.arrowedLine(cm, (x, y), (int(round(x + dx)), int(round(y + dy))), (255, 255, 0), 1, tipLength=0.3)
     return np.concatenate([_to_u8(sharp), _to_u8(blurry), cm], 1)
 
-# %% ../nbs/16_cli.ipynb #bf19a70f
+# %% ../nbs/16_cli.ipynb #f98dc6a4
 def _scenes_from_args(scene, rgb, depth, depth_scale, fx, fy, cx, cy, height, width):
     "The list of scenes the command will blur."
     if rgb is None and depth is None:
@@ -58,7 +58,7 @@ def _trajectory(imu, t_start, exposure, t_readout, seed, rot_scale, trans_scale)
         rec = read_imu_csv(p); t0 = rec.t[0] + 0.2 if t_start is None else t_start
     return imu_poses(rec, t0, need * 1.0001), float(t0)
 
-# %% ../nbs/16_cli.ipynb #327b8f5c
+# %% ../nbs/16_cli.ipynb #1086b20c
 @call_parse
 def deblur_synth(
     scene:str="all",           # bundled scene: 'motorcycle', 'procedural:SEED' or 'all' (ignored with --rgb)

@@ -5,7 +5,7 @@
 # %% auto #0
 __all__ = ['Accumulated', 'accumulate_blur', 'pose_grid', 'kernel_maps', 'inpaint_holes', 'add_noise', 'Blurred', 'synthesize']
 
-# %% ../nbs/04_synthesis.ipynb #20bffcc1
+# %% ../nbs/04_synthesis.ipynb #dcc18535
 from typing import NamedTuple
 import numpy as np
 import numba
@@ -16,7 +16,7 @@ from functools import partial
 from .warp import (projection_matrices, project_pixels, forward_warp, zbuffer_numpy, zbuffer_numba, _as_P,
                                _check_index_range, _zbuffer_pose_nb, _decode_nb, BACKENDS)
 
-# %% ../nbs/04_synthesis.ipynb #0fedf121
+# %% ../nbs/04_synthesis.ipynb #e8819340
 @numba.njit(cache=True, nogil=True)
 def _accumulate_nb(img, win, w, acc, wsum, hits):
     "Add one pose's z-buffer winners `win` (flat, −1 = hole) with weight `w`."
@@ -37,7 +37,7 @@ def _blur_serial_nb(img, depth, P, weights, hd, wd, acc, wsum, hits):
         _decode_nb(keys, win, zbuf)
         _accumulate_nb(img, win, weights[j], acc, wsum, hits)
 
-# %% ../nbs/04_synthesis.ipynb #4c4b064e
+# %% ../nbs/04_synthesis.ipynb #3ce6dc8a
 class Accumulated(NamedTuple):
     "Weighted mean of the warped frames before inpainting."
     image: np.ndarray   # float32 `H×W×C`, 0 where no pose reached
@@ -70,7 +70,7 @@ def accumulate_blur(image, depth, K, R, T, weights=None, backend="auto", threads
         mean = np.where(hits[:, None] > 0, acc / wsum[:, None], 0).astype(np.float32)
     return Accumulated(mean.reshape(h, w, C), hits.reshape(h, w), wsum.reshape(h, w))
 
-# %% ../nbs/04_synthesis.ipynb #62f48dcb
+# %% ../nbs/04_synthesis.ipynb #edfbd048
 def _trajectory(poses, name="poses"):
     if not isinstance(poses, Poses): raise TypeError(f"{name}: expected a camera_motion.Poses trajectory, got {type(poses).__name__}")
     return poses
@@ -103,7 +103,7 @@ def kernel_maps(depth, K, poses, exposure, t_readout=0.0, reference="start", seg
     disp = np.where(np.isfinite(disp), disp, 0).astype(np.float32).transpose(1, 2, 0, 3)
     return disp[:, :, 0] if segments == 1 else disp
 
-# %% ../nbs/04_synthesis.ipynb #836485be
+# %% ../nbs/04_synthesis.ipynb #6de654f8
 def inpaint_holes(image, holes, radius=3):
     "Fill `holes` (bool `H×W`) of a float image with `cv2.inpaint` (Telea), channel by channel in float32."
     img = np.ascontiguousarray(image, np.float32); mask = np.ascontiguousarray(holes, np.uint8)
@@ -125,7 +125,7 @@ def add_noise(image, photons=None, read_noise=0.0, seed=0):
     if read_noise: out = out + rng.normal(0, read_noise, out.shape)
     return np.clip(out, 0, 1).astype(np.float32)
 
-# %% ../nbs/04_synthesis.ipynb #c0407724
+# %% ../nbs/04_synthesis.ipynb #e7dc3d5a
 class Blurred(NamedTuple):
     "Result of `synthesize`."
     blurry: np.ndarray   # float32 `H×W×C` in [0, 1]
