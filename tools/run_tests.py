@@ -49,7 +49,8 @@ tally("nbdev_test (notebooks)", len(nbs) - n_fail, n_fail)
 # 3. pytest
 xml = ROOT/"test-results"/"pytest.xml"; xml.parent.mkdir(exist_ok=True)
 if xml.exists(): xml.unlink()
-r = subprocess.run([BIN/"python", "-m", "pytest", "tests", "-q", "-p", "no:cacheprovider", f"--junitxml={xml}"])
+env = {**os.environ, "HYPOTHESIS_PROFILE": os.environ.get("HYPOTHESIS_PROFILE", "ci")}  # derandomised: CI == local
+r = subprocess.run([BIN/"python", "-m", "pytest", "tests", "-q", "-p", "no:cacheprovider", f"--junitxml={xml}"], env=env)
 if xml.exists():
     s = ET.parse(xml).getroot(); s = s if s.tag == "testsuite" else s.find("testsuite")
     t, f, e, sk = (int(s.get(k, 0)) for k in ("tests", "failures", "errors", "skipped"))
