@@ -58,12 +58,32 @@ if xml.exists():
 else: tally("pytest", 0, 1)
 
 # 4. docs pre-processing (what nbdev_docs feeds to Quarto; Quarto itself is not installable here)
+def mixed_import_cells(nb_path):
+    "Cells the docs build would execute because they import, but which also run other code (nbdev warns; they break docs)."
+    import ast, json
+    bad = []
+    for i, c in enumerate(json.loads(Path(nb_path).read_text())["cells"]):
+        if c["cell_type"] != "code": continue
+        lines = c["source"] if isinstance(c["source"], list) else c["source"].splitlines(True)
+        src = "".join(l for l in lines if not l.lstrip().startswith(("%", "!")))
+        dirs = {l.split()[1] for l in lines if l.startswith("#|") and len(l.split()) > 1}
+        if dirs & {"export", "exports", "exporti", "exec_doc"} or "#| eval: false" in src or "nbdev_export()" in src: continue
+        try: tree = ast.parse(src)
+        except SyntaxError: continue
+        nodes = list(ast.walk(tree))
+        if any(isinstance(n, (ast.Import, ast.ImportFrom)) for n in nodes) and any(isinstance(n, (ast.Expr, ast.Assign)) for n in nodes):
+            bad.append(i)
+    return bad
+
 r = run([BIN/"python", "-c", "from nbdev.serve import proc_nbs; proc_nbs()"])
 procd = {p.name for p in Path("_proc").rglob("*.ipynb")} if r.returncode == 0 else set()
 missing = [p.name for p in nbs if p.name not in procd]
+mixed = {p.name: c for p in nbs if (c := mixed_import_cells(p))}
 if r.returncode: print(r.stdout[-5000:], r.stderr[-5000:])
 if missing: print("proc_nbs did not produce:", missing)
-tally("docs pre-processing", len(nbs) - len(missing), len(missing))
+for k, v in mixed.items(): print(f"{k}: cells {v} mix imports with other code (put imports in their own cells)")
+bad = set(missing) | set(mixed)
+tally("docs pre-processing", len(nbs) - len(bad), len(bad))
 
 print(f"{totals['passed']} passed, {totals['failed']} failed, {totals['skipped']} skipped")
 sys.exit(1 if totals["failed"] else 0)
