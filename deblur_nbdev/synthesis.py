@@ -14,7 +14,7 @@ from .blur_model import as_image, as_depth, as_K, valid_depth
 from .camera_motion import Poses, exposure_times, row_times
 from functools import partial
 from .warp import (projection_matrices, project_pixels, forward_warp, zbuffer_numpy, zbuffer_numba, _as_P,
-                               _check_index_range, _zbuffer_pose_nb, _decode_nb, BACKENDS)
+                               _check_index_range, _zbuffer_pose_nb, _decode_nb, BACKENDS, _resolve)
 
 # %% ../nbs/04_synthesis.ipynb #e8819340
 @numba.njit(cache=True, nogil=True)
@@ -54,9 +54,12 @@ def accumulate_blur(image, depth, K, R, T, weights=None, backend="auto", threads
     "Algorithm 1 without inpainting or noise: the weighted mean of `image` warped to every pose `(R, T)`."
     img = as_image(image); d = as_depth(depth, shape=img.shape); h, w, C = img.shape
     _check_index_range(h, w)
-    if backend not in BACKENDS: raise ValueError(f"backend: {backend!r} is not one of {BACKENDS}")
+    backend = _resolve(backend)
     P = _as_P(projection_matrices(K, R, T), h)
     wts = _weights(weights, len(P))
+    if backend == "cuda":                                 # keys, sums and hit counts stay on the GPU (03_warp_cuda)
+        from deblur_nbdev.warp_cuda import cuda_accumulate
+        return Accumulated(*cuda_accumulate(img, d, P, wts))
     flat = np.ascontiguousarray(img.reshape(-1, C))
     acc = np.zeros((h * w, C), np.float32); wsum = np.zeros(h * w, np.float32); hits = np.zeros(h * w, np.int32)
     if backend == "numpy" or threads > 1:                 # z-buffers of a group of poses at once, added in order
@@ -90,7 +93,7 @@ def pose_grid(poses, times, height, t_readout=0.0):
     p = poses.at(tt.ravel())
     return p.R.reshape(len(times), height, 3, 3), p.T.reshape(len(times), height, 3)
 
-def kernel_maps(depth, K, poses, exposure, t_readout=0.0, reference="start", segments=1):
+def kernel_maps(depth, K, poses, exposure, t_readout=0.0, reference="start", segments=1, backend="auto"):
     "Per-pixel blur displacement (px) from exposure start to end: `H×W×2`, or `H×W×segments×2` for `segments > 1`."
     d = as_depth(depth); h, w = d.shape
     if int(segments) != segments or segments < 1: raise ValueError(f"segments: must be a positive integer, got {segments}")
@@ -98,9 +101,14 @@ def kernel_maps(depth, K, poses, exposure, t_readout=0.0, reference="start", seg
     poses = _reference_poses(_trajectory(poses), exposure, reference)
     times = np.linspace(0, exposure, int(segments) + 1)
     R, T = pose_grid(poses, times, h, t_readout)
-    px, py, _ = project_pixels(d, projection_matrices(K, R, T))
-    disp = np.stack([px[1:] - px[:1], py[1:] - py[:1]], -1)          # k×H×W×2
-    disp = np.where(np.isfinite(disp), disp, 0).astype(np.float32).transpose(1, 2, 0, 3)
+    P = projection_matrices(K, R, T)
+    if _resolve(backend, cpu="numpy") == "cuda":                      # same float32 operations on the GPU (03_warp_cuda)
+        from deblur_nbdev.warp_cuda import cuda_kernel_maps
+        disp = cuda_kernel_maps(d, P)
+    else:
+        px, py, _ = project_pixels(d, P)
+        disp = np.stack([px[1:] - px[:1], py[1:] - py[:1]], -1)      # k×H×W×2
+        disp = np.where(np.isfinite(disp), disp, 0).astype(np.float32).transpose(1, 2, 0, 3)
     return disp[:, :, 0] if segments == 1 else disp
 
 # %% ../nbs/04_synthesis.ipynb #6de654f8
@@ -154,5 +162,5 @@ def synthesize(image, depth, K, poses, exposure, sf, weights=None, t_readout=0.0
         out, hits = acc.image, acc.hits
         if inpaint == "final": out = inpaint_holes(out, hits == 0)
     out = add_noise(out, photons, read_noise, seed)
-    kmap = kernel_maps(d, K, poses, exposure, t_readout, reference, segments)
+    kmap = kernel_maps(d, K, poses, exposure, t_readout, reference, segments, backend)
     return Blurred(out.astype(np.float32), kmap, hits, R, T, times)

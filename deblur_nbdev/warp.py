@@ -166,17 +166,28 @@ class Warp(NamedTuple):
     depth: np.ndarray   # the winner's z in the target camera, float32 `N×Hd×Wd`, 0 in holes
     index: np.ndarray   # the winner's source linear index v·W+u, int32 `N×Hd×Wd`, −1 in holes
 
-BACKENDS = ("auto", "numpy", "numba")
+BACKENDS = ("auto", "numpy", "numba", "cuda")
+
+def _resolve(backend, cpu="numba"):
+    "Check `backend`; resolve 'auto'/'cuda' with `warp_cuda.resolve_backend` (CUDA when CuPy and a GPU are usable, else `cpu`)."
+    if backend not in BACKENDS: raise ValueError(f"backend: {backend!r} is not one of {BACKENDS}")
+    if backend not in ("auto", "cuda"): return backend
+    from deblur_nbdev.warp_cuda import resolve_backend          # imported late: warp_cuda builds on this module
+    return resolve_backend(backend, cpu)
 
 def _zbuffer(depth, P, dst_shape, backend="auto", threads=1):
     "Dispatch the z-buffer to a backend."
-    if backend not in BACKENDS: raise ValueError(f"backend: {backend!r} is not one of {BACKENDS}")
+    backend = _resolve(backend)
     if backend == "numpy": return zbuffer_numpy(depth, P, dst_shape)
+    if backend == "cuda":
+        from deblur_nbdev.warp_cuda import zbuffer_cuda
+        return zbuffer_cuda(depth, P, dst_shape)
     return zbuffer_numba(depth, P, dst_shape, threads=threads)
 
 def _dst_shape(dst_shape, src_shape):
     hd, wd = (src_shape[:2] if dst_shape is None else tuple(int(s) for s in dst_shape[:2]))
     if hd < 1 or wd < 1: raise ValueError(f"dst_shape: {dst_shape} must be positive (height, width)")
+    if hd * wd >= 2**31 - 1: raise ValueError(f"dst_shape: {hd}×{wd} pixels exceed the 32-bit target index")
     return hd, wd
 
 def forward_warp(image, depth, K_src, R, T, K_dst=None, dst_shape=None, backend="auto", threads=1):
@@ -185,8 +196,13 @@ def forward_warp(image, depth, K_src, R, T, K_dst=None, dst_shape=None, backend=
     single = np.ndim(R) == 2
     P = projection_matrices(K_src, np.reshape(as_rotation(R), (-1, 3, 3)), np.reshape(T, (-1, 3)), K_dst)
     hd, wd = _dst_shape(dst_shape, img.shape)
-    win, zb = _zbuffer(d, P, (hd, wd), backend, threads)
-    out = np.empty((len(P), hd * wd, img.shape[2]), np.float32)
-    _gather_nb(np.ascontiguousarray(img.reshape(-1, img.shape[2])), win.reshape(len(P), -1), out)
-    res = Warp(out.reshape(len(P), hd, wd, -1), zb, win)
+    backend = _resolve(backend)
+    if backend == "cuda":                                    # z-buffer and gather on the GPU (03_warp_cuda)
+        from deblur_nbdev.warp_cuda import cuda_warp
+        res = cuda_warp(img, d, P, (hd, wd))
+    else:
+        win, zb = _zbuffer(d, P, (hd, wd), backend, threads)
+        out = np.empty((len(P), hd * wd, img.shape[2]), np.float32)
+        _gather_nb(np.ascontiguousarray(img.reshape(-1, img.shape[2])), win.reshape(len(P), -1), out)
+        res = Warp(out.reshape(len(P), hd, wd, -1), zb, win)
     return Warp(*(a[0] for a in res)) if single else res

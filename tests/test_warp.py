@@ -90,7 +90,8 @@ def test_identity_returns_input():
     (dict(T=np.zeros((2, 3))), "T:"),
     (dict(image=np.full((5, 5, 3), 3.0)), "[0, 1]"),
     (dict(image=np.zeros((5, 5, 3), np.int64)), "integer dtype"),
-    (dict(backend="cuda"), "backend"),
+    (dict(backend="gpu"), "backend"),
+    (dict(dst_shape=(2**16, 2**15)), "32-bit target index"),
     (dict(dst_shape=(0, 5)), "dst_shape"),
 ])
 def test_bad_input_is_named(kw, msg):
