@@ -1,0 +1,250 @@
+"""CUDA backend (nbs/03_warp_cuda) without a GPU: the exact source compiles to PTX, and the same source run on the CPU
+through the g++ host harness equals the CPU backend bit for bit. Tests marked `cuda` compare a real GPU with the CPU
+and run only where CuPy and a device are usable."""
+import subprocess, sys, types, warnings
+import numpy as np, pytest
+from hypothesis import given, settings, strategies as st, HealthCheck
+from scipy.spatial.transform import Rotation
+import deblur_nbdev.warp_cuda as wc
+from deblur_nbdev.warp_cuda import (CUDA_SOURCE, KERNELS, CudaCompileError, CudaUnavailableError, available_compilers,
+                                    compile_ptx, cuda_accumulate, cuda_kernel_maps, cuda_status, cuda_warp,
+                                    resolve_backend, warp_host_harness, zbuffer_cuda)
+from deblur_nbdev.warp import forward_warp, projection_matrices, zbuffer_numba, zbuffer_numpy
+from deblur_nbdev.synthesis import accumulate_blur, kernel_maps, pose_grid, synthesize
+from deblur_nbdev.camera_motion import synthetic_shake
+from deblur_nbdev.scenes import procedural_scene
+
+SET = settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+HAS_GPU, WHY = cuda_status()
+cuda = pytest.mark.skipif(not HAS_GPU, reason=f"needs CuPy and a CUDA GPU: {WHY}")
+
+# ---------------------------------------------------------------- check 1: PTX
+def _compilers():
+    found = available_compilers()
+    if not found: pytest.skip("neither NVRTC (pip install nvidia-cuda-nvrtc-cu12) nor nvcc (CUDA toolkit) is on this machine")
+    return found
+
+@pytest.mark.parametrize("compiler", ["nvrtc", "nvcc"])
+def test_source_compiles_to_ptx(compiler):
+    found = _compilers()
+    if compiler not in found: pytest.skip(f"{compiler} not found here; checked with {found}")
+    ptx = compile_ptx(compiler=compiler)                 # raises CudaCompileError on any compile error: the test fails
+    for name in KERNELS: assert f".entry {name}(" in ptx, name
+    assert "atom.global.min.u64" in ptx                   # pass 1's 64-bit atomicMin
+    assert "fma." not in ptx and "mul.rn.f32" in ptx      # no FMA contraction: same rounding as the CPU
+
+@pytest.mark.parametrize("broken", [CUDA_SOURCE.replace("atomicMin(", "atomicMinn("), CUDA_SOURCE + "\nint broken(", ])
+def test_compile_errors_are_reported(broken):
+    for c in _compilers():
+        with pytest.raises(CudaCompileError): compile_ptx(broken, compiler=c)
+
+# ---------------------------------------------------------------- check 2: host harness == CPU
+@st.composite
+def cases(draw):
+    seed = draw(st.integers(0, 2**31 - 1)); g = np.random.default_rng(seed)
+    h, w, hd, wd = (draw(st.integers(1, 40)) for _ in range(4))
+    n = draw(st.integers(1, 5)); per_row = draw(st.booleans())
+    d = g.uniform(0.2, 6, (h, w)).astype(np.float32)
+    if draw(st.booleans()): d = np.round(d).astype(np.float32)                   # exact z ties
+    for bad in (0, np.nan, -1, np.inf): d[g.random((h, w)) < 0.05] = bad           # holes of every kind
+    f = g.uniform(5, 60, 2); fd = f * g.uniform(0.4, 1.5)
+    Ks = np.array([[f[0], 0, g.uniform(0, w)], [0, f[1], g.uniform(0, h)], [0, 0, 1]])
+    Kd = np.array([[fd[0], 0, g.uniform(0, wd)], [0, fd[1], g.uniform(0, hd)], [0, 0, 1]])
+    shape = (n, h) if per_row else (n,)
+    R = Rotation.from_rotvec(g.normal(0, draw(st.sampled_from([0, 0.05, 0.6])), shape + (3,)).reshape(-1, 3)).as_matrix()
+    T = g.normal(0, draw(st.sampled_from([0, 0.1, 2.0])), shape + (3,))             # 2 m: points behind the camera
+    img = g.random((h, w, draw(st.sampled_from([1, 3, 4])))).astype(np.float32)
+    return img, d, projection_matrices(Ks, R.reshape(shape + (3, 3)), T, Kd), (hd, wd)
+
+@SET
+@given(cases(), st.booleans())
+def test_host_harness_equals_cpu_backends(case, reverse):
+    img, d, P, dst = case
+    r = warp_host_harness(img, d, P, dst, reverse=reverse)
+    win, zb = zbuffer_numba(d, P, dst)
+    np.testing.assert_array_equal(r.index, win)
+    np.testing.assert_array_equal(r.depth.view(np.uint32), zb.view(np.uint32))
+    np.testing.assert_array_equal(r.index, zbuffer_numpy(d, P, dst)[0])
+    gather = np.where(win[..., None] >= 0, img.reshape(-1, img.shape[2])[np.maximum(win, 0)], 0)
+    np.testing.assert_array_equal(r.image.view(np.uint32), gather.astype(np.float32).view(np.uint32))
+    w2, z2 = zbuffer_cuda(d, P, dst, engine="host")
+    np.testing.assert_array_equal(w2, win)
+
+def test_harness_sees_behind_camera_ties_and_off_image():
+    "A constructed case: one pose puts everything behind the camera, one maps 2×2 pixels to one (ties), one shifts off."
+    h, w = 6, 8; K = np.array([[10., 0, 3.5], [0, 10, 2.5], [0, 0, 1]]); Kz = np.array([[5., 0, 1.5], [0, 5, 1], [0, 0, 1]])
+    d = np.ones((h, w), np.float32)
+    P = np.concatenate([projection_matrices(K, np.eye(3), [0, 0, -2], Kz),           # z = -1: behind
+                        projection_matrices(K, np.eye(3), [0, 0, 0], Kz),            # zoom out: 2×2 → 1 target, equal z
+                        projection_matrices(K, np.eye(3), [5, 0, 0], Kz)])           # 50 px right: off the image
+    r = warp_host_harness(None, d, P, (3, 4))
+    assert (r.index[0] == -1).all() and (r.index[2] == -1).all()
+    win = zbuffer_numba(d, P, (3, 4))[0]
+    np.testing.assert_array_equal(r.index, win)
+    hit = r.index[1][r.index[1] >= 0]
+    assert len(hit) > 0 and len(set(hit.tolist())) == len(hit)
+    for t, s in zip(np.flatnonzero(r.index[1] >= 0), hit):                           # the smallest index among the tie
+        v, u = np.mgrid[0:h, 0:w]
+        x, y = np.floor((u - 3.5) / 2 + 1.5 + 0.5), np.floor((v - 2.5) / 2 + 1 + 0.5)
+        assert s == np.flatnonzero(((y * 4 + x) == t).ravel()).min()
+
+@settings(max_examples=8, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.integers(0, 10**6), st.sampled_from([2**30, 1]), st.booleans())
+def test_host_accumulation_equals_accumulate_blur(seed, max_bytes, rolling):
+    sc = procedural_scene(seed=seed % 5, height=36, width=48)
+    tr = synthetic_shake(0.1, seed=seed, trans_scale=3)
+    R, T = pose_grid(tr, np.linspace(0, 0.04, 7), 36, t_readout=0.02 if rolling else 0.0)
+    wts = np.random.default_rng(seed).uniform(0.1, 1, 7)
+    ref = accumulate_blur(sc.image, sc.depth, sc.K, R, T, weights=wts, backend="numba")
+    P = projection_matrices(sc.K, R, T)
+    mean, hits, wsum = cuda_accumulate(sc.image, sc.depth, P, (wts / wts.sum()).astype(np.float32), engine="host", max_bytes=max_bytes)
+    np.testing.assert_array_equal(mean.view(np.uint32), ref.image.view(np.uint32))
+    np.testing.assert_array_equal(hits, ref.hits)
+    np.testing.assert_array_equal(wsum.view(np.uint32), ref.weight.view(np.uint32))
+
+@settings(max_examples=8, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.integers(0, 10**6), st.integers(1, 4), st.sampled_from([0.0, 0.03]))
+def test_host_kernel_maps_equal_kernel_maps(seed, segments, t_readout):
+    sc = procedural_scene(seed=seed % 5, height=36, width=48)
+    depth = sc.depth.copy(); depth[::7, ::5] = np.nan
+    tr = synthetic_shake(0.1, seed=seed, trans_scale=4)
+    ref = kernel_maps(depth, sc.K, tr, 0.05, t_readout=t_readout, segments=segments, backend="numpy")
+    from deblur_nbdev.blur_model import as_depth
+    R, T = pose_grid(tr, np.linspace(0, 0.05, segments + 1), 36, t_readout)
+    k = cuda_kernel_maps(as_depth(depth), projection_matrices(sc.K, R, T), engine="host")
+    np.testing.assert_array_equal((k[:, :, 0] if segments == 1 else k).view(np.uint32), ref.view(np.uint32))
+
+# ---------------------------------------------------------------- bad input
+def test_inputs_converted_or_refused():
+    g = np.random.default_rng(0); d = g.uniform(1, 3, (9, 11)).astype(np.float32); img = g.random((9, 11, 3)).astype(np.float32)
+    P = projection_matrices(np.array([[10., 0, 5], [0, 10, 4], [0, 0, 1]]), np.eye(3)[None].repeat(2, 0), [[0.1, 0, 0], [0, 0.1, 0]])
+    ref = warp_host_harness(img, d, P, (9, 11))
+    odd = warp_host_harness(np.asfortranarray(img.astype(np.float64)), d.astype(np.float16).astype(np.float64)[:, ::-1][:, ::-1], P, (9, 11))
+    np.testing.assert_array_equal(odd.index, warp_host_harness(img, d.astype(np.float16).astype(np.float32), P, (9, 11)).index)
+    np.testing.assert_array_equal(warp_host_harness(img[..., 0], d, P, (9, 11)).image[..., 0], ref.image[..., 0])   # H×W image
+    bad = [(lambda: warp_host_harness(img, d.astype(np.uint16), P, (9, 11)), TypeError, "depth: dtype uint16"),
+           (lambda: warp_host_harness(img > 0.5, d, P, (9, 11)), TypeError, "image: dtype bool"),
+           (lambda: warp_host_harness(img, d[None], P, (9, 11)), ValueError, "depth: shape"),
+           (lambda: warp_host_harness(img[:, :-1], d, P, (9, 11)), ValueError, "image: shape"),
+           (lambda: warp_host_harness(np.zeros((9, 11, 5), np.float32), d, P, (9, 11)), ValueError, "image: shape"),
+           (lambda: warp_host_harness(img, d, P[..., :3], (9, 11)), ValueError, "P: shape"),
+           (lambda: warp_host_harness(img, d, P, (0, 11)), ValueError, "dst_shape"),
+           (lambda: warp_host_harness(img, d, P, (2**16, 2**15)), ValueError, "32-bit target index"),
+           (lambda: warp_host_harness(None, np.broadcast_to(np.float32(1), (2**16, 2**15)), P, (9, 11)), ValueError, "32-bit source index"),
+           (lambda: cuda_accumulate(img, d, P, [1.0], engine="host"), ValueError, "weights"),
+           (lambda: cuda_kernel_maps(d, P[:1], engine="host"), ValueError, "at least 2 poses"),
+           (lambda: cuda_warp(img, d, P, (9, 11), engine="cpu"), ValueError, "engine")]
+    for f, exc, msg in bad:
+        with pytest.raises(exc) as e: f()
+        assert msg in str(e.value), (msg, str(e.value))
+
+# ---------------------------------------------------------------- backend selection
+@pytest.fixture
+def fresh_status(monkeypatch):
+    "Forget the probed CUDA status for one test (monkeypatch restores the real one afterwards)."
+    monkeypatch.setattr(wc, "_STATUS", None); monkeypatch.setattr(wc, "_ANNOUNCED", False)
+    return monkeypatch
+
+def test_no_cupy_auto_falls_back_and_cuda_refuses(fresh_status):
+    fresh_status.setitem(sys.modules, "cupy", None)                     # `import cupy` raises ImportError
+    ok, why = cuda_status()
+    assert not ok and "not installed" in why
+    assert resolve_backend("auto") == "numba" and resolve_backend("auto", cpu="numpy") == "numpy"
+    with pytest.raises(CudaUnavailableError, match="backend: 'cuda' needs CuPy"): resolve_backend("cuda")
+    img, d, K = np.zeros((4, 5, 3), np.float32), np.ones((4, 5)), np.array([[5., 0, 2], [0, 5, 2], [0, 0, 1]])
+    with pytest.raises(CudaUnavailableError): forward_warp(img, d, K, np.eye(3), np.zeros(3), backend="cuda")
+    with pytest.raises(CudaUnavailableError): accumulate_blur(img, d, K, np.eye(3)[None], np.zeros((1, 3)), backend="cuda")
+    np.testing.assert_array_equal(forward_warp(img, d, K, np.eye(3), np.zeros(3), backend="auto").index,
+                                  forward_warp(img, d, K, np.eye(3), np.zeros(3), backend="numba").index)
+    with pytest.raises(ValueError, match="is not one of"): resolve_backend("gpu")
+
+def test_cupy_without_driver_warns_once_and_falls_back(fresh_status):
+    "CuPy importable but the runtime fails (no driver): auto → CPU with one RuntimeWarning; cuda → clear error."
+    def no_driver(): raise RuntimeError("cudaErrorInsufficientDriver: CUDA driver version is insufficient")
+    fake = types.ModuleType("cupy"); fake.cuda = types.SimpleNamespace(runtime=types.SimpleNamespace(getDeviceCount=no_driver))
+    fresh_status.setitem(sys.modules, "cupy", fake)
+    with pytest.warns(RuntimeWarning, match="CuPy is installed but no CUDA device is usable"): assert resolve_backend("auto") == "numba"
+    with warnings.catch_warnings():
+        warnings.simplefilter("error"); assert resolve_backend("auto") == "numba"          # said once per process only
+    with pytest.raises(CudaUnavailableError, match="insufficient"): resolve_backend("cuda")
+    with pytest.raises(CudaUnavailableError): cuda_warp(None, np.ones((3, 3), np.float32), np.zeros((1, 3, 4), np.float32))
+
+def test_import_never_imports_cupy_or_compiles():
+    code = ("import sys, deblur_nbdev, deblur_nbdev.warp_cuda, deblur_nbdev.warp, deblur_nbdev.synthesis\n"
+            "assert 'cupy' not in sys.modules, 'cupy imported'\n"
+            "assert not deblur_nbdev.warp_cuda._MODULES and not deblur_nbdev.warp_cuda._HARNESS, 'compiled at import'")
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+
+# ---------------------------------------------------------------- on a real GPU
+@cuda
+@SET
+@given(cases())
+def test_gpu_equals_cpu(case):
+    img, d, P, dst = case
+    g = cuda_warp(img, d, P, dst)
+    win, zb = zbuffer_numba(d, P, dst)
+    np.testing.assert_array_equal(g.index, win)
+    np.testing.assert_array_equal(g.depth.view(np.uint32), zb.view(np.uint32))
+    h = warp_host_harness(img, d, P, dst)
+    np.testing.assert_array_equal(g.image.view(np.uint32), h.image.view(np.uint32))
+
+@cuda
+def test_gpu_synthesis_equals_cpu():
+    sc = procedural_scene(seed=1, height=96, width=128); tr = synthetic_shake(0.1, seed=3, trans_scale=3)
+    for kw in (dict(), dict(t_readout=0.03, segments=3), dict(weights=np.linspace(1, 2, 9))):
+        a = synthesize(sc.image, sc.depth, sc.K, tr, 0.04, 0.005, backend="cuda", **kw)
+        b = synthesize(sc.image, sc.depth, sc.K, tr, 0.04, 0.005, backend="numba", **kw)
+        np.testing.assert_array_equal(a.blurry, b.blurry); np.testing.assert_array_equal(a.hits, b.hits)
+        np.testing.assert_array_equal(a.kernel, b.kernel)
+    P = projection_matrices(sc.K, *pose_grid(tr, np.linspace(0, 0.04, 9), 96))
+    w8 = np.full(9, 1 / 9, np.float32)
+    for a, b in zip(cuda_accumulate(sc.image, sc.depth, P, w8, max_bytes=1), cuda_accumulate(sc.image, sc.depth, P, w8)):
+        np.testing.assert_array_equal(a, b)                                              # chunking changes nothing
+
+@cuda
+def test_gpu_kernels_cached_per_device():
+    import cupy
+    k1 = wc.gpu_kernels(); k2 = wc.gpu_kernels()
+    assert k1 is k2 and cupy.cuda.Device().id in wc._MODULES
+
+# ---------------------------------------------------------------- the GPU code path, with a stand-in CuPy
+def _fake_cupy():
+    "A stand-in `cupy` module: numpy arrays, and a RawModule whose kernels run on the g++ host harness."
+    lib = wc.host_harness_lib(); calls = []
+    class RawModule:
+        def __init__(self, code, options=()): calls.append((code, tuple(options)))
+        def get_function(self, name):
+            sig = KERNELS[name]
+            def launch(grid, block, args):
+                assert len(grid) == 2 and len(block) == 1 and len(args) == len(sig)
+                for k, a in zip(sig, args):                                   # what CuPy needs: arrays and np.int32
+                    assert (isinstance(a, np.ndarray) and a.flags.c_contiguous) if k == "p" else type(a) is np.int32, (name, k, a)
+                lib.dbn_set_reverse(0)
+                getattr(lib, "launch_" + name)(*grid, *block, *[a.ctypes.data if k == "p" else int(a) for k, a in zip(sig, args)])
+            return launch
+    cp = types.ModuleType("cupy")
+    cp.cuda = types.SimpleNamespace(runtime=types.SimpleNamespace(getDeviceCount=lambda: 1, getDeviceProperties=lambda i: {"name": b"stand-in"}),
+                                    Device=lambda: types.SimpleNamespace(id=0))
+    cp.RawModule, cp.int32, cp.arange = RawModule, np.int32, np.arange
+    cp.asarray = lambda a, dtype=None: np.asarray(a, dtype)
+    cp.ascontiguousarray, cp.empty, cp.zeros, cp.asnumpy = np.ascontiguousarray, np.empty, np.zeros, np.asarray
+    return cp, calls
+
+def test_gpu_code_path_with_stand_in_cupy(fresh_status):
+    cp, calls = _fake_cupy()
+    fresh_status.setitem(sys.modules, "cupy", cp); fresh_status.setattr(wc, "_MODULES", {})
+    assert resolve_backend("auto") == "cuda" and cuda_status()[1].startswith("CUDA device 0")
+    sc = procedural_scene(seed=3, height=40, width=56); tr = synthetic_shake(0.1, seed=1, trans_scale=3)
+    p = tr.sample(0.04, 0.005)
+    Kd = sc.K * [[0.8], [0.8], [1]]
+    a = forward_warp(sc.image, sc.depth, sc.K, p.R, p.T, K_dst=Kd, dst_shape=(33, 47), backend="cuda")
+    b = forward_warp(sc.image, sc.depth, sc.K, p.R, p.T, K_dst=Kd, dst_shape=(33, 47), backend="numba")
+    for x, y in zip(a, b): np.testing.assert_array_equal(x, y)
+    np.testing.assert_array_equal(forward_warp(sc.image, sc.depth, sc.K, p.R[0], p.T[0]).image,     # auto → cuda, one pose
+                                  forward_warp(sc.image, sc.depth, sc.K, p.R[0], p.T[0], backend="numba").image)
+    for kw in (dict(), dict(t_readout=0.02, segments=3), dict(inpaint="every")):
+        g = synthesize(sc.image, sc.depth, sc.K, tr, 0.04, 0.005, backend="cuda", **kw)
+        c = synthesize(sc.image, sc.depth, sc.K, tr, 0.04, 0.005, backend="numba", **kw)
+        for x, y in zip(g, c): np.testing.assert_array_equal(x, y)
+    assert len(calls) == 1 and calls[0] == (CUDA_SOURCE, ("--fmad=false",))      # compiled once, cached per device
