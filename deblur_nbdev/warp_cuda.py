@@ -8,13 +8,13 @@ __all__ = ['CUDA_SOURCE', 'HOST_SHIM', 'KERNELS', 'HARNESS_FLAGS', 'log', 'BLOCK
            'cuda_status', 'resolve_backend', 'gpu_kernels', 'HostEngine', 'GpuEngine', 'cuda_warp', 'zbuffer_cuda',
            'warp_host_harness', 'cuda_accumulate', 'cuda_kernel_maps']
 
-# %% ../nbs/03_warp_cuda.ipynb #7ff39809
+# %% ../nbs/03_warp_cuda.ipynb #92209a38
 import ctypes, ctypes.util, glob, hashlib, logging, os, shutil, subprocess, tempfile, warnings
 from pathlib import Path
 import numpy as np
 from .warp import _as_P, _check_index_range, BACKENDS, Warp
 
-# %% ../nbs/03_warp_cuda.ipynb #c25875c3
+# %% ../nbs/03_warp_cuda.ipynb #b6ff6ad4
 CUDA_SOURCE = r"""
 // deblur_nbdev CUDA backend (nbs/03_warp_cuda). The SAME text is compiled by NVRTC (CuPy, on a GPU), by
 // nvcc/NVRTC to PTX (tests, no GPU) and by g++ with a host shim (tests: executed on the CPU).
@@ -152,7 +152,7 @@ extern "C" __global__ void dbn_kernel_maps(const float* __restrict__ depth, cons
 }
 """
 
-# %% ../nbs/03_warp_cuda.ipynb #9c7a3a73
+# %% ../nbs/03_warp_cuda.ipynb #cff3869c
 class CudaCompileError(RuntimeError):
     "The CUDA source did not compile (the compiler's log is in the message)."
 
@@ -216,7 +216,7 @@ def compile_ptx(source=None, compiler="auto", arch=75):
     if compiler not in found: raise FileNotFoundError(f"compiler: {compiler} not found on this machine")
     return (_ptx_nvrtc if compiler == "nvrtc" else _ptx_nvcc)(source, arch)
 
-# %% ../nbs/03_warp_cuda.ipynb #9152dfdc
+# %% ../nbs/03_warp_cuda.ipynb #487e3853
 HOST_SHIM = r"""
 // Host shim: the CUDA built-ins used by CUDA_SOURCE, mapped to plain C++ so g++ can compile the same text.
 // A launch runs every (block, thread) of the grid one after another (forwards, or backwards to show that the
@@ -286,7 +286,7 @@ void launch_dbn_kernel_maps(unsigned gx, unsigned gy, unsigned bx, const float* 
 KERNELS = {"dbn_fill_empty": "pi", "dbn_warp_keys": "ppiiiiip", "dbn_warp_resolve": "ppiippp",
            "dbn_accumulate": "pppiiippp", "dbn_mean": "pppiip", "dbn_kernel_maps": "ppiiiip"}
 
-# %% ../nbs/03_warp_cuda.ipynb #eb79b606
+# %% ../nbs/03_warp_cuda.ipynb #890af95c
 HARNESS_FLAGS = ("-O2", "-ffp-contract=off", "-fno-fast-math", "-std=c++14", "-shared", "-fPIC")
 
 def _cache_dir():
@@ -302,10 +302,10 @@ def harness_source(source=None):
 
 _HARNESS = {}
 
-def host_harness_lib(source=None, cxx="g++"):
+def host_harness_lib(source=None, cxx="g++", flags=HARNESS_FLAGS):
     "Compile the CUDA source with g++ and the host shim (cached by a hash of the text and flags) and load it."
     text = harness_source(source)
-    key = hashlib.sha256("\0".join((text, cxx) + HARNESS_FLAGS).encode()).hexdigest()[:16]
+    key = hashlib.sha256("\0".join((text, cxx) + tuple(flags)).encode()).hexdigest()[:16]
     if key in _HARNESS: return _HARNESS[key]
     if not shutil.which(cxx): raise FileNotFoundError(f"cxx: {cxx} not found (the host harness needs a C++ compiler)")
     so = _cache_dir() / f"dbn_harness_{key}.so"
@@ -313,7 +313,7 @@ def host_harness_lib(source=None, cxx="g++"):
         with tempfile.TemporaryDirectory(dir=so.parent) as d:
             cpp = Path(d) / "dbn_harness.cpp"; cpp.write_text(text)
             tmp = Path(d) / so.name
-            r = subprocess.run([cxx, *HARNESS_FLAGS, "-x", "c++", str(cpp), "-o", str(tmp)], capture_output=True, text=True)
+            r = subprocess.run([cxx, *flags, "-x", "c++", str(cpp), "-o", str(tmp)], capture_output=True, text=True)
             if r.returncode: raise CudaCompileError(f"{cxx} failed on the host harness:\n{r.stderr}")
             os.replace(tmp, so)                       # atomic: parallel test workers never load a half-written file
     lib = ctypes.CDLL(str(so))
@@ -324,7 +324,7 @@ def host_harness_lib(source=None, cxx="g++"):
     _HARNESS[key] = lib
     return lib
 
-# %% ../nbs/03_warp_cuda.ipynb #6a7ef09c
+# %% ../nbs/03_warp_cuda.ipynb #d176b71f
 log = logging.getLogger("deblur_nbdev")
 
 class CudaUnavailableError(RuntimeError):
@@ -385,7 +385,7 @@ def gpu_kernels():
         _MODULES[dev] = {n: mod.get_function(n) for n in KERNELS}
     return _MODULES[dev]
 
-# %% ../nbs/03_warp_cuda.ipynb #b3855561
+# %% ../nbs/03_warp_cuda.ipynb #fde60637
 BLOCK = 256
 
 def _grid(n, ny=1):
@@ -395,7 +395,8 @@ def _grid(n, ny=1):
 class HostEngine:
     "Run the kernels on the CPU through the g++ host harness; arrays are numpy."
     name = "host"
-    def __init__(self, reverse=False, source=None): self.lib, self.reverse = host_harness_lib(source), int(reverse)
+    def __init__(self, reverse=False, source=None, flags=HARNESS_FLAGS):
+        self.lib, self.reverse = host_harness_lib(source, flags=flags), int(reverse)
     def asarray(self, a, dtype): return np.ascontiguousarray(a, dtype)
     def empty(self, shape, dtype): return np.empty(shape, dtype)
     def zeros(self, shape, dtype): return np.zeros(shape, dtype)
@@ -419,11 +420,13 @@ class GpuEngine:
         self.fns[name](grid, (BLOCK,), tuple(a if k == "p" else np.int32(a) for k, a in zip(sig, args)))
 
 def _engine(engine):
+    "An engine by name ('gpu', 'host', 'host-reversed'), or an engine object as it is."
+    if isinstance(engine, (GpuEngine, HostEngine)): return engine
     if engine == "gpu": return GpuEngine()
     if engine in ("host", "host-reversed"): return HostEngine(reverse=engine == "host-reversed")
     raise ValueError(f"engine: {engine!r} is not 'gpu', 'host' or 'host-reversed'")
 
-# %% ../nbs/03_warp_cuda.ipynb #00a63e85
+# %% ../nbs/03_warp_cuda.ipynb #7a721350
 def _real_array(a, name, ndim):
     "Shape and dtype check of an array argument (numpy or CuPy), before any copy: float dtypes only."
     shape = tuple(a.shape) if hasattr(a, "shape") else np.shape(a)
@@ -478,7 +481,7 @@ def warp_host_harness(image, depth, P, dst_shape=None, reverse=False):
     "`cuda_warp` executed on the CPU: the same CUDA source compiled with g++ and `HOST_SHIM` (grid run backwards if `reverse`)."
     return cuda_warp(image, depth, P, dst_shape, engine="host-reversed" if reverse else "host")
 
-# %% ../nbs/03_warp_cuda.ipynb #58d17a7a
+# %% ../nbs/03_warp_cuda.ipynb #d0630e09
 def cuda_accumulate(image, depth, P, weights, engine="gpu", max_bytes=2**30):
     "Blur accumulation on the device (as `synthesis.accumulate_blur`): weighted mean `H×W×C`, hits and weight sums `H×W`."
     (h, w), C, P, (hd, wd) = _inputs(image, depth, P, None)
