@@ -1,7 +1,7 @@
 """CUDA backend (nbs/03_warp_cuda) without a GPU: the exact source compiles to PTX, and the same source run on the CPU
 through the g++ host harness equals the CPU backend bit for bit. Tests marked `cuda` compare a real GPU with the CPU
 and run only where CuPy and a device are usable."""
-import subprocess, sys, types, warnings
+import logging, subprocess, sys, types, warnings
 import numpy as np, pytest
 from hypothesis import given, settings, strategies as st, HealthCheck
 from scipy.spatial.transform import Rotation
@@ -157,6 +157,13 @@ def test_no_cupy_auto_falls_back_and_cuda_refuses(fresh_status):
     np.testing.assert_array_equal(forward_warp(img, d, K, np.eye(3), np.zeros(3), backend="auto").index,
                                   forward_warp(img, d, K, np.eye(3), np.zeros(3), backend="numba").index)
     with pytest.raises(ValueError, match="is not one of"): resolve_backend("gpu")
+
+def test_auto_says_once_which_backend(fresh_status, caplog):
+    fresh_status.setitem(sys.modules, "cupy", None)
+    with caplog.at_level(logging.INFO, logger="deblur_nbdev"):
+        for _ in range(3): resolve_backend("auto")
+    said = [r.getMessage() for r in caplog.records if "backend='auto'" in r.getMessage()]
+    assert len(said) == 1 and "the CPU" in said[0] and "CuPy is not installed" in said[0]
 
 def test_cupy_without_driver_warns_once_and_falls_back(fresh_status):
     "CuPy importable but the runtime fails (no driver): auto → CPU with one RuntimeWarning; cuda → clear error."
