@@ -75,3 +75,179 @@ def test_sample_checks_inputs():
     with pytest.raises(ValueError, match="kernel_segments"): make_sample(kernel_segments=np.zeros((6, 8, 2)))
     with pytest.raises(ValueError, match="blurry"): Sample(s.blurry * 2, s.sharp, s.depth, s.kernel, s.K, s.R, s.T, s.times)
     assert s.poses.R.shape == (3, 3, 3)
+
+# ---------------------------------------------------------------- generation
+from deblur_nbdev.dataset import dataset_params, plan_splits, generate_sample, generate_dataset, make_tf_dataset
+from deblur_nbdev.scenes import procedural_scene, write_rgbd_folder
+
+SMALL = dict(n=10, height=32, width=48, n_scenes=4, shard_size=3, exposure=(0.02, 0.05), focal=(0.8, 1.4), seed=7,
+             photons=(300, 3000), read_noise=(0, 0.01))
+
+def folder_bytes(d): return {p.name: p.read_bytes() for p in sorted(Path(d).iterdir())}
+
+def test_any_subset_regenerates_bit_identically(tmp_path):
+    m = generate_dataset(tmp_path / "a", progress=False, **SMALL)
+    params = dataset_params(**SMALL); plan = plan_splits(params)
+    for r in m["shards"]:
+        again = [generate_sample(params, i, plan) for i in r["indices"][::-1]]             # any order, fresh
+        from deblur_nbdev.dataset import shard_bytes
+        assert shard_bytes(again) == (tmp_path / "a" / r["file"]).read_bytes(), r["file"]
+    assert verify_dataset(tmp_path / "a", read=True) == {"train": 8, "test": 2}
+
+def test_split_by_scene_configuration(tmp_path):
+    m = generate_dataset(tmp_path, progress=False, **{**SMALL, "n": 20, "n_scenes": 5, "test_fraction": 0.4})
+    sc = {sp: {s.scene for s in iter_samples(tmp_path, sp)} for sp in ("train", "test")}
+    assert sc["train"] and sc["test"] and not sc["train"] & sc["test"]
+    assert sc["test"] <= set(m["splits"]["test"]["scenes"]) and len(m["splits"]["test"]["scenes"]) == 2
+    assert m["splits"]["test"]["count"] == 8 and all(s.split == "test" for s in iter_samples(tmp_path, "test"))
+
+def test_sample_parameters_follow_the_ranges(tmp_path):
+    p = dataset_params(**{**SMALL, "n": 30, "translation": (0.5, 1.0), "segments": 2})
+    ss = [generate_sample(p, i) for i in range(0, 30, 3)]
+    for s in ss:
+        assert 0.02 <= s.params["exposure"] <= 0.05 and 0.8 <= s.params["focal_multiplier"] <= 1.4
+        assert 300 <= s.params["photons"] <= 3000 and 0.5 <= s.params["trans_scale"] <= 1.0
+        assert s.kernel_segments.shape == (32, 48, 2, 2) and np.array_equal(s.kernel_segments[:, :, -1], s.kernel)
+        assert len(s.times) == 32 and abs(s.times[-1] - s.params["exposure"]) < 1e-9
+        np.testing.assert_allclose(s.K[0, 0], 48 * s.params["focal_multiplier"])          # random intrinsics
+    assert len({round(s.params["exposure"], 6) for s in ss}) == len(ss)
+
+def test_folder_scenenet_motorcycle_and_imu_sources(tmp_path):
+    import cv2
+    write_rgbd_folder([procedural_scene(k, 40, 56) for k in range(3)], tmp_path / "rgbd")
+    traj = tmp_path / "sn" / "traj7"; (traj / "photo").mkdir(parents=True); (traj / "depth").mkdir()
+    sc = procedural_scene(9, 240, 320)
+    for f in (0, 25):
+        cv2.imwrite(str(traj / "photo" / f"{f}.jpg"), (sc.image[..., ::-1] * 255).astype(np.uint8))
+        cv2.imwrite(str(traj / "depth" / f"{f}.png"), (sc.depth * 1000).astype(np.uint16))     # (z as ray length: fine here)
+    t = np.arange(0, 1, 0.002)
+    np.savetxt(tmp_path / "imu.csv", np.column_stack([t, 0.4 * np.sin(9 * t), 0.3 * np.cos(7 * t), 0.1 + 0 * t, 0 * t, 9.81 + 0 * t, 0 * t]),
+               delimiter=",", header="t,gx,gy,gz,ax,ay,az", comments="")
+    kw = dict(n=8, height=32, width=40, shard_size=4, focal=(1.0, 1.5), imu=[str(tmp_path / "imu.csv")], seed=3,
+              sources=["motorcycle", f"folder:{tmp_path / 'rgbd'}", f"scenenet:{tmp_path / 'sn'}"])
+    m = generate_dataset(tmp_path / "out", progress=False, **kw)
+    assert len(m["splits"]["train"]["scenes"] + m["splits"]["test"]["scenes"]) == 5
+    ss = list(iter_samples(tmp_path / "out"))
+    assert all("imu_t_start" in s.params and s.depth.shape == (32, 40) for s in ss)
+    assert max(np.abs(s.kernel).max() for s in ss) > 0.1
+    with pytest.raises(FileNotFoundError, match="nowhere"): plan_splits(dataset_params(sources="folder:/nowhere"))
+
+def test_rerun_refusal_overwrite_and_foreign_folder(tmp_path):
+    generate_dataset(tmp_path / "d", progress=False, **SMALL)
+    with pytest.raises(ValueError, match="other parameters.*seed"): generate_dataset(tmp_path / "d", progress=False, **{**SMALL, "seed": 8})
+    m = generate_dataset(tmp_path / "d", progress=False, overwrite=True, **{**SMALL, "seed": 8, "n": 4})
+    assert m["params"]["seed"] == 8 and sorted(p.name for p in (tmp_path / "d").iterdir()) == sorted(
+        ["manifest.json"] + [r["file"] for r in m["shards"]])
+    (tmp_path / "f").mkdir(); (tmp_path / "f" / "notes.txt").write_text("mine")
+    with pytest.raises(ValueError, match="not empty"): generate_dataset(tmp_path / "f", progress=False, **SMALL)
+
+def run_cli(*args, **kw):
+    return subprocess.run([str(BIN / "deblur_dataset"), *args], capture_output=True, text=True, timeout=300, **kw)
+
+def test_cli_verify_names_a_corrupt_shard_and_shows_progress(tmp_path):
+    r = run_cli("--out", str(tmp_path), "--n", "6", "--height", "24", "--width", "32", "--n_scenes", "3", "--shard_size", "2")
+    assert r.returncode == 0, r.stderr
+    assert "sample/s" in r.stderr                                                      # tqdm rate
+    assert run_cli("--out", str(tmp_path), "--verify").returncode == 0
+    p = tmp_path / "train-00001.npz"; data = bytearray(p.read_bytes()); data[-200] ^= 4; p.write_bytes(bytes(data))
+    r = run_cli("--out", str(tmp_path), "--verify")
+    assert r.returncode != 0 and "train-00001.npz" in r.stderr and "checksum" in r.stderr and "Traceback" not in r.stderr
+    r = run_cli("--out", str(tmp_path), "--n", "6", "--height", "24", "--width", "33", "--n_scenes", "3", "--shard_size", "2")
+    assert r.returncode != 0 and "--overwrite" in r.stderr and "width" in r.stderr
+
+KILL = dict(n=48, height=64, width=96, n_scenes=5, shard_size=2, focal=(0.9, 1.3), seed=11, exposure=(0.02, 0.06))
+
+def test_resume_after_sigkill_equals_an_uninterrupted_run(tmp_path):
+    ref = tmp_path / "ref"; out = tmp_path / "out"
+    generate_dataset(ref, progress=False, **KILL)
+    args = ["--out", str(out), "--quiet", "--exposure", "0.02,0.06", "--focal", "0.9,1.3",
+            *[x for k in ("n", "height", "width", "n_scenes", "shard_size", "seed") for x in (f"--{k}", str(KILL[k]))]]
+    rnd = random.Random(1234); kills = 0; progress = []
+    for attempt in range(4):
+        p = subprocess.Popen([str(BIN / "deblur_dataset"), *args], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        t0 = time.monotonic()
+        if attempt:                                                   # kill once anywhere, later ones after new progress
+            while len(list(out.glob("*.npz"))) <= progress[-1] and p.poll() is None and time.monotonic() - t0 < 60: time.sleep(0.01)
+        time.sleep(rnd.uniform(0.0, 0.5 if attempt else 2.0))
+        if p.poll() is not None: break
+        os.kill(p.pid, signal.SIGKILL); p.wait(); kills += 1
+        shards = sorted(out.glob("*.npz")); progress.append(len(shards))
+        for f in shards:                                              # what is in place is complete and right
+            assert f.read_bytes() == (ref / f.name).read_bytes(), f.name
+        if (out / "manifest.json").exists():
+            m = read_manifest(out)
+            assert all((out / r["file"]).exists() for r in m["shards"]) and (not m["complete"] or len(m["shards"]) == 24)
+    assert kills >= 3
+    assert any(0 < k < 24 for k in progress), progress               # killed mid-run with work done
+    print("shards in place at each kill:", progress)
+    r = run_cli(*args)
+    assert r.returncode == 0, r.stderr
+    assert folder_bytes(out) == folder_bytes(ref)
+    assert verify_dataset(out) == {"train": 38, "test": 10}
+
+# ---------------------------------------------------------------- parallel
+def test_process_pool_gives_the_serial_bytes(tmp_path):
+    generate_dataset(tmp_path / "serial", progress=False, **SMALL)
+    generate_dataset(tmp_path / "pool", workers=2, progress=False, **SMALL)
+    assert folder_bytes(tmp_path / "pool") == folder_bytes(tmp_path / "serial")
+
+def test_dask_local_cluster_gives_the_serial_bytes(tmp_path):
+    from dask.distributed import LocalCluster, Client
+    generate_dataset(tmp_path / "serial", progress=False, **SMALL)
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cl, Client(cl) as c:
+        generate_dataset(tmp_path / "dask", client=c, progress=False, **SMALL)
+        # a scheduler address works too (the CLI's --scheduler)
+        generate_dataset(tmp_path / "addr", client=cl.scheduler_address, progress=False, **SMALL)
+    assert folder_bytes(tmp_path / "dask") == folder_bytes(tmp_path / "serial") == folder_bytes(tmp_path / "addr")
+
+# ---------------------------------------------------------------- tf.data
+@pytest.fixture(scope="module")
+def tiny(tmp_path_factory):
+    d = tmp_path_factory.mktemp("tiny")
+    ss = [make_sample(i, 12, 16, split="test" if i >= 6 else "train", scene=f"s{i >= 6}", seed=i,
+                      mask=(np.arange(12 * 16).reshape(12, 16) % 3 > 0) if i % 2 else None) for i in range(8)]
+    write_dataset(d, ss, shard_size=3, image_dtype="float32")
+    return d, ss
+
+@pytest.mark.parametrize("variant,c", [("blind", 3), ("depth", 4), ("kernel", 5), ("depth+kernel", 6)])
+def test_tf_shapes_dtypes_and_content(tiny, variant, c):
+    d, ss = tiny
+    xs, ys = zip(*[(x.numpy(), y.numpy()) for x, y in make_tf_dataset(d, variant, batch=4, shuffle=False, flip=False, mask=True)])
+    x, y = np.concatenate(xs), np.concatenate(ys)
+    assert x.shape == (6, 12, 16, c) and y.shape == (6, 12, 16, 4) and x.dtype == y.dtype == np.float32
+    for k, s in enumerate(ss[:6]):                                       # no shuffle, no flip: samples in order
+        np.testing.assert_array_equal(x[k, ..., :3], s.blurry); np.testing.assert_array_equal(y[k, ..., :3], s.sharp)
+        np.testing.assert_array_equal(y[k, ..., 3], 1.0 if s.mask is None else s.mask)
+        if "depth" in variant: np.testing.assert_allclose(x[k, ..., 3], np.minimum(1, 0.5 / s.depth), rtol=1e-6)
+        if "kernel" in variant: np.testing.assert_allclose(x[k, ..., -2:], 0.1 * s.kernel, rtol=1e-6)
+
+def test_tf_crops_and_flips_move_every_channel_together(tiny):
+    d, ss = tiny
+    full = {i: np.concatenate([ss[i].blurry, np.minimum(1, 0.5 / ss[i].depth)[..., None], ss[i].kernel, ss[i].sharp], -1) for i in range(6)}
+    seen = set()
+    for _ in range(4):
+        x, y = next(iter(make_tf_dataset(d, "depth+kernel", batch=6, crop=(5, 7), seed=len(seen), kernel_scale=1.0)))
+        t = np.concatenate([x.numpy(), y.numpy()], -1)
+        for b in t:                                                     # find the sample, crop and flips it came from
+            hits = []
+            for i, f in full.items():
+                for fh in (0, 1):
+                    for fv in (0, 1):
+                        g = f[:, ::-1] * [1, 1, 1, 1, -1, 1, 1, 1, 1] if fh else f
+                        g = g[::-1] * [1, 1, 1, 1, 1, -1, 1, 1, 1] if fv else g
+                        for y0 in range(12 - 5 + 1):
+                            for x0 in range(16 - 7 + 1):
+                                if np.allclose(g[y0:y0 + 5, x0:x0 + 7], b, atol=1e-6): hits.append((i, fh, fv))
+            assert hits, "a batch element is not a crop of any (flipped) sample"
+            seen |= {h[1:] for h in hits}
+    assert seen == {(0, 0), (0, 1), (1, 0), (1, 1)}
+
+def test_tf_determinism_and_errors(tiny):
+    d, _ = tiny
+    a = [x.numpy() for x, _ in make_tf_dataset(d, "kernel", batch=2, crop=(8, 8), seed=5)]
+    b = [x.numpy() for x, _ in make_tf_dataset(d, "kernel", batch=2, crop=(8, 8), seed=5)]
+    c = [x.numpy() for x, _ in make_tf_dataset(d, "kernel", batch=2, crop=(8, 8), seed=6)]
+    assert all(np.array_equal(p, q) for p, q in zip(a, b)) and not all(np.array_equal(p, q) for p, q in zip(a, c))
+    with pytest.raises(ValueError, match="variant"): make_tf_dataset(d, "rgbd")
+    with pytest.raises(ValueError, match="crop"): make_tf_dataset(d, crop=(13, 4))
+    with pytest.raises(ValueError, match="split"): make_tf_dataset(d, split="val")
