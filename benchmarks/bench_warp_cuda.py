@@ -64,7 +64,7 @@ def main(poses=32, repeats=10, sizes="240x320,1080x1920,3024x4032", cpu=True):
         for what, f, nb in (("warp", warp, bytes_warp), ("accumulate", accumulate, bytes_acc)):
             t = gpu_ms(f, repeats) / n
             gbs = nb / (t * 1e-3) / 1e9
-            ratio = f"{t_cpu / t:8.0f}" if t_cpu and what == "warp" else f"{'':>8s}"
+            ratio = f"{t_cpu / t:8.1f}" if t_cpu and what == "warp" else f"{'':>8s}"
             print(f"{s:>10s} {what:>11s} {t:9.4f} {1e3 / t:9.0f} {gbs:7.0f} {gbs / copy_gbs:8.0%} {ratio}")
         t0 = time.perf_counter(); cuda_accumulate(sc.image, sc.depth, P, np.full(len(P), 1 / len(P), np.float32))
         t = (time.perf_counter() - t0) * 1e3 / len(P)                   # host arrays in, host arrays out (PCIe included)
