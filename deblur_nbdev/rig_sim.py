@@ -8,7 +8,7 @@ __all__ = ['Camera', 'Rig', 'default_rig', 'View', 'world_camera', 'world_scene'
            'checkerboard_views', 'TimeBase', 'render_clock', 'ClockFrames', 'clock_frames', 'Session',
            'simulate_session']
 
-# %% ../nbs/07_rig_sim.ipynb #7065eca2
+# %% ../nbs/07_rig_sim.ipynb #3eb00be2
 import json
 from dataclasses import dataclass, field
 from typing import NamedTuple
@@ -21,7 +21,7 @@ from .warp import forward_warp, projection_matrices, project_pixels
 from .synthesis import synthesize, inpaint_holes, add_noise
 from .scenes import Scene, procedural_scene
 
-# %% ../nbs/07_rig_sim.ipynb #f8b07f21
+# %% ../nbs/07_rig_sim.ipynb #32f18624
 @dataclass
 class Camera:
     "A pinhole camera with OpenCV distortion: intrinsics `K`, image `size=(h, w)`, `dist` (k1, k2, p1, p2, k3), video `fps`."
@@ -54,7 +54,7 @@ class Camera:
         return (f"Camera({self.name!r}, {self.width}×{self.height}, fx={K[0,0]:.1f} fy={K[1,1]:.1f} cx={K[0,2]:.1f} "
                 f"cy={K[1,2]:.1f}, hfov={np.degrees(2*np.arctan(self.width/2/K[0,0])):.1f}°, fps={self.fps:g})")
 
-# %% ../nbs/07_rig_sim.ipynb #619a0d58
+# %% ../nbs/07_rig_sim.ipynb #789f8d02
 def _pose(R, T, name):
     R = as_rotation(R, f"{name} R")[0]; T = np.asarray(T, np.float64).reshape(-1)
     if T.shape != (3,) or not np.isfinite(T).all(): raise ValueError(f"{name} T: need 3 finite numbers, got {T}")
@@ -91,7 +91,7 @@ class Rig:
     def from_dict(cls, d):
         return cls({n: Camera.from_dict(c) for n, c in d["cameras"].items()}, {n: (p["R"], p["T"]) for n, p in d["poses"].items()})
 
-# %% ../nbs/07_rig_sim.ipynb #d99fdc95
+# %% ../nbs/07_rig_sim.ipynb #bafa2462
 def _extrinsic(rotvec, centre):
     "Pose `(R, T)` of a camera turned by `rotvec` (rad) with its centre at `centre` (world, metres)."
     R = Rotation.from_rotvec(rotvec).as_matrix(); return R, -R @ np.asarray(centre, float)
@@ -110,7 +110,7 @@ def default_rig(scale:float=1.0,  # image size factor (1: phone 640×480, DSLR 9
     rig = Rig(cams, poses)
     return rig if scale == 1 else rig.scaled(scale)
 
-# %% ../nbs/07_rig_sim.ipynb #5a6066ad
+# %% ../nbs/07_rig_sim.ipynb #723cf4a8
 class View(NamedTuple):
     "One camera's rendered view of the scene."
     image: np.ndarray   # float32 `H×W×3` in [0, 1] (holes inpainted)
@@ -155,7 +155,7 @@ def render_view(world:Scene,   # RGB-D image in the world camera
     img = inpaint_holes(wp.image, ~valid) if inpaint else wp.image
     return View(img.astype(np.float32), wp.depth.astype(np.float32), valid)
 
-# %% ../nbs/07_rig_sim.ipynb #7fbaed16
+# %% ../nbs/07_rig_sim.ipynb #b4b1572c
 def pixel_shift(depth,        # `H×W` z-depth of camera a's view (0 = hole)
                 K_a, R_a, T_a, # camera a: intrinsics and world → camera pose
                 K_b, R_b, T_b  # camera b: intrinsics and world → camera pose
@@ -166,7 +166,7 @@ def pixel_shift(depth,        # `H×W` z-depth of camera a's view (0 = hole)
     x, y, _ = project_pixels(depth, projection_matrices(K_a, R[None], T[None], K_b))
     return np.stack([x[0], y[0]], -1)
 
-# %% ../nbs/07_rig_sim.ipynb #0b07a52e
+# %% ../nbs/07_rig_sim.ipynb #83e4fd48
 def _imu_from_poses(traj:Poses, t, gravity=(0, 9.81, 0), h=2e-3):
     "Gyro (rad/s) and specific force (m/s²) in the camera frame at times `t`, from a trajectory relative to its start."
     # `Poses.at` interpolates translations linearly between samples, so the second difference uses a step `h` that is a
@@ -186,7 +186,7 @@ def _window(traj:Poses, t0, t1):
     q = r.at(ts)
     return Poses(q.R, q.T, ts - t0)
 
-# %% ../nbs/07_rig_sim.ipynb #92500525
+# %% ../nbs/07_rig_sim.ipynb #09dda6ef
 @dataclass
 class Capture:
     "Everything the rig records for one phone photo, plus the ground truth (see the field comments)."
@@ -256,7 +256,7 @@ def simulate_capture(rig:Rig,                 # the rig (needs cameras 'phone', 
         zed = View(zed.image, np.where(zed.valid, np.maximum(zd, 0), 0).astype(np.float32), zed.valid)
     return Capture(rig, world, b.blurry, imu, t_s, exposure, dslr, zed, sharp, R, T, poses, b.kernel, shift, t_v, reference)
 
-# %% ../nbs/07_rig_sim.ipynb #2fcaffe9
+# %% ../nbs/07_rig_sim.ipynb #aa6abed6
 def board_points(pattern=(9, 6),  # inner corners per row and per column
                  square=0.025     # square size in metres
                 ) -> np.ndarray:
@@ -311,7 +311,7 @@ def render_checkerboard(camera:Camera,       # the camera taking the photo
     img = np.repeat(val[..., None], 3, -1).astype(np.float32)
     return add_noise(img, read_noise=noise, seed=seed) if noise else img
 
-# %% ../nbs/07_rig_sim.ipynb #c91c6786
+# %% ../nbs/07_rig_sim.ipynb #62438b4d
 class BoardViews(NamedTuple):
     "Checkerboard photos of the same board poses taken by one or more cameras, with the truth."
     images: dict    # camera name → list of float32 images
@@ -369,7 +369,7 @@ def checkerboard_views(rig:Rig,            # the rig
                           for i, (Rw, Tw) in enumerate(poses)]
     return BoardViews(images, {k: np.array(v) for k, v in corners.items()}, poses, tuple(pattern), float(square))
 
-# %% ../nbs/07_rig_sim.ipynb #2175d59c
+# %% ../nbs/07_rig_sim.ipynb #1539603e
 class TimeBase(NamedTuple):
     "A camera clock: `t_cam = offset + (1 + drift) · t_true` (seconds)."
     offset: float = 0.0
@@ -397,6 +397,7 @@ class ClockFrames(NamedTuple):
     t_true: np.ndarray   # TRUTH: true time of each frame (s)
     reading: np.ndarray  # the clock reading shown in each frame (s, rounded to ms) — what a person types in
     images: list         # float32 `h×w×3` frames
+    frame: np.ndarray = None  # indices of these frames in the video's timestamp list (None: standalone frames)
 
 def clock_frames(fps:float,            # the camera's frame rate (Hz)
                  timebase:TimeBase,    # the camera's clock
@@ -412,7 +413,7 @@ def clock_frames(fps:float,            # the camera's frame rate (Hz)
     rd = np.round(tt, 3)
     return ClockFrames(tc, tt, rd, [render_clock(x, size) for x in rd])
 
-# %% ../nbs/07_rig_sim.ipynb #32b10abe
+# %% ../nbs/07_rig_sim.ipynb #e7565b41
 @dataclass
 class Session:
     "Timing of a simulated recording session (all times in seconds)."
@@ -445,6 +446,11 @@ def simulate_session(rig:Rig,               # the rig (its cameras' fps are used
         if drop: t = np.delete(t, g.choice(np.arange(5, len(t) - 5), int(drop), replace=False))
         frames[v] = t
     t_true = np.sort(g.uniform(3.0, duration - 3.0, int(n_captures)))
-    ref = {n: clock_frames(rig[n].fps, tbs[n], float(g.uniform(0.2, 1.0)), n_clock) for n in names}
-    ver = {n: clock_frames(rig[n].fps, tbs[n], float(duration - g.uniform(0.2, 1.0)), n_clock) for n in names}
+    def clock(n, t0):
+        if n not in frames: return clock_frames(rig[n].fps, tbs[n], t0, n_clock)    # phone: stills of the clock
+        k = int(np.searchsorted(frames[n], tbs[n].to_cam(t0)))                      # video: frames of the video itself
+        tc = frames[n][k:k + n_clock]; tt = tbs[n].to_true(tc); rd = np.round(tt, 3)
+        return ClockFrames(tc, tt, rd, [render_clock(x) for x in rd], np.arange(k, k + len(tc)))
+    ref = {n: clock(n, float(g.uniform(0.2, 1.0))) for n in names}
+    ver = {n: clock(n, float(duration - g.uniform(0.2, 1.0))) for n in names}
     return Session(tbs, frames, tbs["phone"].to_cam(t_true), t_true, ref, ver, {n: rig[n].fps for n in names})
