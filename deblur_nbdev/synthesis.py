@@ -57,6 +57,8 @@ def accumulate_blur(image, depth, K, R, T, weights=None, backend="auto", threads
     backend = _resolve(backend)
     P = _as_P(projection_matrices(K, R, T), h)
     wts = _weights(weights, len(P))
+    keep = wts > 0                                        # a zero-weight pose reaches nothing: no hit, no 0/0
+    P, wts = P[keep], wts[keep]
     if backend == "cuda":                                 # keys, sums and hit counts stay on the GPU (03_warp_cuda)
         from deblur_nbdev.warp_cuda import cuda_accumulate
         return Accumulated(*cuda_accumulate(img, d, P, wts))

@@ -71,3 +71,16 @@ def test_bad_input_is_named(kw, msg):
     args.update(kw)
     with pytest.raises((ValueError, TypeError)) as e: synthesize(**args)
     assert msg in str(e.value), str(e.value)
+
+
+def test_zero_weight_pose_reaches_nothing():
+    "A pose with weight 0 adds no hit: pixels only it reaches stay holes (hits 0, value 0), never 0/0 = NaN."
+    rng = np.random.default_rng(3)
+    img = rng.random((20, 30, 3), dtype=np.float32); d = np.full((20, 30), 2.0, np.float32)
+    K = np.array([[40., 0, 15], [0, 40, 10], [0, 0, 1]])
+    R = np.stack([np.eye(3)] * 2); T = np.array([[0.25, 0, 0], [0, 0, 0]])   # pose 0 shifts 5 px right; pose 1 stays
+    for backend in ("numpy", "numba"):
+        a = accumulate_blur(img, d, K, R, T, weights=[1.0, 0.0], backend=backend)
+        assert np.isfinite(a.image).all()
+        assert (a.hits[:, :5] == 0).all() and (a.image[:, :5] == 0).all()
+        assert (a.hits[:, 5:] == 1).all() and np.array_equal(a.image[:, 5:], img[:, :-5])
