@@ -26,7 +26,7 @@ readme: venv
 	$(BIN)/python tools/make_readme.py
 
 bench: venv
-	$(BIN)/python benchmarks/bench_warp.py
+	for b in benchmarks/bench_*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done
 
 clean:
 	rm -rf $(VENV) _proc _docs $(DEMO_OUT) .pytest_cache .hypothesis
