@@ -7,7 +7,7 @@ __all__ = ['RIG_CAMERAS', 'CAPTURE_COLUMNS', 'relative_pose', 'fill_cracks', 'up
            'Aligned', 'align_view', 'rig_from_dict', 'read_rig', 'zed_pose', 'check_size', 'undistort', 'read_captures',
            'CaptureImages', 'load_capture', 'align_capture', 'write_aligned', 'capture_rows', 'deblur_align']
 
-# %% ../nbs/10_alignment.ipynb #d6d008ee
+# %% ../nbs/10_alignment.ipynb #40dc5c57
 import json, sys, csv
 from pathlib import Path
 from typing import NamedTuple
@@ -19,7 +19,7 @@ from .warp import forward_warp, Warp
 from .scenes import read_image, read_depth
 from .rig_sim import Camera, Rig
 
-# %% ../nbs/10_alignment.ipynb #1fbdab73
+# %% ../nbs/10_alignment.ipynb #630805b7
 def relative_pose(R_a, T_a,  # pose mapping the common frame (ZED) into camera a
                   R_b, T_b   # pose mapping the common frame (ZED) into camera b
                  ):
@@ -29,7 +29,7 @@ def relative_pose(R_a, T_a,  # pose mapping the common frame (ZED) into camera a
     R = R_b @ R_a.T
     return R, T_b - R @ T_a
 
-# %% ../nbs/10_alignment.ipynb #f1ec7d46
+# %% ../nbs/10_alignment.ipynb #7e209515
 def fill_cracks(depth,             # `H×W` target depth, 0 = hole (the `depth` of a `Warp`)
                 index,             # `H×W` winner source index, −1 = hole (the `index` of a `Warp`)
                 min_neighbours=5,  # a hole is a crack when at least this many of its 8 neighbours are valid
@@ -53,7 +53,7 @@ def fill_cracks(depth,             # `H×W` target depth, 0 = hole (the `depth` 
         d[todo] = med[todo]; ix[todo] = np.take_along_axis(ni, k[None], 0)[0][todo]
     return d, ix
 
-# %% ../nbs/10_alignment.ipynb #8d51e28a
+# %% ../nbs/10_alignment.ipynb #f03d798e
 def upsample_rgbd(image,        # `H×W×C` image
                   depth,        # `H×W` z-depth (holes 0)
                   K,            # intrinsics
@@ -94,7 +94,7 @@ def dense_warp(image, depth, K_src,   # source RGB-D view and intrinsics
     im = np.where((ix >= 0)[..., None], img.reshape(-1, img.shape[2])[np.maximum(ix, 0)], 0).astype(np.float32)
     return Warp(im, dd, ix), K, d
 
-# %% ../nbs/10_alignment.ipynb #205cf883
+# %% ../nbs/10_alignment.ipynb #e4a38c2b
 class Aligned(NamedTuple):
     "Result of `align_view`: everything in the target (phone) camera."
     image: np.ndarray      # the sharp (DSLR) texture in the target view, float32 `H×W×C`, 0 where `valid` is False
@@ -145,7 +145,7 @@ def align_view(zed_image,     # ZED left image `Hz×Wz×C`
     return Aligned(img, depth, index, zimg, np.where(inside[..., None], xy, np.nan).astype(np.float32),
                    np.where(inside, z, np.nan).astype(np.float32), inside, int(f))
 
-# %% ../nbs/10_alignment.ipynb #81f618af
+# %% ../nbs/10_alignment.ipynb #91f77ffd
 RIG_CAMERAS = ("phone", "dslr", "zed")
 
 def rig_from_dict(d:dict, name="rig") -> Rig:
@@ -165,18 +165,23 @@ def rig_from_dict(d:dict, name="rig") -> Rig:
     return Rig(cams, ps)
 
 def read_rig(path) -> Rig:
-    "Read a rig JSON file (see above), or a `deblur_calibrate` file whose stereo pairs link phone and DSLR to the ZED."
-    p = Path(path)
-    if not p.is_file(): raise FileNotFoundError(f"rig: file not found: {p}")
-    try: d = json.loads(p.read_text())
-    except (json.JSONDecodeError, UnicodeDecodeError) as e: raise ValueError(f"rig {p}: not valid JSON ({e})") from None
-    if isinstance(d, dict) and "poses" not in d and "stereo" in d:          # written by `09_calibration`
+    "Read a rig JSON file (see above), or `deblur_calibrate` files (comma-separated) whose stereo pairs link phone and DSLR to the ZED."
+    paths = [Path(p.strip()) for p in str(path).split(",")] if not isinstance(path, (list, tuple)) else [Path(p) for p in path]
+    docs = []
+    for p in paths:
+        if not p.is_file(): raise FileNotFoundError(f"rig: file not found: {p}")
+        try: docs.append(json.loads(p.read_text()))
+        except (json.JSONDecodeError, UnicodeDecodeError) as e: raise ValueError(f"rig {p}: not valid JSON ({e})") from None
+    if all(isinstance(d, dict) and "poses" not in d and "stereo" in d for d in docs):   # written by `09_calibration`
         from deblur_nbdev.calibration import load_calibration, rig_from_calibrations
-        cams, stereo = load_calibration(p)
+        cams, stereo = {}, []
+        for p in paths:
+            c, s = load_calibration(p); cams.update(c); stereo += s
         miss = [c for c in RIG_CAMERAS if c not in cams]
-        if miss: raise ValueError(f"rig {p.name}: calibration lacks camera(s) {miss} (name them with --name/--name2)")
+        if miss: raise ValueError(f"rig {', '.join(p.name for p in paths)}: calibration lacks camera(s) {miss} (name them with --name/--name2)")
         return rig_from_calibrations({c: cams[c] for c in RIG_CAMERAS}, stereo, reference="zed")
-    return rig_from_dict(d, f"rig {p.name}")
+    if len(docs) > 1: raise ValueError(f"rig: several files are read only when all are `deblur_calibrate` outputs, got {path}")
+    return rig_from_dict(docs[0], f"rig {paths[0].name}")
 
 def zed_pose(rig:Rig, cam:str):
     "Pose `(R, T)` taking ZED points into camera `cam` (the rig's poses may use any common frame)."
@@ -197,7 +202,7 @@ def undistort(image, cam:Camera, nearest=False):
     mx, my = cv2.initUndistortRectifyMap(cam.K, cam.dist, None, cam.K, (w, h), cv2.CV_32FC1)
     return cv2.remap(np.asarray(image), mx, my, cv2.INTER_NEAREST if nearest else cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT)
 
-# %% ../nbs/10_alignment.ipynb #9d00ee0a
+# %% ../nbs/10_alignment.ipynb #0e7b4356
 CAPTURE_COLUMNS = ("phone", "dslr", "zed", "zed_depth")
 
 def read_captures(path) -> list:
@@ -234,7 +239,7 @@ def align_capture(images:CaptureImages, rig:Rig, R_zp=None, T_zp=None) -> Aligne
     return align_view(images.zed, images.zed_depth, rig["zed"].K, rig["phone"].K, images.phone.shape, R_zp, T_zp,
                       images.dslr, rig["dslr"].K, *zed_pose(rig, "dslr"))
 
-# %% ../nbs/10_alignment.ipynb #a08cdba7
+# %% ../nbs/10_alignment.ipynb #4d8dee54
 def _u8(img): return (np.clip(img, 0, 1) * 255 + 0.5).astype(np.uint8)
 
 def write_aligned(out, stem, al:Aligned):

@@ -117,3 +117,16 @@ def test_deblur_align_command(sim, tmp_path):
     assert r.returncode != 0 and "missing.png" in r.stderr and "Traceback" not in r.stderr
     r = run("deblur_align", "--captures", str(csv_path))
     assert r.returncode != 0 and "--rig" in r.stderr
+
+def test_reads_deblur_calibrate_files(sim, tmp_path):
+    from deblur_nbdev.calibration import Calibration, StereoCalibration, save_calibration
+    rig, _ = sim
+    cal = {n: Calibration(n, rig[n].K, rig[n].dist, rig[n].size, 0.1, {}) for n in RIG_CAMERAS}
+    for other in ("phone", "dslr"):
+        R, T = rig.relative("zed", other)
+        save_calibration(tmp_path / f"zed_{other}.json", {"zed": cal["zed"], other: cal[other]}, [StereoCalibration("zed", other, R, T, 0.1, {})])
+    r = read_rig(f"{tmp_path / 'zed_phone.json'},{tmp_path / 'zed_dslr.json'}")
+    for n in ("phone", "dslr"):
+        np.testing.assert_allclose(zed_pose(r, n)[0], rig.relative("zed", n)[0], atol=1e-12)
+        np.testing.assert_allclose(zed_pose(r, n)[1], rig.relative("zed", n)[1], atol=1e-12)
+    with pytest.raises(ValueError, match="dslr"): read_rig(tmp_path / "zed_phone.json")
