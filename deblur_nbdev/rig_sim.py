@@ -8,7 +8,7 @@ __all__ = ['Camera', 'Rig', 'default_rig', 'View', 'world_camera', 'world_scene'
            'checkerboard_views', 'TimeBase', 'render_clock', 'ClockFrames', 'clock_frames', 'Session',
            'simulate_session']
 
-# %% ../nbs/07_rig_sim.ipynb #3eb00be2
+# %% ../nbs/07_rig_sim.ipynb #13d783c4
 import json
 from dataclasses import dataclass, field
 from typing import NamedTuple
@@ -21,8 +21,8 @@ from .warp import forward_warp, projection_matrices, project_pixels
 from .synthesis import synthesize, inpaint_holes, add_noise
 from .scenes import Scene, procedural_scene
 
-# %% ../nbs/07_rig_sim.ipynb #32f18624
-@dataclass
+# %% ../nbs/07_rig_sim.ipynb #b069a127
+@dataclass(eq=False)
 class Camera:
     "A pinhole camera with OpenCV distortion: intrinsics `K`, image `size=(h, w)`, `dist` (k1, k2, p1, p2, k3), video `fps`."
     name: str             # camera name, e.g. 'phone', 'dslr', 'zed'
@@ -54,13 +54,13 @@ class Camera:
         return (f"Camera({self.name!r}, {self.width}×{self.height}, fx={K[0,0]:.1f} fy={K[1,1]:.1f} cx={K[0,2]:.1f} "
                 f"cy={K[1,2]:.1f}, hfov={np.degrees(2*np.arctan(self.width/2/K[0,0])):.1f}°, fps={self.fps:g})")
 
-# %% ../nbs/07_rig_sim.ipynb #789f8d02
+# %% ../nbs/07_rig_sim.ipynb #2c696927
 def _pose(R, T, name):
     R = as_rotation(R, f"{name} R")[0]; T = np.asarray(T, np.float64).reshape(-1)
     if T.shape != (3,) or not np.isfinite(T).all(): raise ValueError(f"{name} T: need 3 finite numbers, got {T}")
     return R, T
 
-@dataclass
+@dataclass(eq=False)
 class Rig:
     "Cameras on one rig with their poses `(R, T)` mapping world (= ZED) points into each camera: `X_cam = R X_w + T`."
     cameras: dict    # name → `Camera`
@@ -91,7 +91,7 @@ class Rig:
     def from_dict(cls, d):
         return cls({n: Camera.from_dict(c) for n, c in d["cameras"].items()}, {n: (p["R"], p["T"]) for n, p in d["poses"].items()})
 
-# %% ../nbs/07_rig_sim.ipynb #bafa2462
+# %% ../nbs/07_rig_sim.ipynb #323f9dfa
 def _extrinsic(rotvec, centre):
     "Pose `(R, T)` of a camera turned by `rotvec` (rad) with its centre at `centre` (world, metres)."
     R = Rotation.from_rotvec(rotvec).as_matrix(); return R, -R @ np.asarray(centre, float)
@@ -110,7 +110,7 @@ def default_rig(scale:float=1.0,  # image size factor (1: phone 640×480, DSLR 9
     rig = Rig(cams, poses)
     return rig if scale == 1 else rig.scaled(scale)
 
-# %% ../nbs/07_rig_sim.ipynb #723cf4a8
+# %% ../nbs/07_rig_sim.ipynb #b25e0624
 class View(NamedTuple):
     "One camera's rendered view of the scene."
     image: np.ndarray   # float32 `H×W×3` in [0, 1] (holes inpainted)
@@ -155,7 +155,7 @@ def render_view(world:Scene,   # RGB-D image in the world camera
     img = inpaint_holes(wp.image, ~valid) if inpaint else wp.image
     return View(img.astype(np.float32), wp.depth.astype(np.float32), valid)
 
-# %% ../nbs/07_rig_sim.ipynb #b4b1572c
+# %% ../nbs/07_rig_sim.ipynb #e266b2fe
 def pixel_shift(depth,        # `H×W` z-depth of camera a's view (0 = hole)
                 K_a, R_a, T_a, # camera a: intrinsics and world → camera pose
                 K_b, R_b, T_b  # camera b: intrinsics and world → camera pose
@@ -166,7 +166,7 @@ def pixel_shift(depth,        # `H×W` z-depth of camera a's view (0 = hole)
     x, y, _ = project_pixels(depth, projection_matrices(K_a, R[None], T[None], K_b))
     return np.stack([x[0], y[0]], -1)
 
-# %% ../nbs/07_rig_sim.ipynb #83e4fd48
+# %% ../nbs/07_rig_sim.ipynb #60735ec3
 def _imu_from_poses(traj:Poses, t, gravity=(0, 9.81, 0), h=2e-3):
     "Gyro (rad/s) and specific force (m/s²) in the camera frame at times `t`, from a trajectory relative to its start."
     # `Poses.at` interpolates translations linearly between samples, so the second difference uses a step `h` that is a
@@ -186,8 +186,8 @@ def _window(traj:Poses, t0, t1):
     q = r.at(ts)
     return Poses(q.R, q.T, ts - t0)
 
-# %% ../nbs/07_rig_sim.ipynb #09dda6ef
-@dataclass
+# %% ../nbs/07_rig_sim.ipynb #a7d6f861
+@dataclass(eq=False)
 class Capture:
     "Everything the rig records for one phone photo, plus the ground truth (see the field comments)."
     rig: Rig                # the rig (true intrinsics and extrinsics)
@@ -256,7 +256,7 @@ def simulate_capture(rig:Rig,                 # the rig (needs cameras 'phone', 
         zed = View(zed.image, np.where(zed.valid, np.maximum(zd, 0), 0).astype(np.float32), zed.valid)
     return Capture(rig, world, b.blurry, imu, t_s, exposure, dslr, zed, sharp, R, T, poses, b.kernel, shift, t_v, reference)
 
-# %% ../nbs/07_rig_sim.ipynb #aa6abed6
+# %% ../nbs/07_rig_sim.ipynb #10e21845
 def board_points(pattern=(9, 6),  # inner corners per row and per column
                  square=0.025     # square size in metres
                 ) -> np.ndarray:
@@ -311,7 +311,7 @@ def render_checkerboard(camera:Camera,       # the camera taking the photo
     img = np.repeat(val[..., None], 3, -1).astype(np.float32)
     return add_noise(img, read_noise=noise, seed=seed) if noise else img
 
-# %% ../nbs/07_rig_sim.ipynb #62438b4d
+# %% ../nbs/07_rig_sim.ipynb #14f74404
 class BoardViews(NamedTuple):
     "Checkerboard photos of the same board poses taken by one or more cameras, with the truth."
     images: dict    # camera name → list of float32 images
@@ -369,7 +369,7 @@ def checkerboard_views(rig:Rig,            # the rig
                           for i, (Rw, Tw) in enumerate(poses)]
     return BoardViews(images, {k: np.array(v) for k, v in corners.items()}, poses, tuple(pattern), float(square))
 
-# %% ../nbs/07_rig_sim.ipynb #1539603e
+# %% ../nbs/07_rig_sim.ipynb #0b47fa64
 class TimeBase(NamedTuple):
     "A camera clock: `t_cam = offset + (1 + drift) · t_true` (seconds)."
     offset: float = 0.0
@@ -413,8 +413,8 @@ def clock_frames(fps:float,            # the camera's frame rate (Hz)
     rd = np.round(tt, 3)
     return ClockFrames(tc, tt, rd, [render_clock(x, size) for x in rd])
 
-# %% ../nbs/07_rig_sim.ipynb #e7565b41
-@dataclass
+# %% ../nbs/07_rig_sim.ipynb #7a0c4cdc
+@dataclass(eq=False)
 class Session:
     "Timing of a simulated recording session (all times in seconds)."
     timebases: dict      # TRUTH: camera name → `TimeBase`
