@@ -7,7 +7,7 @@ __all__ = ['RIG_CAMERAS', 'CAPTURE_COLUMNS', 'relative_pose', 'fill_cracks', 'up
            'Aligned', 'align_view', 'rig_from_dict', 'read_rig', 'zed_pose', 'check_size', 'undistort', 'read_captures',
            'CaptureImages', 'load_capture', 'align_capture', 'write_aligned', 'capture_rows', 'deblur_align']
 
-# %% ../nbs/10_alignment.ipynb #40dc5c57
+# %% ../nbs/10_alignment.ipynb #bb9ecd8a
 import json, sys, csv
 from pathlib import Path
 from typing import NamedTuple
@@ -19,7 +19,7 @@ from .warp import forward_warp, Warp
 from .scenes import read_image, read_depth
 from .rig_sim import Camera, Rig
 
-# %% ../nbs/10_alignment.ipynb #630805b7
+# %% ../nbs/10_alignment.ipynb #0e432a54
 def relative_pose(R_a, T_a,  # pose mapping the common frame (ZED) into camera a
                   R_b, T_b   # pose mapping the common frame (ZED) into camera b
                  ):
@@ -29,7 +29,7 @@ def relative_pose(R_a, T_a,  # pose mapping the common frame (ZED) into camera a
     R = R_b @ R_a.T
     return R, T_b - R @ T_a
 
-# %% ../nbs/10_alignment.ipynb #7e209515
+# %% ../nbs/10_alignment.ipynb #3b88b8bf
 def fill_cracks(depth,             # `H×W` target depth, 0 = hole (the `depth` of a `Warp`)
                 index,             # `H×W` winner source index, −1 = hole (the `index` of a `Warp`)
                 min_neighbours=5,  # a hole is a crack when at least this many of its 8 neighbours are valid
@@ -53,7 +53,7 @@ def fill_cracks(depth,             # `H×W` target depth, 0 = hole (the `depth` 
         d[todo] = med[todo]; ix[todo] = np.take_along_axis(ni, k[None], 0)[0][todo]
     return d, ix
 
-# %% ../nbs/10_alignment.ipynb #f03d798e
+# %% ../nbs/10_alignment.ipynb #f42bb634
 def upsample_rgbd(image,        # `H×W×C` image
                   depth,        # `H×W` z-depth (holes 0)
                   K,            # intrinsics
@@ -94,7 +94,7 @@ def dense_warp(image, depth, K_src,   # source RGB-D view and intrinsics
     im = np.where((ix >= 0)[..., None], img.reshape(-1, img.shape[2])[np.maximum(ix, 0)], 0).astype(np.float32)
     return Warp(im, dd, ix), K, d
 
-# %% ../nbs/10_alignment.ipynb #e4a38c2b
+# %% ../nbs/10_alignment.ipynb #f04b18be
 class Aligned(NamedTuple):
     "Result of `align_view`: everything in the target (phone) camera."
     image: np.ndarray      # the sharp (DSLR) texture in the target view, float32 `H×W×C`, 0 where `valid` is False
@@ -145,7 +145,7 @@ def align_view(zed_image,     # ZED left image `Hz×Wz×C`
     return Aligned(img, depth, index, zimg, np.where(inside[..., None], xy, np.nan).astype(np.float32),
                    np.where(inside, z, np.nan).astype(np.float32), inside, int(f))
 
-# %% ../nbs/10_alignment.ipynb #91f77ffd
+# %% ../nbs/10_alignment.ipynb #5b7c8a30
 RIG_CAMERAS = ("phone", "dslr", "zed")
 
 def rig_from_dict(d:dict, name="rig") -> Rig:
@@ -202,7 +202,7 @@ def undistort(image, cam:Camera, nearest=False):
     mx, my = cv2.initUndistortRectifyMap(cam.K, cam.dist, None, cam.K, (w, h), cv2.CV_32FC1)
     return cv2.remap(np.asarray(image), mx, my, cv2.INTER_NEAREST if nearest else cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT)
 
-# %% ../nbs/10_alignment.ipynb #0e7b4356
+# %% ../nbs/10_alignment.ipynb #c2d4409b
 CAPTURE_COLUMNS = ("phone", "dslr", "zed", "zed_depth")
 
 def read_captures(path) -> list:
@@ -239,7 +239,7 @@ def align_capture(images:CaptureImages, rig:Rig, R_zp=None, T_zp=None) -> Aligne
     return align_view(images.zed, images.zed_depth, rig["zed"].K, rig["phone"].K, images.phone.shape, R_zp, T_zp,
                       images.dslr, rig["dslr"].K, *zed_pose(rig, "dslr"))
 
-# %% ../nbs/10_alignment.ipynb #4d8dee54
+# %% ../nbs/10_alignment.ipynb #4c1f2d7e
 def _u8(img): return (np.clip(img, 0, 1) * 255 + 0.5).astype(np.uint8)
 
 def write_aligned(out, stem, al:Aligned):

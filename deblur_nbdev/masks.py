@@ -6,7 +6,7 @@
 __all__ = ['invalid_mask', 'sharp_occlusion_mask', 'target_occlusion_mask', 'photometric_mask', 'grow', 'Masks', 'rig_masks',
            'wrong_pixels', 'mask_quality']
 
-# %% ../nbs/12_masks.ipynb #138872d6
+# %% ../nbs/12_masks.ipynb #0e4cb412
 from typing import NamedTuple
 import numpy as np
 import cv2
@@ -14,7 +14,7 @@ from .blur_model import as_image, as_depth, as_K
 from .warp import forward_warp
 from .alignment import Aligned, dense_warp
 
-# %% ../nbs/12_masks.ipynb #f192a946
+# %% ../nbs/12_masks.ipynb #c4dafc50
 def _front(depth, window):
     "Nearest valid (> 0) depth in a `window`×`window` neighbourhood (inf where none)."
     return cv2.erode(np.where(depth > 0, depth, np.inf).astype(np.float32), np.ones((window, window), np.uint8),
@@ -24,7 +24,7 @@ def invalid_mask(aligned:Aligned):
     "Pixels with no depth, or whose point falls outside the sharp image."
     return ~aligned.valid | (aligned.depth <= 0)
 
-# %% ../nbs/12_masks.ipynb #e178fa8c
+# %% ../nbs/12_masks.ipynb #08542e62
 def sharp_occlusion_mask(aligned:Aligned,   # result of `align_view`
                          zed_depth, K_zed,  # ZED depth and intrinsics
                          R_zs, T_zs,        # pose ZED → sharp camera
@@ -43,7 +43,7 @@ def sharp_occlusion_mask(aligned:Aligned,   # result of `align_view`
     f = front[v, u]
     with np.errstate(invalid="ignore"): return aligned.valid & np.isfinite(f) & (aligned.sharp_z > f * (1 + rel_tol))
 
-# %% ../nbs/12_masks.ipynb #ad583a5f
+# %% ../nbs/12_masks.ipynb #669f6d24
 def target_occlusion_mask(depth,        # aligned depth in the target view, 0 = hole
                           rel_tol=0.05, # relative depth jump that counts as an occlusion edge
                           window=3      # neighbourhood size (px)
@@ -53,7 +53,7 @@ def target_occlusion_mask(depth,        # aligned depth in the target view, 0 = 
     far = cv2.dilate(d, k)                                          # holes are 0: they never raise the maximum
     return (d > 0) & (far > _front(d, window) * (1 + rel_tol))
 
-# %% ../nbs/12_masks.ipynb #2cd21222
+# %% ../nbs/12_masks.ipynb #56cb281f
 def photometric_mask(aligned:Aligned,  # result of `align_view`
                      threshold=0.2,   # absolute grey-level difference in [0, 1]
                      sigma=1.0         # low-pass σ (px)
@@ -78,7 +78,7 @@ def grow(mask,   # bool `H×W`
     k = (np.hypot(xx, yy) <= r + 0.5).astype(np.uint8)                # a digital disc (OpenCV's ellipse is lopsided)
     return cv2.dilate(m.astype(np.uint8), k) > 0
 
-# %% ../nbs/12_masks.ipynb #67579e94
+# %% ../nbs/12_masks.ipynb #387f1e20
 class Masks(NamedTuple):
     "Every mask of `rig_masks` (True = do not trust)."
     invalid: np.ndarray           # no depth or no DSLR sample
@@ -104,7 +104,7 @@ def rig_masks(aligned:Aligned,   # result of `align_view`
     ph = photometric_mask(aligned, threshold)
     return Masks(inv, so, to, ph, grow(inv | so | ph, radius) | to)
 
-# %% ../nbs/12_masks.ipynb #d1f0f5f7
+# %% ../nbs/12_masks.ipynb #2a65b285
 def _lowpass(img, ok, sigma):
     w = cv2.GaussianBlur(ok.astype(np.float32), (0, 0), sigma)
     with np.errstate(invalid="ignore", divide="ignore"):
