@@ -7,7 +7,7 @@ __all__ = ['PNP_METHODS', 'PNP_VARIANTS', 'RealignError', 'Matches', 'sift_match
            'warp_score', 'Candidate', 'Realigned', 'realign', 'alignment_error', 'exposure_poses', 'candidates_to_dict',
            'deblur_realign']
 
-# %% ../nbs/11_realign.ipynb #5362354f
+# %% ../nbs/11_realign.ipynb #6d39b4a9
 import json, sys, csv
 from pathlib import Path
 from typing import NamedTuple
@@ -21,7 +21,7 @@ from .synthesis import accumulate_blur
 from .camera_motion import imu_poses, read_imu_csv, read_deepgyro
 from .alignment import dense_warp, upsample_rgbd, upsample_factor, read_rig, capture_rows, load_capture, align_capture, write_aligned, zed_pose
 
-# %% ../nbs/11_realign.ipynb #c1c15806
+# %% ../nbs/11_realign.ipynb #8ffd2931
 class RealignError(ValueError):
     "A capture cannot be re-aligned (too few matches, no usable PnP solution); batch tools report it and go on."
 
@@ -37,13 +37,14 @@ class Matches(NamedTuple):
 
 def sift_matches(src_image,        # e.g. the ZED left image
                  dst_image,        # e.g. the (blurry) phone image
-                 ratio=0.8,        # Lowe's ratio test threshold
+                 ratio=0.85,       # Lowe's ratio test threshold
                  n_features=0,     # keep at most this many keypoints per image (0: all)
-                 cross_check=True  # keep only mutual best matches
+                 cross_check=True, # keep only mutual best matches
+                 contrast=0.02     # SIFT contrast threshold (OpenCV's default 0.04 finds few keypoints in blurry photos)
                 ) -> Matches:
     "SIFT keypoints of `src_image` matched to `dst_image` with Lowe's ratio test and a mutual-best check."
     a, b = _gray8(src_image, "src_image"), _gray8(dst_image, "dst_image")
-    sift = cv2.SIFT_create(nfeatures=n_features)
+    sift = cv2.SIFT_create(nfeatures=n_features, contrastThreshold=contrast)
     ka, da = sift.detectAndCompute(a, None); kb, db = sift.detectAndCompute(b, None)
     empty = Matches(np.zeros((0, 2), np.float32), np.zeros((0, 2), np.float32), np.zeros(0, np.float32))
     if da is None or db is None or len(ka) < 2 or len(kb) < 2: return empty
@@ -56,7 +57,7 @@ def sift_matches(src_image,        # e.g. the ZED left image
     qi, ti, r = (np.array(x) for x in zip(*keep))
     return Matches(np.float32([ka[i].pt for i in qi]), np.float32([kb[i].pt for i in ti]), r.astype(np.float32))
 
-# %% ../nbs/11_realign.ipynb #24e03c99
+# %% ../nbs/11_realign.ipynb #45f23d2a
 def points_3d(depth,  # z-depth `H×W` (metres) of the camera the pixels belong to
               K,      # its intrinsics
               pts     # `N×2` pixel positions (u, v)
@@ -68,7 +69,7 @@ def points_3d(depth,  # z-depth `H×W` (metres) of the camera the pixels belong 
     z = d[v, u].astype(np.float64); z[z <= 0] = np.nan
     return np.concatenate([p, np.ones((len(p), 1))], 1) @ np.linalg.inv(as_K(K)).T * z[:, None]
 
-# %% ../nbs/11_realign.ipynb #04540ec6
+# %% ../nbs/11_realign.ipynb #81372bc7
 def blur_offsets(points,  # `N×3` points in the target camera at the reference pose
                  K,       # target intrinsics
                  poses    # `Poses` over the exposure, relative to the reference pose (pose 0 = identity)
@@ -79,7 +80,7 @@ def blur_offsets(points,  # `N×3` points in the target camera at the reference 
     xs = np.stack([project(X @ R.T + T, K)[0] for R, T in zip(poses.R, poses.T)])
     return xs.mean(0) - x0
 
-# %% ../nbs/11_realign.ipynb #e40fc06e
+# %% ../nbs/11_realign.ipynb #bb86c51b
 PNP_METHODS = {"ITERATIVE": cv2.SOLVEPNP_ITERATIVE, "EPNP": cv2.SOLVEPNP_EPNP, "SQPNP": cv2.SOLVEPNP_SQPNP,
                "AP3P": cv2.SOLVEPNP_AP3P, "P3P": cv2.SOLVEPNP_P3P}
 PNP_VARIANTS = tuple((m, t) for m in ("ITERATIVE", "EPNP", "SQPNP", "AP3P") for t in (1.0, 2.0, 4.0, 8.0))
@@ -110,7 +111,7 @@ def solve_pnp(points,            # `N×3` 3D points (ZED frame)
         if poses is not None and r < refine: obs = x - blur_offsets(X @ R.T + T, K, poses)
     return R, T, len(inl)
 
-# %% ../nbs/11_realign.ipynb #45895104
+# %% ../nbs/11_realign.ipynb #e1f15eb7
 def warp_score(zed_image, zed_depth, K_zed,  # ZED RGB-D view and intrinsics
                R, T,                          # candidate pose ZED → target
                target_image, K_target,        # the observed (blurry) target image and its intrinsics
@@ -135,7 +136,7 @@ def warp_score(zed_image, zed_depth, K_zed,  # ZED RGB-D view and intrinsics
     den = np.sqrt((a * a).sum() * (b * b).sum())
     return float((a * b).sum() / den) if den > 0 else -1.0
 
-# %% ../nbs/11_realign.ipynb #d5d11c82
+# %% ../nbs/11_realign.ipynb #f611ee49
 class Candidate(NamedTuple):
     "One pose hypothesis with its score."
     method: str        # PnP method, or 'initial' for the pose given by calibration
@@ -159,7 +160,7 @@ def realign(zed_image, zed_depth, K_zed,   # ZED RGB-D view and intrinsics
             poses=None,                    # exposure `Poses` of a blurry target (from its IMU), for centroid correction and scoring
             variants=PNP_VARIANTS,         # (method, threshold) pairs to try
             min_matches=12,                # fewer SIFT matches with depth than this → `RealignError`
-            ratio=0.8,                     # Lowe ratio for `sift_matches`
+            ratio=0.85,                    # Lowe ratio for `sift_matches`
             sigma=1.5,                     # low-pass σ of `warp_score`
             upsample="auto"                # match on a ZED image this many times denser ('auto': as dense as the target)
            ) -> Realigned:
@@ -186,7 +187,7 @@ def realign(zed_image, zed_depth, K_zed,   # ZED RGB-D view and intrinsics
     best = max(cands, key=lambda c: c.score)
     return Realigned(best.R, best.T, best, cands, n)
 
-# %% ../nbs/11_realign.ipynb #9fafc2cd
+# %% ../nbs/11_realign.ipynb #40f4989c
 def alignment_error(zed_depth, K_zed,        # ZED depth and intrinsics
                     K_target, target_shape,  # target intrinsics and size (height, width)
                     R_true, T_true,          # the true pose ZED → target
@@ -203,7 +204,7 @@ def alignment_error(zed_depth, K_zed,        # ZED depth and intrinsics
     e = np.hypot(px[1] - px[0], py[1] - py[0]).ravel()[src]
     return float(np.nanmean(e)) if np.isfinite(e).any() else float("inf")
 
-# %% ../nbs/11_realign.ipynb #07f3fe20
+# %% ../nbs/11_realign.ipynb #14a8ff7a
 def exposure_poses(row:dict, R_imu_cam=None) -> Poses:
     "The phone's poses over its exposure from a capture row's `imu`, `t_start`, `exposure` columns (None if absent)."
     if not row.get("imu"): return None
