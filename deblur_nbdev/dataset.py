@@ -8,7 +8,7 @@ __all__ = ['FORMAT', 'FORMAT_VERSION', 'SPLITS', 'VARIANTS', 'Sample', 'shard_by
            'iter_samples', 'plan_splits', 'dataset_params', 'load_item', 'generate_sample', 'plan_shards',
            'generate_dataset', 'deblur_dataset', 'make_tf_dataset']
 
-# %% ../nbs/06_dataset.ipynb #f1c50da6
+# %% ../nbs/06_dataset.ipynb #a7ecf4c3
 import hashlib, io, json, os, re, sys, time, zipfile
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -22,7 +22,7 @@ from .scenes import (Scene, procedural_scene, motorcycle, fit_scene, resize_scen
                                  read_scenenet, SCENENET_K)
 from .synthesis import synthesize
 
-# %% ../nbs/06_dataset.ipynb #cf90f09e
+# %% ../nbs/06_dataset.ipynb #8c8bed8e
 FORMAT = "deblur_nbdev-dataset"
 FORMAT_VERSION = 1
 SPLITS = ("train", "test")
@@ -96,7 +96,7 @@ class Sample:
         return (f"Sample({self.index}, {self.scene!r}, {self.split}, {w}×{h}, {len(self.times)} poses, "
                 f"max blur {np.abs(self.kernel).max():.1f} px{', mask' if self.mask is not None else ''})")
 
-# %% ../nbs/06_dataset.ipynb #45afa502
+# %% ../nbs/06_dataset.ipynb #e5ae1884
 def _u8(img): return img if img.dtype == np.uint8 else np.floor(np.clip(img, 0, 1) * 255 + 0.5).astype(np.uint8)
 
 def _sample_arrays(s:Sample, image_dtype="uint8"):
@@ -157,7 +157,7 @@ def shard_record(file, samples, data):
     return dict(file=str(file), split=samples[0].split, count=len(samples), indices=sorted(s.index for s in samples),
                 sha256=hashlib.sha256(data).hexdigest(), bytes=len(data))
 
-# %% ../nbs/06_dataset.ipynb #0833832a
+# %% ../nbs/06_dataset.ipynb #9578c9a5
 def _sha256_file(path):
     h = hashlib.sha256()
     with open(path, "rb") as f:
@@ -196,7 +196,7 @@ def read_shard(path,          # a shard file
         raise ValueError(f"shard {p.name}: checksum mismatch (expected sha256 {sha256[:12]}…); the file is corrupt")
     with _open_npz(p) as z: return [_read_sample(z, i, p.name, as_float) for i in _shard_indices(z)]
 
-# %% ../nbs/06_dataset.ipynb #1d346805
+# %% ../nbs/06_dataset.ipynb #3ab7ade2
 def write_manifest(folder,                   # dataset folder
                    params:dict,              # parameters that determine every byte (JSON-able)
                    shards,                   # shard records (from `write_shard`)
@@ -250,7 +250,7 @@ def write_dataset(folder,                    # dataset folder (created)
     splits = {s: dict(count=len(by_split[s]), scenes=sorted(scenes[s])) for s in SPLITS}
     return write_manifest(folder, params or {}, recs, splits=splits, generator=generator)
 
-# %% ../nbs/06_dataset.ipynb #c6cc7920
+# %% ../nbs/06_dataset.ipynb #2416bcf5
 def verify_dataset(folder,          # dataset folder
                    read=False       # also open every sample (slower; checks the content, not just the checksum)
                   ) -> dict:        # counts per split
@@ -285,7 +285,7 @@ def iter_samples(folder,        # dataset folder
             with _open_npz(folder / r["file"]) as z:
                 for i in r["indices"]: yield _read_sample(z, i, r["file"], as_float)
 
-# %% ../nbs/06_dataset.ipynb #9771f2b0
+# %% ../nbs/06_dataset.ipynb #38f6f68f
 def _source_items(src, n_scenes):
     "`{configuration: [item, …]}` of one source string; an item is a JSON-able list naming one RGB-D view."
     if src == "procedural": return {f"procedural:{k}": [["procedural", k]] for k in range(int(n_scenes))}
@@ -328,7 +328,7 @@ def plan_splits(params:dict  # normalised parameters (`dataset_params`)
     return dict(train=[[k, pool[k]] for k in train], test=[[k, pool[k]] for k in test],
                 counts=dict(train=params["n"] - n_test, test=n_test))
 
-# %% ../nbs/06_dataset.ipynb #396562c3
+# %% ../nbs/06_dataset.ipynb #3e34ae02
 def _range(v, name, lo=None, positive=False):
     "Normalise a scalar, `(lo, hi)` or `'lo,hi'` string to `[lo, hi]` floats and check it."
     if isinstance(v, str):
@@ -396,7 +396,7 @@ def dataset_params(n=64,                    # number of samples
              image_dtype=image_dtype, seed=_int(seed, "seed", 0))
     return json.loads(json.dumps(p))
 
-# %% ../nbs/06_dataset.ipynb #f1709e2f
+# %% ../nbs/06_dataset.ipynb #6c30efe0
 @lru_cache(maxsize=8)
 def _camera_json(folder):
     c = json.loads((Path(folder) / "camera.json").read_text())
@@ -448,7 +448,7 @@ def _scale_motion(poses, rs, ts):
     R = Rotation.from_rotvec(Rotation.from_matrix(poses.R).as_rotvec() * rs).as_matrix()
     return Poses(R, poses.T * ts, poses.times)
 
-# %% ../nbs/06_dataset.ipynb #76e0effe
+# %% ../nbs/06_dataset.ipynb #9b92e2af
 def generate_sample(params:dict,  # normalised parameters (`dataset_params`)
                     index:int,    # global sample index, `0 ≤ index < n`
                     plan=None     # `plan_splits(params)` (computed when not given)
@@ -489,7 +489,7 @@ def generate_sample(params:dict,  # normalised parameters (`dataset_params`)
     return Sample(b.blurry, sc.image, sc.depth, kern, sc.K, R, T, b.times, index=int(index), scene=scene, split=split,
                   params=drawn, kernel_segments=b.kernel if params["segments"] > 1 else None)
 
-# %% ../nbs/06_dataset.ipynb #ae50ec1d
+# %% ../nbs/06_dataset.ipynb #23495277
 _OUR_FILE = re.compile(r"^(train|test)-\d{5}\.npz$|^manifest\.json$")
 _OUR_TMP = re.compile(r"^\.((train|test)-\d{5}\.npz|manifest\.json)\.\d+\.tmp$")
 
@@ -566,7 +566,7 @@ def _executor(workers, client, mp_context):
         return ex, workers, None
     return None, 1, None
 
-# %% ../nbs/06_dataset.ipynb #871966dd
+# %% ../nbs/06_dataset.ipynb #d6b508d4
 def generate_dataset(out,                  # output folder (created; resumed when it holds the same dataset)
                      workers:int=1,        # local processes (1: in this process); ignored with `client`
                      client=None,          # a `dask.distributed.Client` or a scheduler address ('tcp://host:8786')
@@ -621,7 +621,7 @@ def generate_dataset(out,                  # output folder (created; resumed whe
         if close is not None: close()
     return write(True) if todo else read_manifest(out)
 
-# %% ../nbs/06_dataset.ipynb #17947a18
+# %% ../nbs/06_dataset.ipynb #27ff3f25
 @call_parse
 def deblur_dataset(
     out:str="dataset",          # output folder
@@ -668,23 +668,47 @@ def deblur_dataset(
         if not is_cli(deblur_dataset): raise
         sys.exit(f"deblur_dataset: error: {e}")
 
-# %% ../nbs/06_dataset.ipynb #7ac6425c
+# %% ../nbs/06_dataset.ipynb #1d1e8771
 VARIANTS = {"blind": ("r", "g", "b"), "depth": ("r", "g", "b", "depth"), "kernel": ("r", "g", "b", "kx", "ky"),
             "depth+kernel": ("r", "g", "b", "depth", "kx", "ky")}
 
-def _shard_reader(folder, keys):
-    "A generator function over one shard's samples yielding the arrays `keys` as stored (mask: ones when absent)."
-    def gen(file):
-        p = Path(folder) / (file.decode() if isinstance(file, bytes) else file)
-        with _open_npz(p) as z:
-            for i in _shard_indices(z):
-                pre = f"{i:09d}/"
-                out = []
-                for k in keys:
-                    if k == "mask" and pre + "mask" not in z.files: out.append(np.ones(z[pre + "depth"].shape, np.uint8))
-                    else: out.append(z[pre + k])
-                yield tuple(out)
-    return gen
+def _member_offsets(path):
+    "`{member: (data offset, dtype, shape)}` of an uncompressed `.npz` shard, without reading the arrays."
+    out = {}
+    with open(path, "rb") as f, zipfile.ZipFile(f) as z:
+        for info in z.infolist():
+            if info.compress_type != zipfile.ZIP_STORED: raise ValueError(f"shard {Path(path).name}: {info.filename} is compressed")
+            f.seek(info.header_offset); h = f.read(30)
+            f.seek(info.header_offset + 30 + int.from_bytes(h[26:28], "little") + int.from_bytes(h[28:30], "little"))
+            ver = np.lib.format.read_magic(f)
+            shape, fortran, dt = (np.lib.format.read_array_header_1_0 if ver == (1, 0) else np.lib.format.read_array_header_2_0)(f)
+            if fortran or dt.byteorder == ">": raise ValueError(f"shard {Path(path).name}: {info.filename} is not a little-endian C array")
+            out[info.filename[:-4]] = (f.tell(), dt, shape)
+    return out
+
+def _tf_index(folder, files, keys):
+    "Byte offsets `[shard, sample, key]` (−1: absent) of the arrays `keys` in every shard, sample counts, dtypes and image size."
+    offs, counts, dtypes, hw = [], [], {}, None
+    for file in files:
+        try: mem = _member_offsets(Path(folder) / file)
+        except (zipfile.BadZipFile, OSError, ValueError) as e: raise ValueError(f"shard {file}: cannot be indexed ({e})") from None
+        idx = sorted({int(k.split("/")[0]) for k in mem}); rows = []
+        for i in idx:
+            row = []
+            for k in keys:
+                m = mem.get(f"{i:09d}/{k}")
+                if m is None:
+                    if k != "mask": raise ValueError(f"shard {file}: sample {i} has no {k}")
+                    row.append(-1); continue
+                if dtypes.setdefault(k, m[1]) != m[1]: raise ValueError(f"shard {file}: sample {i}'s {k} is {m[1]}, others {dtypes[k]}")
+                if hw is None: hw = m[2][:2]
+                if m[2][:2] != hw: raise ValueError(f"shard {file}: sample {i} is {m[2][:2]}; make_tf_dataset needs one image size, {hw}")
+                row.append(m[0])
+            rows.append(row)
+        offs.append(rows); counts.append(len(rows))
+    table = np.full((len(files), max(counts), len(keys)), -1, np.int64)
+    for j, rows in enumerate(offs): table[j, :len(rows)] = rows
+    return table, np.array(counts, np.int64), dtypes, hw
 
 def make_tf_dataset(path,                 # dataset folder
                     variant="blind",      # 'blind', 'depth', 'kernel' or 'depth+kernel'
@@ -713,46 +737,60 @@ def make_tf_dataset(path,                 # dataset folder
     if not files: raise ValueError(f"split: {folder} holds no {split} samples")
     chans = VARIANTS[variant]; use_d, use_k = "depth" in chans, "kx" in chans
     keys = ["blurry", "sharp"] + (["depth"] if use_d else []) + (["kernel"] if use_k else []) + (["mask"] if mask else [])
-    with _open_npz(folder / files[0]) as z:
-        i0 = _shard_indices(z)[0]; first = {k: z[f"{i0:09d}/{k}"] for k in ("blurry", "depth")}
-    H, W = first["depth"].shape
+    table, counts, dtypes, (H, W) = _tf_index(folder, files, keys)
     if crop is not None:
         ch, cw = (int(c) for c in crop)
         if not (0 < ch <= H and 0 < cw <= W): raise ValueError(f"crop: {crop} must fit the {H}×{W} images")
-    shapes = dict(blurry=(None, None, 3), sharp=(None, None, 3), depth=(None, None), kernel=(None, None, 2), mask=(None, None))
-    dtypes = dict(blurry=first["blurry"].dtype, sharp=first["blurry"].dtype, depth=np.float32, kernel=np.float32, mask=np.uint8)
-    sig = tuple(tf.TensorSpec(shapes[k], tf.as_dtype(dtypes[k])) for k in keys)
-    gen = _shard_reader(folder, keys)
-    n_in = len(chans); kx = chans.index("kx") if use_k else None
-    sign_h = np.ones(n_in + 3 + mask, np.float32); sign_v = sign_h.copy()
-    if use_k: sign_h[kx] = -1; sign_v[kx + 1] = -1
+    shapes = dict(blurry=(H, W, 3), sharp=(H, W, 3), depth=(H, W), kernel=(H, W, 2), mask=(H, W))
+    dts = {k: tf.as_dtype(dtypes.get(k, np.dtype(np.uint8))) for k in keys}
+    nbytes = {k: int(np.prod(shapes[k])) * dts[k].size for k in keys}
 
-    def pack(*a):
-        "Stack `[input channels | sharp (| mask)]` as float32 `H×W×C`."
-        d = dict(zip(keys, a))
-        img = lambda x: tf.cast(x, tf.float32) / 255 if x.dtype == tf.uint8 else x
-        parts = [img(d["blurry"])]
-        if use_d:
-            z = d["depth"]; parts.append(tf.where(z > 0, tf.minimum(1.0, depth_near / tf.maximum(z, 1e-6)), 0.0)[..., None])
-        if use_k: parts.append(d["kernel"] * kernel_scale)
-        parts.append(img(d["sharp"]))
-        if mask: parts.append(tf.cast(d["mask"], tf.float32)[..., None])
-        return tf.concat(parts, -1)
+    def decode(data, off):
+        "The stored arrays of one sample from its shard's bytes (a missing mask: ones)."
+        out = []
+        for j, k in enumerate(keys):
+            get = lambda j=j, k=k: tf.reshape(tf.io.decode_raw(tf.strings.substr(data, off[j], nbytes[k]), dts[k]), shapes[k])
+            out.append(tf.cond(off[j] >= 0, get, lambda k=k: tf.ones(shapes[k], dts[k])) if k == "mask" else get())
+        return tuple(out)
 
-    def augment(i, t):
+    def shard_samples(file, offs, count):
+        data = tf.io.read_file(file)                                    # one read per shard, decoded natively
+        return tf.data.Dataset.from_tensor_slices(offs[:count]).map(lambda o: decode(data, o))
+
+    def to_float(x): return tf.cast(x, tf.float32) * (1 / 255) if x.dtype == tf.uint8 else x
+
+    def augment(i, raw):
+        "Crop and flip one sample's stored arrays (same window, same flips for all); the kernel-map signs to apply."
+        d = dict(zip(keys, raw))
         s = tf.random.experimental.stateless_split(tf.stack([tf.constant(seed, tf.int64), i]), 3)
-        if crop is not None: t = tf.image.stateless_random_crop(t, (ch, cw, n_in + 3 + mask), seed=s[0])
+        if crop is not None:
+            u = tf.random.stateless_uniform([2], s[0], 0, 2**30, tf.int32)
+            y0, x0 = u[0] % (H - ch + 1), u[1] % (W - cw + 1)
+            d = {k: v[y0:y0 + ch, x0:x0 + cw] for k, v in d.items()}
+        sign = tf.ones([2])
         if flip:
-            t = tf.cond(tf.random.stateless_uniform([], s[1]) < 0.5, lambda: tf.reverse(t, [1]) * sign_h, lambda: t)
-            t = tf.cond(tf.random.stateless_uniform([], s[2]) < 0.5, lambda: tf.reverse(t, [0]) * sign_v, lambda: t)
-        return t[..., :n_in], t[..., n_in:]
+            for axis, si in ((1, s[1]), (0, s[2])):               # horizontal: kx → −kx; vertical: ky → −ky
+                f = tf.random.stateless_uniform([], si) < 0.5
+                d = {k: tf.cond(f, lambda v=v: tf.reverse(v, [axis]), lambda v=v: v) for k, v in d.items()}
+                sign = sign * tf.where(tf.range(2) == 1 - axis, tf.where(f, -1.0, 1.0), 1.0)
+        return d, sign
 
-    ds = tf.data.Dataset.from_tensor_slices(files)
+    def stack(d, sign):
+        "A batch of stored arrays → (input, target) float32, normalised (vectorised over the batch)."
+        x = [to_float(d["blurry"])]
+        if use_d:
+            x.append(tf.minimum(1.0, tf.math.divide_no_nan(tf.constant(depth_near, tf.float32), d["depth"]))[..., None])  # holes (0) → 0
+        if use_k: x.append(d["kernel"] * (kernel_scale * sign[:, None, None, :]))
+        y = to_float(d["sharp"])
+        if mask: y = tf.concat([y, tf.cast(d["mask"], tf.float32)[..., None]], -1)
+        return tf.concat(x, -1) if len(x) > 1 else x[0], y
+
+    ds = tf.data.Dataset.from_tensor_slices(([str(folder / f) for f in files], table, counts))
     if shuffle: ds = ds.shuffle(len(files), seed=seed, reshuffle_each_iteration=True)
     if repeat: ds = ds.repeat()
-    ds = ds.interleave(lambda f: tf.data.Dataset.from_generator(gen, output_signature=sig, args=(f,)),
+    ds = ds.interleave(shard_samples,
                        cycle_length=min(4, len(files)) if shuffle else 1, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
-    ds = ds.map(pack, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
-    if shuffle: ds = ds.shuffle(shuffle_buffer, seed=seed, reshuffle_each_iteration=True)
+    if shuffle: ds = ds.shuffle(shuffle_buffer, seed=seed, reshuffle_each_iteration=True)    # holds references: cheap
     ds = ds.enumerate().map(augment, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
-    return ds.batch(int(batch), drop_remainder=drop_remainder).prefetch(tf.data.AUTOTUNE)
+    ds = ds.batch(int(batch), drop_remainder=drop_remainder, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
+    return ds.map(stack, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True).prefetch(tf.data.AUTOTUNE)
