@@ -5,7 +5,7 @@
 # %% auto #0
 __all__ = ['rig_sample', 'deblur_rig_dataset', 'write_capture_files']
 
-# %% ../nbs/12b_rig_dataset.ipynb #558011dc
+# %% ../nbs/12b_rig_dataset.ipynb #408b934d
 import json, sys, csv, shutil
 from pathlib import Path
 import numpy as np
@@ -20,7 +20,7 @@ from .realign import realign, exposure_poses, RealignError
 from .masks import rig_masks
 from .cli import write_png
 
-# %% ../nbs/12b_rig_dataset.ipynb #00962c23
+# %% ../nbs/12b_rig_dataset.ipynb #28d8d7a9
 def rig_sample(blurry,              # the phone image `H×W×3`
                aligned:Aligned,     # `align_view` result in the phone view
                mask,                # bool `H×W`, True = untrusted (the `mask` of `rig_masks`)
@@ -41,7 +41,7 @@ def rig_sample(blurry,              # the phone image `H×W×3`
     return Sample(b, aligned.image, aligned.depth, kern, as_K(K_phone), poses.R, poses.T, poses.times, index=index, scene=scene,
                   split=split, params=dict(params or {}, exposure=float(exposure), source="rig"), mask=~m)
 
-# %% ../nbs/12b_rig_dataset.ipynb #b4dd1df1
+# %% ../nbs/12b_rig_dataset.ipynb #cdd0e47e
 def _capture_sample(i, r, cams, depth_scale, do_realign, min_matches):
     ims = load_capture(r, cams, depth_scale)
     poses = exposure_poses(r)
@@ -96,7 +96,7 @@ def deblur_rig_dataset(
         if not is_cli(deblur_rig_dataset): raise
         sys.exit(f"deblur_rig_dataset: error: {e}")
 
-# %% ../nbs/12b_rig_dataset.ipynb #747360ca
+# %% ../nbs/12b_rig_dataset.ipynb #28fad45f
 def write_capture_files(captures,     # `rig_sim.Capture`s of one rig
                         folder,       # output folder (created)
                         rig=None      # the rig to write (default: the first capture's); e.g. a calibrated one
