@@ -130,3 +130,11 @@ def test_reads_deblur_calibrate_files(sim, tmp_path):
         np.testing.assert_allclose(zed_pose(r, n)[0], rig.relative("zed", n)[0], atol=1e-12)
         np.testing.assert_allclose(zed_pose(r, n)[1], rig.relative("zed", n)[1], atol=1e-12)
     with pytest.raises(ValueError, match="dslr"): read_rig(tmp_path / "zed_phone.json")
+
+def test_undistort_keeps_depth_values_and_k():
+    from deblur_nbdev.alignment import undistort
+    cam = Camera("zed", intrinsics(100, 100, 39.5, 29.5), (60, 80), [-0.2, 0.05, 0, 0, 0])
+    d = np.where(np.arange(80)[None] < 40, 1.5, 3.0).astype(np.float32).repeat(60, 0)
+    u = undistort(d, cam, nearest=True)
+    assert set(np.unique(u)) <= {0.0, 1.5, 3.0} and (u != d).any()        # nearest: no mixed depths, but resampled
+    assert undistort(d, Camera("zed", cam.K, (60, 80))) is d               # no distortion: untouched
