@@ -1,0 +1,64 @@
+"""Dataset generation and loading throughput (issue #4): samples/s for 1 and 2 local workers, a Dask LocalCluster of 2
+workers, and the tf.data loader at 240×320. Prints ratios measured in one run; no pass/fail.
+
+Generation rates are *marginal*: each backend makes n1 and then n2 samples into fresh folders and the rate is
+(n2 − n1) / (t2 − t1), which cancels start-up costs (process spawn, imports, numba cache loading) that a long run pays once.
+
+    .venv/bin/python benchmarks/bench_dataset.py [--n1 16] [--n2 48] [--height 240] [--width 320]
+"""
+import argparse, os, shutil, tempfile, time
+from pathlib import Path
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+from deblur_nbdev.dataset import generate_dataset, make_tf_dataset
+
+def timed(fn):
+    t = time.perf_counter(); fn(); return time.perf_counter() - t
+
+def marginal(root, name, n1, n2, **kw):
+    "Samples/s between an n1- and an n2-sample run, and the end-to-end rate of the n2 run."
+    t1 = timed(lambda: generate_dataset(root / f"{name}1", progress=False, n=n1, **kw))
+    t2 = timed(lambda: generate_dataset(root / f"{name}2", progress=False, n=n2, **kw))
+    return (n2 - n1) / (t2 - t1), n2 / t2
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--n1", type=int, default=16); ap.add_argument("--n2", type=int, default=48)
+    ap.add_argument("--height", type=int, default=240); ap.add_argument("--width", type=int, default=320)
+    ap.add_argument("--batches", type=int, default=60, help="tf.data batches of 8 to time")
+    a = ap.parse_args()
+    root = Path(tempfile.mkdtemp(prefix="bench_dataset_"))
+    kw = dict(height=a.height, width=a.width, n_scenes=16, shard_size=4, focal=(0.8, 1.5), seed=0)
+    try:
+        rows = {}
+        rows["1 worker (in process)"] = marginal(root, "serial", a.n1, a.n2, workers=1, **kw)
+        rows["2 workers (process pool)"] = marginal(root, "pool", a.n1, a.n2, workers=2, **kw)
+        from dask.distributed import LocalCluster, Client
+        with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cl, Client(cl) as c:
+            c.submit(sum, [1]).result()                                       # workers up
+            rows["Dask LocalCluster (2 workers)"] = marginal(root, "dask", a.n1, a.n2, client=c, **kw)
+        same = all((root / "serial2" / f).read_bytes() == (root / d / f).read_bytes()
+                   for d in ("pool2", "dask2") for f in os.listdir(root / "serial2"))
+        base = rows["1 worker (in process)"][0]
+        print(f"\nGeneration at {a.height}×{a.width}, 32 poses, shards of 4, on {os.cpu_count()} cores "
+              f"(same bytes on every backend: {same})")
+        print(f"{'backend':32s} {'samples/s':>10s} {'vs 1 worker':>12s} {'end-to-end':>11s}")
+        for k, (r, e2e) in rows.items(): print(f"{k:32s} {r:10.2f} {r / base:11.2f}× {e2e:10.2f}/s")
+        pool, dask = rows["2 workers (process pool)"][0], rows["Dask LocalCluster (2 workers)"][0]
+        print(f"targets: 2 workers ≥ 1.7× one worker → {pool / base:.2f}×; Dask within 15% of the pool → {dask / pool:.2f}×")
+
+        print(f"\ntf.data loader ({a.n2} samples of {a.height}×{a.width}, batch 8, shuffled, flips, repeat)")
+        print(f"{'variant':22s} {'samples/s':>10s} {'per CPU-second':>15s}")
+        for variant, crop in (("blind", None), ("depth", None), ("kernel", None), ("depth+kernel", None), ("depth+kernel", (128, 128))):
+            ds = iter(make_tf_dataset(root / "serial2", variant, batch=8, crop=crop, repeat=True, seed=0))
+            for _ in range(5): next(ds)                                       # warm-up: graph tracing, first shards
+            c = time.process_time(); t = timed(lambda: [next(ds) for _ in range(a.batches)]); c = time.process_time() - c
+            print(f"{variant + (' crop 128×128' if crop else ''):22s} {8 * a.batches / t:10.0f} {8 * a.batches / c:15.0f}")
+            del ds
+        print("target: ≥ 500 samples/s at 240×320 ('per CPU-second': samples per second of this process's CPU time, all threads;\n"
+              "less sensitive to other load on a shared machine)")
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
+        os.sys.stdout.flush()
+
+if __name__ == "__main__":
+    main()
