@@ -251,3 +251,33 @@ def test_tf_determinism_and_errors(tiny):
     with pytest.raises(ValueError, match="variant"): make_tf_dataset(d, "rgbd")
     with pytest.raises(ValueError, match="crop"): make_tf_dataset(d, crop=(13, 4))
     with pytest.raises(ValueError, match="split"): make_tf_dataset(d, split="val")
+
+def _children(pid):
+    "PIDs whose parent is `pid` (from /proc)."
+    out = []
+    for d in Path("/proc").iterdir():
+        if d.name.isdigit():
+            try:
+                if int((d / "stat").read_text().rsplit(")", 1)[1].split()[1]) == pid: out.append(int(d.name))
+            except (OSError, IndexError, ValueError): pass
+    return out
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="needs /proc")
+def test_sigkill_of_a_pool_run_leaves_no_workers_and_resumes(tmp_path):
+    kw = dict(n=40, height=64, width=96, n_scenes=5, shard_size=2, seed=4)
+    generate_dataset(tmp_path / "ref", progress=False, **kw)
+    args = ["--out", str(tmp_path / "out"), "--quiet", "--workers", "2", *[x for k, v in kw.items() for x in (f"--{k}", str(v))]]
+    p = subprocess.Popen([str(BIN / "deblur_dataset"), *args], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    t0 = time.monotonic()
+    while len(list((tmp_path / "out").glob("*.npz"))) < 2 and p.poll() is None and time.monotonic() - t0 < 60: time.sleep(0.01)
+    kids = _children(p.pid)
+    os.kill(p.pid, signal.SIGKILL); p.wait()
+    t0 = time.monotonic()
+    while any(Path(f"/proc/{k}").exists() for k in kids) and time.monotonic() - t0 < 10: time.sleep(0.1)
+    alive = [k for k in kids if Path(f"/proc/{k}").exists()]
+    for k in alive: os.kill(k, signal.SIGKILL)                     # clean up before failing
+    assert not alive, f"worker processes {alive} outlived the killed run"
+    assert len(kids) >= 2
+    r = run_cli(*args)
+    assert r.returncode == 0, r.stderr
+    assert folder_bytes(tmp_path / "out") == folder_bytes(tmp_path / "ref")
