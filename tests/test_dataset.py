@@ -155,7 +155,7 @@ def test_cli_verify_names_a_corrupt_shard_and_shows_progress(tmp_path):
     r = run_cli("--out", str(tmp_path), "--n", "6", "--height", "24", "--width", "33", "--n_scenes", "3", "--shard_size", "2")
     assert r.returncode != 0 and "--overwrite" in r.stderr and "width" in r.stderr
 
-KILL = dict(n=48, height=64, width=96, n_scenes=5, shard_size=2, focal=(0.9, 1.3), seed=11, exposure=(0.02, 0.06))
+KILL = dict(n=64, height=64, width=96, n_scenes=5, shard_size=2, focal=(0.9, 1.3), seed=11, exposure=(0.02, 0.06))
 
 def test_resume_after_sigkill_equals_an_uninterrupted_run(tmp_path):
     ref = tmp_path / "ref"; out = tmp_path / "out"
@@ -168,7 +168,7 @@ def test_resume_after_sigkill_equals_an_uninterrupted_run(tmp_path):
         t0 = time.monotonic()
         if attempt:                                                   # kill once anywhere, later ones after new progress
             while len(list(out.glob("*.npz"))) <= progress[-1] and p.poll() is None and time.monotonic() - t0 < 60: time.sleep(0.01)
-        time.sleep(rnd.uniform(0.0, 0.5 if attempt else 2.0))
+        time.sleep(rnd.uniform(0.0, 0.4 if attempt else 2.0))
         if p.poll() is not None: break
         os.kill(p.pid, signal.SIGKILL); p.wait(); kills += 1
         shards = sorted(out.glob("*.npz")); progress.append(len(shards))
@@ -176,14 +176,14 @@ def test_resume_after_sigkill_equals_an_uninterrupted_run(tmp_path):
             assert f.read_bytes() == (ref / f.name).read_bytes(), f.name
         if (out / "manifest.json").exists():
             m = read_manifest(out)
-            assert all((out / r["file"]).exists() for r in m["shards"]) and (not m["complete"] or len(m["shards"]) == 24)
+            assert all((out / r["file"]).exists() for r in m["shards"]) and (not m["complete"] or len(m["shards"]) == 32)
     assert kills >= 3
-    assert any(0 < k < 24 for k in progress), progress               # killed mid-run with work done
+    assert any(0 < k < 32 for k in progress), progress               # killed mid-run with work done
     print("shards in place at each kill:", progress)
     r = run_cli(*args)
     assert r.returncode == 0, r.stderr
     assert folder_bytes(out) == folder_bytes(ref)
-    assert verify_dataset(out) == {"train": 38, "test": 10}
+    assert verify_dataset(out) == {"train": 51, "test": 13}
 
 # ---------------------------------------------------------------- parallel
 def test_process_pool_gives_the_serial_bytes(tmp_path):
