@@ -8,7 +8,7 @@ __all__ = ['FORMAT', 'FORMAT_VERSION', 'SPLITS', 'VARIANTS', 'Sample', 'shard_by
            'iter_samples', 'plan_splits', 'dataset_params', 'load_item', 'generate_sample', 'plan_shards',
            'generate_dataset', 'deblur_dataset', 'make_tf_dataset']
 
-# %% ../nbs/06_dataset.ipynb #e46d7623
+# %% ../nbs/06_dataset.ipynb #d633e7b2
 import hashlib, io, json, os, re, sys, time, zipfile
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -22,7 +22,7 @@ from .scenes import (Scene, procedural_scene, motorcycle, fit_scene, resize_scen
                                  read_scenenet, SCENENET_K)
 from .synthesis import synthesize
 
-# %% ../nbs/06_dataset.ipynb #8dedcedf
+# %% ../nbs/06_dataset.ipynb #9c4f73c6
 FORMAT = "deblur_nbdev-dataset"
 FORMAT_VERSION = 1
 SPLITS = ("train", "test")
@@ -96,7 +96,7 @@ class Sample:
         return (f"Sample({self.index}, {self.scene!r}, {self.split}, {w}×{h}, {len(self.times)} poses, "
                 f"max blur {np.abs(self.kernel).max():.1f} px{', mask' if self.mask is not None else ''})")
 
-# %% ../nbs/06_dataset.ipynb #263ed494
+# %% ../nbs/06_dataset.ipynb #c2325c17
 def _u8(img): return img if img.dtype == np.uint8 else np.floor(np.clip(img, 0, 1) * 255 + 0.5).astype(np.uint8)
 
 def _sample_arrays(s:Sample, image_dtype="uint8"):
@@ -157,7 +157,7 @@ def shard_record(file, samples, data):
     return dict(file=str(file), split=samples[0].split, count=len(samples), indices=sorted(s.index for s in samples),
                 sha256=hashlib.sha256(data).hexdigest(), bytes=len(data))
 
-# %% ../nbs/06_dataset.ipynb #49f71314
+# %% ../nbs/06_dataset.ipynb #84044d4e
 def _sha256_file(path):
     h = hashlib.sha256()
     with open(path, "rb") as f:
@@ -196,7 +196,7 @@ def read_shard(path,          # a shard file
         raise ValueError(f"shard {p.name}: checksum mismatch (expected sha256 {sha256[:12]}…); the file is corrupt")
     with _open_npz(p) as z: return [_read_sample(z, i, p.name, as_float) for i in _shard_indices(z)]
 
-# %% ../nbs/06_dataset.ipynb #ee530f39
+# %% ../nbs/06_dataset.ipynb #550cb788
 def write_manifest(folder,                   # dataset folder
                    params:dict,              # parameters that determine every byte (JSON-able)
                    shards,                   # shard records (from `write_shard`)
@@ -250,7 +250,7 @@ def write_dataset(folder,                    # dataset folder (created)
     splits = {s: dict(count=len(by_split[s]), scenes=sorted(scenes[s])) for s in SPLITS}
     return write_manifest(folder, params or {}, recs, splits=splits, generator=generator)
 
-# %% ../nbs/06_dataset.ipynb #94581bd9
+# %% ../nbs/06_dataset.ipynb #17cc77f6
 def verify_dataset(folder,          # dataset folder
                    read=False       # also open every sample (slower; checks the content, not just the checksum)
                   ) -> dict:        # counts per split
@@ -285,7 +285,7 @@ def iter_samples(folder,        # dataset folder
             with _open_npz(folder / r["file"]) as z:
                 for i in r["indices"]: yield _read_sample(z, i, r["file"], as_float)
 
-# %% ../nbs/06_dataset.ipynb #9cb1a1cb
+# %% ../nbs/06_dataset.ipynb #6d5075e6
 def _source_items(src, n_scenes):
     "`{configuration: [item, …]}` of one source string; an item is a JSON-able list naming one RGB-D view."
     if src == "procedural": return {f"procedural:{k}": [["procedural", k]] for k in range(int(n_scenes))}
@@ -328,7 +328,7 @@ def plan_splits(params:dict  # normalised parameters (`dataset_params`)
     return dict(train=[[k, pool[k]] for k in train], test=[[k, pool[k]] for k in test],
                 counts=dict(train=params["n"] - n_test, test=n_test))
 
-# %% ../nbs/06_dataset.ipynb #a361767d
+# %% ../nbs/06_dataset.ipynb #9c1dbde1
 def _range(v, name, lo=None, positive=False):
     "Normalise a scalar, `(lo, hi)` or `'lo,hi'` string to `[lo, hi]` floats and check it."
     if isinstance(v, str):
@@ -396,7 +396,7 @@ def dataset_params(n=64,                    # number of samples
              image_dtype=image_dtype, seed=_int(seed, "seed", 0))
     return json.loads(json.dumps(p))
 
-# %% ../nbs/06_dataset.ipynb #be608a4d
+# %% ../nbs/06_dataset.ipynb #859240d9
 @lru_cache(maxsize=8)
 def _camera_json(folder):
     c = json.loads((Path(folder) / "camera.json").read_text())
@@ -448,7 +448,7 @@ def _scale_motion(poses, rs, ts):
     R = Rotation.from_rotvec(Rotation.from_matrix(poses.R).as_rotvec() * rs).as_matrix()
     return Poses(R, poses.T * ts, poses.times)
 
-# %% ../nbs/06_dataset.ipynb #c4c8c81a
+# %% ../nbs/06_dataset.ipynb #7fe95faa
 def generate_sample(params:dict,  # normalised parameters (`dataset_params`)
                     index:int,    # global sample index, `0 ≤ index < n`
                     plan=None     # `plan_splits(params)` (computed when not given)
@@ -490,7 +490,7 @@ def generate_sample(params:dict,  # normalised parameters (`dataset_params`)
     return Sample(b.blurry, sc.image, sc.depth, kern, sc.K, R, T, b.times, index=int(index), scene=scene, split=split,
                   params=drawn, kernel_segments=b.kernel if params["segments"] > 1 else None)
 
-# %% ../nbs/06_dataset.ipynb #9a7f959a
+# %% ../nbs/06_dataset.ipynb #886d5dff
 _OUR_FILE = re.compile(r"^(train|test)-\d{5}\.npz$|^manifest\.json$")
 _OUR_TMP = re.compile(r"^\.((train|test)-\d{5}\.npz|manifest\.json)\.\d+\.tmp$")
 
@@ -599,7 +599,7 @@ def _executor(workers, client, mp_context):
         return ex, workers, restore
     return None, 1, None
 
-# %% ../nbs/06_dataset.ipynb #5b644860
+# %% ../nbs/06_dataset.ipynb #563207a6
 def generate_dataset(out,                  # output folder (created; resumed when it holds the same dataset)
                      workers:int=1,        # local processes (1: in this process); ignored with `client`
                      client=None,          # a `dask.distributed.Client` or a scheduler address ('tcp://host:8786')
@@ -660,7 +660,7 @@ def generate_dataset(out,                  # output folder (created; resumed whe
         if close is not None: close()
     return write(True) if todo else read_manifest(out)
 
-# %% ../nbs/06_dataset.ipynb #82be7265
+# %% ../nbs/06_dataset.ipynb #edc42570
 @call_parse
 def deblur_dataset(
     out:str="dataset",          # output folder
@@ -684,7 +684,7 @@ def deblur_dataset(
     shard_size:int=8,           # samples per shard
     image_dtype:str="uint8",    # image storage: uint8 or float32
     seed:int=0,                 # dataset seed
-    workers:int=1,              # local worker processes
+    workers:int=0,              # local worker processes (0: one per CPU core; 1: in this process)
     scheduler:str=None,         # Dask scheduler address (e.g. tcp://host:8786) instead of local processes
     overwrite:bool=False,       # replace a dataset made with other parameters
     verify:bool=False,          # only check the dataset in --out (checksums and counts) and exit
@@ -696,6 +696,7 @@ def deblur_dataset(
             counts = verify_dataset(out)
             if not quiet: print(f"{out}: OK, {counts['train']} train + {counts['test']} test samples, checksums match")
             return None if is_cli(deblur_dataset) else counts
+        workers = (os.cpu_count() or 1) if workers == 0 else workers
         m = generate_dataset(out, workers=workers, client=scheduler, overwrite=overwrite, progress=not quiet, n=n, sources=source,
                              n_scenes=n_scenes, height=height, width=width, exposure=exposure, n_poses=n_poses,
                              rot_scale=rot_scale, translation=translation, focal=focal, imu=imu, photons=photons,
@@ -707,7 +708,7 @@ def deblur_dataset(
         if not is_cli(deblur_dataset): raise
         sys.exit(f"deblur_dataset: error: {e}")
 
-# %% ../nbs/06_dataset.ipynb #2093086a
+# %% ../nbs/06_dataset.ipynb #9ca3e636
 VARIANTS = {"blind": ("r", "g", "b"), "depth": ("r", "g", "b", "depth"), "kernel": ("r", "g", "b", "kx", "ky"),
             "depth+kernel": ("r", "g", "b", "depth", "kx", "ky")}
 
