@@ -18,6 +18,8 @@ $(STAMP): settings.ini setup.py
 
 demo: venv
 	$(BIN)/deblur_synth --scene all --out $(DEMO_OUT)
+	$(BIN)/deblur_dataset --n 16 --n_scenes 4 --out $(DEMO_OUT)/dataset --overwrite
+	$(BIN)/deblur_dataset --out $(DEMO_OUT)/dataset --verify
 
 test: venv
 	$(BIN)/python tools/run_tests.py
