@@ -4,8 +4,8 @@
 
 # %% auto #0
 __all__ = ['PNP_METHODS', 'PNP_VARIANTS', 'RealignError', 'Matches', 'sift_matches', 'points_3d', 'blur_offsets', 'solve_pnp',
-           'warp_score', 'Candidate', 'Realigned', 'realign', 'alignment_error', 'exposure_poses', 'candidates_to_dict',
-           'deblur_realign']
+           'warp_score', 'Candidate', 'Realigned', 'realign', 'alignment_error', 'imu_extrinsics', 'exposure_poses',
+           'candidates_to_dict', 'deblur_realign']
 
 # %% ../nbs/11_realign.ipynb #6d39b4a9
 import json, sys, csv
@@ -205,14 +205,29 @@ def alignment_error(zed_depth, K_zed,        # ZED depth and intrinsics
     return float(np.nanmean(e)) if np.isfinite(e).any() else float("inf")
 
 # %% ../nbs/11_realign.ipynb #14a8ff7a
-def exposure_poses(row:dict, R_imu_cam=None) -> Poses:
-    "The phone's poses over its exposure from a capture row's `imu`, `t_start`, `exposure` columns (None if absent)."
+def imu_extrinsics(row:dict):
+    "`(R_imu_cam, time_offset)` from a capture row's optional `R_imu_cam` (9 numbers, row-major) and `imu_time_offset` (s) columns."
+    R, off = None, 0.0
+    if (row.get("R_imu_cam") or "").strip():
+        try: v = np.array([float(x) for x in row["R_imu_cam"].replace(",", " ").replace(";", " ").split()])
+        except ValueError: raise ValueError(f"captures: R_imu_cam {row['R_imu_cam']!r} is not 9 numbers") from None
+        if v.size != 9: raise ValueError(f"captures: R_imu_cam needs 9 numbers (3×3 row-major), got {v.size}")
+        R = as_rotation(v.reshape(3, 3), "captures: R_imu_cam")[0]
+    if (row.get("imu_time_offset") or "").strip():
+        try: off = float(row["imu_time_offset"])
+        except ValueError: raise ValueError(f"captures: imu_time_offset {row['imu_time_offset']!r} is not a time in seconds") from None
+        if not np.isfinite(off): raise ValueError(f"captures: imu_time_offset must be finite, got {off}")
+    return R, off
+
+def exposure_poses(row:dict, R_imu_cam=None, time_offset=None) -> Poses:
+    "The phone's poses over its exposure from a capture row's `imu`, `t_start`, `exposure` [, `R_imu_cam`, `imu_time_offset`] columns (None if no IMU)."
     if not row.get("imu"): return None
     try: t0, exp = float(row["t_start"]), float(row["exposure"])
     except (KeyError, TypeError, ValueError): raise ValueError(f"captures: row with imu={row['imu']!r} needs numeric t_start and exposure") from None
+    R_row, off_row = imu_extrinsics(row)
     p = Path(row["imu"])
     rec = read_deepgyro(p)[0] if p.is_dir() else read_imu_csv(p)
-    return imu_poses(rec, t0, exp, R_imu_cam)
+    return imu_poses(rec, t0, exp, R_row if R_imu_cam is None else R_imu_cam, off_row if time_offset is None else time_offset)
 
 def candidates_to_dict(r:Realigned) -> dict:
     "JSON-able summary of a `Realigned`."
