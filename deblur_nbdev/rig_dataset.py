@@ -61,7 +61,7 @@ def _capture_sample(i, r, cams, depth_scale, do_realign, min_matches):
 @call_parse
 def deblur_rig_dataset(
     rig:str=None,             # rig JSON (required) (see `10_alignment`)
-    captures:str=None,        # (required) capture list CSV: phone,dslr,zed,zed_depth,imu,t_start,exposure[,scene,split]
+    captures:str=None,        # (required) capture list CSV: phone,dslr,zed,zed_depth,imu,t_start,exposure[,R_imu_cam,imu_time_offset,scene,split]
     out:str="rig_dataset",    # dataset folder
     depth_scale:float=0.001,  # metres per unit of a 16-bit depth PNG
     no_realign:bool=False,    # use the calibration pose as is (skip SIFT + PnP)
