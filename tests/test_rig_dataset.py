@@ -75,3 +75,24 @@ def test_bad_input(session, tmp_path):
         rig_sample(cap.blurry, al, np.zeros((10, 10), bool), ph.K, cap.poses, cap.exposure)
     with pytest.raises(ValueError, match="blurry"):
         rig_sample(cap.blurry[:100], al, np.zeros(ph.size, bool), ph.K, cap.poses, cap.exposure)
+
+def test_imu_rotation_and_offset_give_the_same_kernel_maps(session, tmp_path):
+    "An IMU mounted rotated and stamped on its own clock: with R_imu_cam / imu_time_offset the kernel maps equal the unrotated ones."
+    from scipy.spatial.transform import Rotation
+    from deblur_nbdev.realign import exposure_poses
+    from deblur_nbdev.synthesis import kernel_maps
+    rig, caps, d, csv_path = session
+    cap = caps[0]; R_ic = Rotation.from_rotvec([-0.5, 0.3, 2.0]).as_matrix(); off = -1.25
+    def write(name, t, g, a):
+        np.savetxt(tmp_path / name, np.column_stack([t, g, a]), delimiter=",", header="t,gx,gy,gz,ax,ay,az", comments="", fmt="%.12g")
+        return str(tmp_path / name)
+    row = dict(imu=write("cam.csv", cap.imu.t, cap.imu.gyro, cap.imu.accel), t_start=repr(cap.t_start), exposure=repr(cap.exposure))
+    rot = dict(row, imu=write("rot.csv", cap.imu.t - off, cap.imu.gyro @ R_ic, cap.imu.accel @ R_ic),
+               R_imu_cam=" ".join(f"{x:.17g}" for x in R_ic.ravel()), imu_time_offset=repr(off))
+    K, D = rig["phone"].K, cap.sharp.depth
+    k0 = kernel_maps(D, K, exposure_poses(row), cap.exposure)
+    k1 = kernel_maps(D, K, exposure_poses(rot), cap.exposure)
+    np.testing.assert_allclose(k1, k0, atol=1e-4)
+    k2 = kernel_maps(D, K, exposure_poses(dict(rot, R_imu_cam="")), cap.exposure)      # rotation ignored: different maps
+    assert np.abs(k2 - k0).max() > 0.1
+    with pytest.raises(ValueError, match="outside the IMU record"): exposure_poses(dict(rot, imu_time_offset=""))

@@ -80,3 +80,31 @@ def test_cli_bad_input_one_line(files):
     assert r.returncode != 0 and "clock frame 999999 is outside the video" in r.stderr
     r = run("--phone", p["phone"], "--videos", f"zed={p['zed']}")
     assert r.returncode != 0 and "required" in r.stderr
+
+def test_capture_list_from_folders_and_a_video(tmp_path):
+    "capture_list: numbered folders and a video (frames exported), flagged captures skipped or kept, missing frames refused."
+    import csv, cv2
+    from deblur_nbdev.sync import capture_list
+    m = [dict(photo=p, t_photo=10.0 + p, t_true=0, video=v, frame=f, t_frame=0, residual_ms=r, flagged=fl)
+         for p, (fd, fz, fl) in {2: (5, 7, "False"), 4: (9, 11, "True")}.items()
+         for v, f, r in (("dslr", fd, 3.0), ("zed", fz, -2.0))]
+    for n in ("ph", "zd", "dp"): (tmp_path / n).mkdir()
+    for p in (2, 4): cv2.imwrite(str(tmp_path / "ph" / f"IMG_{p:04d}.jpg"), np.zeros((8, 8, 3), np.uint8))
+    for k in (7, 11):
+        cv2.imwrite(str(tmp_path / "zd" / f"left{k}.png"), np.zeros((8, 8, 3), np.uint8))
+        np.save(tmp_path / "dp" / f"d_{k:05d}.npy", np.ones((8, 8), np.float32))
+    vw = cv2.VideoWriter(str(tmp_path / "dslr.avi"), cv2.VideoWriter_fourcc(*"MJPG"), 25, (16, 16))
+    for k in range(12): vw.write(np.full((16, 16, 3), 20 * k, np.uint8))
+    vw.release()
+    src = dict(phone=tmp_path / "ph", dslr=tmp_path / "dslr.avi", zed=tmp_path / "zd", zed_depth=tmp_path / "dp")
+    r = capture_list(m, src, tmp_path / "out" / "c.csv")
+    assert r["written"] == [2] and r["skipped"] == [4]
+    r = capture_list(m, src, tmp_path / "out" / "c.csv", flagged="keep", imu=tmp_path / "dp" / "d_00007.npy", exposure=0.02, imu_time_offset=0.5)
+    rows = list(csv.DictReader(open(tmp_path / "out" / "c.csv")))
+    assert [x["photo"] for x in rows] == ["2", "4"] and [x["flagged"] for x in rows] == ["0", "1"]
+    assert rows[1]["zed_depth"].endswith("d_00011.npy") and rows[1]["t_start"] == "14.0" and rows[1]["imu_time_offset"] == "0.5"
+    for x, k in zip(rows, (5, 9)):
+        assert abs(cv2.imread(str(tmp_path / "out" / x["dslr"]))[..., 0].mean() - 20 * k) < 4
+    with pytest.raises(FileNotFoundError, match="zed_depth: frame"): capture_list(m, dict(src, zed_depth=tmp_path / "ph"), tmp_path / "x.csv", flagged="keep")
+    with pytest.raises(ValueError, match="outside the video"): capture_list([dict(x, frame=40) if x["video"] == "dslr" else x for x in m], src, tmp_path / "x.csv")
+    with pytest.raises(ValueError, match="exposure"): capture_list(m, src, tmp_path / "x.csv", imu=tmp_path / "ph")
