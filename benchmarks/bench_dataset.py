@@ -50,7 +50,7 @@ def main():
         print(f"{'variant':22s} {'samples/s':>10s} {'per CPU-second':>15s}")
         for variant, crop in (("blind", None), ("depth", None), ("kernel", None), ("depth+kernel", None), ("depth+kernel", (128, 128))):
             ds = iter(make_tf_dataset(root / "serial2", variant, batch=8, crop=crop, repeat=True, seed=0))
-            for _ in range(5): next(ds)                                       # warm-up: graph tracing, first shards
+            for _ in range(20): next(ds)                                      # warm-up: tracing, XLA compile, first shards
             c = time.process_time(); t = timed(lambda: [next(ds) for _ in range(a.batches)]); c = time.process_time() - c
             print(f"{variant + (' crop 128×128' if crop else ''):22s} {8 * a.batches / t:10.0f} {8 * a.batches / c:15.0f}")
             del ds
