@@ -7,7 +7,7 @@ __all__ = ['BASELINE_BALANCE', 'BASELINE_TILE', 'psnr', 'ssim', 'line_psf', 'dec
            'scene_group', 'parse_models', 'evaluate', 'conclusions', 'report_markdown', 'write_report', 'read_report',
            'example_figure', 'deblur_evaluate', 'deblur_file', 'deblur_image']
 
-# %% ../nbs/15_results.ipynb #ec45deeb
+# %% ../nbs/15_results.ipynb #e4c2d8f9
 import json, math, os, sys
 from pathlib import Path
 import numpy as np
@@ -15,10 +15,11 @@ from fastcore.script import call_parse, is_cli
 from .blur_model import as_image, as_depth, intrinsics, default_K
 from .dataset import VARIANTS, iter_samples, read_manifest, atomic_write
 
-# %% ../nbs/15_results.ipynb #d30fbf6e
+# %% ../nbs/15_results.ipynb #cefbd5c1
 def _metric_inputs(pred, target, mask):
     "Check and convert a prediction, its target and an optional mask for the metrics."
-    p = np.clip(as_image(pred, "pred"), 0, 1); t = as_image(target, "target")
+    p = np.asarray(pred)
+    p = as_image(np.clip(p, 0, 1) if np.issubdtype(p.dtype, np.floating) else p, "pred"); t = as_image(target, "target")
     if p.shape != t.shape: raise ValueError(f"pred: shape {p.shape} does not match target {t.shape}")
     if min(p.shape[:2]) < 7: raise ValueError(f"pred: SSIM needs images of at least 7×7 pixels, got {p.shape[:2]}")
     if mask is None: return p, t, None
@@ -52,7 +53,7 @@ def ssim(pred,       # `H×W×3` output, float in [0, 1] (clipped) or uint8
     if not (m & inner).any(): raise ValueError("mask: no trusted pixel at least 3 px from the image border (SSIM's 7×7 window)")
     return float(S.mean(-1)[m & inner].mean())
 
-# %% ../nbs/15_results.ipynb #cd006cfd
+# %% ../nbs/15_results.ipynb #74096a82
 def line_psf(dx:float,               # displacement in x (px, right) from exposure start to end
              dy:float,               # displacement in y (px, down)
              reference:str="start",  # sharp image at the exposure 'start' (PSF from the origin) or 'mid' (centred)
@@ -71,7 +72,7 @@ def line_psf(dx:float,               # displacement in x (px, right) from exposu
         np.add.at(k, (yy, xx), w)
     return (k / k.sum()).astype(np.float32)
 
-# %% ../nbs/15_results.ipynb #725b4cff
+# %% ../nbs/15_results.ipynb #8353b9c4
 BASELINE_BALANCE = 0.5     # Wiener balance chosen on training data (see the text above)
 BASELINE_TILE = 64         # tile size (px); stride tile/2
 
@@ -114,7 +115,7 @@ def deconvolve(blurry,                     # `H×W×3` blurry image, float in [0
     out = acc[s:s + H, s:s + W] / np.maximum(wsum[s:s + H, s:s + W], 1e-12)[..., None]
     return np.clip(out, 0, 1).astype(np.float32)
 
-# %% ../nbs/15_results.ipynb #c4eeb5f4
+# %% ../nbs/15_results.ipynb #9689b040
 def tune_baseline(data,                                      # dataset folder
                   split="train",                             # split to tune on (keep 'test' out of it)
                   balances=(0.05, 0.1, 0.2, 0.4, 0.8, 1.6),  # Wiener balances to try
@@ -131,7 +132,7 @@ def tune_baseline(data,                                      # dataset folder
                                       for s, p0 in zip(samples, base)])) for b in balances}
     return dict(balance=max(gains, key=gains.get), gains=gains, n=len(samples), split=split)
 
-# %% ../nbs/15_results.ipynb #c4a0f2ae
+# %% ../nbs/15_results.ipynb #297d05eb
 def bootstrap_ci(values,           # per-sample values (1-D)
                  n_resamples=2000, # bootstrap resamples
                  level=0.95,       # confidence level
@@ -147,16 +148,19 @@ def bootstrap_ci(values,           # per-sample values (1-D)
     lo, hi = np.quantile(means, [a, 1 - a])
     return dict(mean=float(v.mean()), lo=float(min(lo, v.mean())), hi=float(max(hi, v.mean())), n=int(v.size))
 
-# %% ../nbs/15_results.ipynb #a4bb410d
+# %% ../nbs/15_results.ipynb #dc3b2e05
 def scene_group(scene:str) -> str:
     "Summary group of a scene configuration: 'synthetic' for procedural scenes, else the scene's own name."
     return "synthetic" if str(scene).startswith("procedural") else str(scene)
 
 def _as_models(models):
     "`{name: model or .keras path}` → `{name: (model, source)}`; a path string 'a=p,b=q' or a folder is accepted too."
-    from deblur_nbdev.unet import load_model, model_info
     if isinstance(models, (str, Path)): models = parse_models(models)
     if not isinstance(models, dict) or not models: raise ValueError("models: need a non-empty {variant: model or path}")
+    for name, m in models.items():                                       # cheap checks before TensorFlow loads
+        if name not in VARIANTS: raise ValueError(f"models: {name!r} is not a variant; one of {list(VARIANTS)}")
+        if isinstance(m, (str, Path)) and not Path(m).is_file(): raise FileNotFoundError(f"models: {name}: model file not found: {m}")
+    from deblur_nbdev.unet import load_model, model_info
     out = {}
     for name, m in models.items():
         src = "in memory"
@@ -168,9 +172,9 @@ def _as_models(models):
 
 def parse_models(spec) -> dict:
     "'blind=a.keras,depth=b.keras' or a folder of `<variant>/model.keras` (or `<variant>.keras`) → `{variant: path}`."
-    from deblur_nbdev.unet import load_model, model_info
     p = Path(str(spec))
     if "=" not in str(spec):
+        from deblur_nbdev.unet import load_model, model_info
         if not p.is_dir(): raise FileNotFoundError(f"models: {p} is neither 'variant=path,...' nor an existing folder")
         found = {}
         for f in sorted([*p.glob("*/model.keras"), *p.glob("*.keras")]):
@@ -190,7 +194,7 @@ def parse_models(spec) -> dict:
         out[name] = path.strip()
     return out
 
-# %% ../nbs/15_results.ipynb #34b2ddcb
+# %% ../nbs/15_results.ipynb #09076913
 def _summaries(rows, methods, n_resamples, seed):
     "Per group: per-method means/intervals and paired differences."
     groups = ["all"] + sorted({r["group"] for r in rows}, key=lambda g: (g != "synthetic", g))
@@ -272,7 +276,7 @@ def _pick_examples(kept, k):
         if all(s is not x for x, _ in out): out.append((s, o))
     return out
 
-# %% ../nbs/15_results.ipynb #2a51c2e7
+# %% ../nbs/15_results.ipynb #df2c2566
 def _fmt(c, digits):
     if c["mean"] is None or not np.isfinite(c["mean"]): return "∞" if c["mean"] == math.inf else "–"
     if not np.isfinite(c["lo"]): return f"{c['mean']:.{digits}f}"
@@ -372,7 +376,7 @@ def read_report(folder  # a folder written by `write_report`
             for c in g.values(): c["psnr"], c["ssim"] = fix(c["psnr"]), fix(c["ssim"])
     return r
 
-# %% ../nbs/15_results.ipynb #fe2e036e
+# %% ../nbs/15_results.ipynb #9ddb2a93
 def example_figure(example,    # an entry of `evaluate(...)["examples"]`: `index`, `scene`, `sharp`, `outputs` (`mask` optional)
                    path=None,  # save as JPEG/PNG here (by suffix)
                    dpi=110     # resolution of the saved figure
@@ -403,11 +407,11 @@ def example_figure(example,    # an entry of `evaluate(...)["examples"]`: `index
         fig.savefig(path, dpi=dpi, **kw)
     return fig
 
-# %% ../nbs/15_results.ipynb #e87e8da5
+# %% ../nbs/15_results.ipynb #53dac57e
 @call_parse
 def deblur_evaluate(
-    data:str,                       # dataset folder (`deblur_dataset`)
-    models:str,                     # 'blind=a.keras,depth=b.keras,...' or a folder of `<variant>/model.keras`
+    data:str=None,                  # dataset folder (`deblur_dataset`)
+    models:str=None,                # 'blind=a.keras,depth=b.keras,...' or a folder of `<variant>/model.keras`
     out:str="results",              # output folder: results.md, results.json, example_*.jpg
     split:str="test",               # split to evaluate
     max_samples:int=None,           # only the first N samples of the split
@@ -420,6 +424,7 @@ def deblur_evaluate(
 ):
     "Evaluate trained U-Net variants (and the known-kernel baseline) on a dataset split; write a markdown/JSON report and figures."
     try:
+        if data is None or models is None: raise ValueError("need --data DATASET and --models blind=a.keras,... (or a folder of models)")
         if not Path(data).is_dir(): raise FileNotFoundError(f"data: dataset folder not found: {data}")
         read_manifest(data)
         r = evaluate(models, data, split, not no_baseline, max_samples, not quiet, balance, n_resamples, seed, examples)
@@ -430,7 +435,7 @@ def deblur_evaluate(
         if not is_cli(deblur_evaluate): raise
         sys.exit(f"deblur_evaluate: error: {e}")
 
-# %% ../nbs/15_results.ipynb #c669faa0
+# %% ../nbs/15_results.ipynb #79196419
 def _user_kernel(kernel, imu, depth, shape, t_start, exposure, fx, fy, cx, cy, time_offset, t_readout):
     "Kernel maps from a `.npy` file or from an IMU record (needs depth and intrinsics)."
     h, w = shape
@@ -451,6 +456,23 @@ def _user_kernel(kernel, imu, depth, shape, t_start, exposure, fx, fy, cx, cy, t
     poses = imu_poses(read_imu_csv(imu), t_start, exposure + t_readout, time_offset=time_offset)
     return kernel_maps(depth, K, poses, exposure, t_readout=t_readout)
 
+def _peek_variant(path):
+    "The variant stored in a `.keras` file's config (the U-Net's `ResidualRGB` layer), read without TensorFlow; None if not found."
+    import zipfile
+    try:
+        with zipfile.ZipFile(path) as z: cfg = json.loads(z.read("config.json"))
+    except (OSError, KeyError, ValueError, zipfile.BadZipFile): return None
+    todo = [cfg]
+    while todo:
+        o = todo.pop()
+        if isinstance(o, dict):
+            if o.get("class_name") == "ResidualRGB" and isinstance(o.get("config"), dict):
+                v = o["config"].get("variant")
+                return v if v in VARIANTS else None
+            todo.extend(o.values())
+        elif isinstance(o, list): todo.extend(o)
+    return None
+
 def deblur_file(model,              # U-Net or `.keras` path
                 image,              # blurry image file
                 depth=None,         # depth file (.npy metres / 16-bit PNG)
@@ -461,7 +483,6 @@ def deblur_file(model,              # U-Net or `.keras` path
                ) -> np.ndarray:     # float32 `H×W×3` deblurred image
     "Deblur one image file with a trained U-Net, reading or computing the depth and kernel maps its variant needs."
     from deblur_nbdev.scenes import read_image, read_depth
-    from deblur_nbdev.unet import load_model, model_info, make_input, predict_image
     if isinstance(model, (str, Path)) and not Path(model).is_file(): raise FileNotFoundError(f"model: file not found: {model}")
     img = read_image(image, "image"); h, w = img.shape[:2]
     d = None
@@ -469,20 +490,29 @@ def deblur_file(model,              # U-Net or `.keras` path
         d = read_depth(depth, depth_scale, name="depth")
         if d.shape != (h, w): raise ValueError(f"depth: {depth} is {d.shape[1]}×{d.shape[0]} but the image is {w}×{h}")
     if kernel is not None and imu is not None: raise ValueError("kernel: give --kernel or --imu, not both")
-    m = load_model(model, compile=False) if isinstance(model, (str, Path)) else model
-    v = model_info(m)["variant"]; chans = VARIANTS[v]
+    m = None
+    v = _peek_variant(model) if isinstance(model, (str, Path)) else None      # check the inputs before TensorFlow loads
+    if v is None:
+        from deblur_nbdev.unet import load_model, model_info
+        m = load_model(model, compile=False) if isinstance(model, (str, Path)) else model
+        v = model_info(m)["variant"]
+    chans = VARIANTS[v]
     need_d, need_k = "depth" in chans, "kx" in chans
     missing_k = need_k and kernel is None and imu is None
     if (need_d and d is None) or missing_k:
         what = " and ".join([x for x, miss in (("--depth", need_d and d is None), ("kernel maps (--kernel, or --imu with --t_start/--exposure/--fx and --depth)", missing_k)) if miss])
         raise ValueError(f"model variant {v!r} needs {what}")
     k = _user_kernel(kernel, imu, d, (h, w), t_start, exposure, fx, fy, cx, cy, time_offset, t_readout) if need_k else None
-    return predict_image(m, make_input(m, img, d, k))
+    from deblur_nbdev.unet import load_model, model_info, make_input, predict_image
+    if m is None:
+        m = load_model(model, compile=False)
+        if model_info(m)["variant"] != v: raise ValueError(f"model: {model} describes itself as {v!r} but loads as {model_info(m)['variant']!r}")
+    return predict_image(m, make_input(m, img, d if need_d else None, k))
 
 @call_parse
 def deblur_image(
-    model:str,               # trained U-Net (.keras, `deblur_train`)
-    image:str,               # blurry image (PNG, JPEG, ...)
+    model:str=None,          # trained U-Net (.keras, `deblur_train`)
+    image:str=None,          # blurry image (PNG, JPEG, ...)
     out:str="deblurred.png", # output image (8-bit; format by suffix)
     depth:str=None,          # z-depth: .npy (metres) or 16-bit PNG (× depth_scale); needed by depth variants
     depth_scale:float=None,  # metres per depth-PNG unit (default 0.001)
@@ -500,6 +530,7 @@ def deblur_image(
     "Deblur a photo with a trained U-Net; depth and kernel maps (a file, or from an IMU record) as its variant needs."
     try:
         import cv2
+        if model is None or image is None: raise ValueError("need --model MODEL.keras and --image BLURRY")
         o = Path(out)
         if o.suffix.lower() not in (".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp"): raise ValueError(f"out: {o} needs an image suffix (.png, .jpg, ...)")
         y = deblur_file(model, image, depth, depth_scale, kernel, imu, t_start, exposure, fx, fy, cx, cy, time_offset, t_readout)

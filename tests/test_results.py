@@ -1,0 +1,207 @@
+"Results stage: metrics, the known-kernel baseline against synthesis, bootstrap intervals, evaluate/report, and the commands in subprocesses."
+import json, math, os, subprocess, sys
+from pathlib import Path
+import numpy as np, pytest
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+from skimage.metrics import peak_signal_noise_ratio, structural_similarity
+from scipy.signal import fftconvolve
+from deblur_nbdev.results import (psnr, ssim, line_psf, deconvolve, bootstrap_ci, evaluate, write_report, read_report,
+                                  parse_models, scene_group)
+from deblur_nbdev.camera_motion import Poses
+from deblur_nbdev.scenes import procedural_scene
+from deblur_nbdev.synthesis import synthesize, add_noise
+from deblur_nbdev.dataset import VARIANTS, generate_dataset, iter_samples
+
+BIN = Path(sys.executable).parent
+
+def run(cmd, *args):
+    return subprocess.run([str(BIN / cmd), *map(str, args)], capture_output=True, text=True, timeout=300,
+                          env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", "CUDA_VISIBLE_DEVICES": ""})
+
+def assert_clean_error(r, *words):
+    assert r.returncode != 0, r.stdout
+    assert "Traceback" not in r.stderr, r.stderr
+    last = r.stderr.strip().splitlines()[-1]
+    for w in words: assert w in last, last
+
+def conv_rgb(img, psf): return np.stack([fftconvolve(img[..., c], psf, mode="same") for c in range(3)], -1)
+
+# ---------------------------------------------------------------- metrics
+
+def test_metrics_identical_and_library_agreement():
+    g = np.random.default_rng(0)
+    a = g.random((40, 50, 3)).astype(np.float32); b = np.clip(a + g.normal(0, 0.1, a.shape), 0, 1).astype(np.float32)
+    assert psnr(a, a) == math.inf and ssim(a, a) == pytest.approx(1.0, abs=1e-6)
+    assert psnr(b, a) == pytest.approx(peak_signal_noise_ratio(a, b, data_range=1), abs=1e-9)
+    assert ssim(b, a) == pytest.approx(structural_similarity(a, b, channel_axis=-1, data_range=1), abs=1e-9)
+    assert psnr(b, a) == pytest.approx(10 * np.log10(1 / np.mean((a.astype(np.float64) - b) ** 2)), abs=1e-4)
+    m = np.zeros((40, 50), bool); m[:, :25] = True
+    c = b.copy(); c[:, 25:] = 1 - a[:, 25:]                       # wrong only where untrusted
+    assert psnr(c, a, m) == pytest.approx(peak_signal_noise_ratio(a[:, :25], b[:, :25], data_range=1), abs=1e-9)
+    assert ssim(c, a, m) > ssim(c, a) and ssim(b, a, np.ones((40, 50))) == pytest.approx(ssim(b, a), abs=1e-6)
+    assert psnr(np.clip(b + 2, 0, 5), a) == psnr(np.ones_like(a), a)       # outputs are clipped to [0, 1]
+    with pytest.raises(ValueError, match="mask"): psnr(b, a, np.zeros((40, 50)))
+    with pytest.raises(ValueError, match="shape"): ssim(b[:30], a)
+
+# ---------------------------------------------------------------- baseline
+
+def _uniform(T, reference="start", n=65, h=96, w=128):
+    sc = procedural_scene(5, h, w); t = np.linspace(0, 1, n)
+    P = Poses(np.repeat(np.eye(3)[None], n, 0), np.outer(t, T), t)
+    b = synthesize(sc.image, np.full((h, w), 2.0, np.float32), sc.K, P, 1.0, 1 / (n - 1), reference=reference)
+    return sc, b
+
+@pytest.mark.parametrize("T,reference", [([0.1, 0.05, 0], "start"), ([-0.06, 0.12, 0], "start"), ([0.12, -0.04, 0], "mid")])
+def test_psf_orientation_matches_synthesis(T, reference):
+    sc, b = _uniform(T, reference)
+    kd = np.median(b.kernel.reshape(-1, 2), 0)
+    assert np.abs(b.kernel - kd).max() < 1e-3                        # uniform motion: one kernel everywhere
+    inner = (slice(14, -14), slice(14, -14))
+    err = lambda psf: np.abs(conv_rgb(sc.image, psf) - b.blurry)[inner].mean()
+    right, wrong = err(line_psf(*kd, reference)), err(line_psf(-kd[0], -kd[1], reference))
+    other = err(line_psf(*kd, "mid" if reference == "start" else "start"))
+    assert right < 0.012, right
+    assert right < other / 2, (right, other)
+    if reference == "start": assert right < wrong / 3, (right, wrong)            # a centred segment is its own reverse
+
+def test_line_psf_properties():
+    for dx, dy in ((0, 0), (3.3, -1.2), (-7, 5), (0.4, 0.2)):
+        p = line_psf(dx, dy)
+        assert p.shape[0] == p.shape[1] and p.shape[0] % 2 == 1 and p.sum() == pytest.approx(1, abs=1e-6) and (p >= 0).all()
+        c = p.shape[0] // 2; yy, xx = np.mgrid[:p.shape[0], :p.shape[1]]
+        assert ((xx - c) * p).sum() == pytest.approx(dx / 2, abs=0.05) and ((yy - c) * p).sum() == pytest.approx(dy / 2, abs=0.05)
+        q = line_psf(dx, dy, "mid"); c = q.shape[0] // 2
+        assert ((xx[:q.shape[0], :q.shape[0]] - c) * q).sum() == pytest.approx(0, abs=0.05)
+
+def test_baseline_improves_psnr_on_uniform_motion():
+    sc, b = _uniform([0.1, 0.05, 0])
+    noisy = add_noise(b.blurry, photons=3000, seed=1)
+    out = deconvolve(noisy, b.kernel)
+    assert out.shape == noisy.shape and out.dtype == np.float32 and 0 <= out.min() and out.max() <= 1
+    assert psnr(out, sc.image) > psnr(noisy, sc.image) + 2.5
+    assert psnr(deconvolve(noisy, -b.kernel), sc.image) < psnr(out, sc.image) - 3       # the sign matters
+    assert psnr(deconvolve(noisy, b.kernel, method="rl", num_iter=5), sc.image) > psnr(noisy, sc.image) + 1
+    assert np.abs(deconvolve(sc.image, (0, 0), balance=1e-4) - sc.image).max() < 0.02   # no blur, little regularisation: identity
+    with pytest.raises(ValueError, match="kernel"): deconvolve(noisy, b.kernel[..., :1])
+    with pytest.raises(ValueError, match="kernel"): deconvolve(noisy, np.full_like(b.kernel, np.nan))
+
+def test_baseline_on_small_odd_images():
+    g = np.random.default_rng(2); img = g.random((19, 23, 3)).astype(np.float32)
+    out = deconvolve(img, np.full((19, 23, 2), 2.5, np.float32))
+    assert out.shape == img.shape and np.isfinite(out).all()
+
+# ---------------------------------------------------------------- bootstrap
+
+def test_bootstrap_interval_contains_mean_and_shrinks():
+    g = np.random.default_rng(3); widths = []
+    for n in (8, 32, 128, 512):
+        c = bootstrap_ci(g.normal(0, 1, n), seed=1)
+        assert c["lo"] <= c["mean"] <= c["hi"] and c["n"] == n
+        widths.append(c["hi"] - c["lo"])
+    assert all(a > b for a, b in zip(widths, widths[1:])), widths
+    assert widths[-1] == pytest.approx(2 * 1.96 / np.sqrt(512), rel=0.2)
+    v = g.normal(0, 1, 20)
+    assert bootstrap_ci(v, seed=5) == bootstrap_ci(v, seed=5) and bootstrap_ci(v, seed=5) != bootstrap_ci(v, seed=6)
+    c = bootstrap_ci(np.full(10, 2.0)); assert c["lo"] == c["mean"] == c["hi"] == 2.0
+    with pytest.raises(ValueError, match="values"): bootstrap_ci([])
+
+def test_scene_group():
+    assert scene_group("procedural:3") == "synthetic" and scene_group("motorcycle") == "motorcycle"
+
+# ---------------------------------------------------------------- evaluate, report, commands
+
+@pytest.fixture(scope="module")
+def tiny(tmp_path_factory):
+    from deblur_nbdev.unet import build_unet
+    root = tmp_path_factory.mktemp("results")
+    generate_dataset(root / "data", n=8, height=48, width=72, sources=("procedural", "motorcycle"), n_scenes=3,
+                     test_scenes=("motorcycle",), test_fraction=0.5, n_poses=8, seed=4, progress=False)
+    models = root / "models"
+    for v in VARIANTS:
+        (models / v).mkdir(parents=True)
+        build_unet(v, depth=2, width=4).save(models / v / "model.keras")
+    return root
+
+def test_evaluate_rows_summary_and_report(tiny):
+    models = {v: tiny / "models" / v / "model.keras" for v in VARIANTS}
+    r = evaluate(models, tiny / "data", progress=False, n_resamples=300, examples=2)
+    test = list(iter_samples(tiny / "data", "test"))
+    methods = ["blurry", "baseline", *VARIANTS]
+    assert r["methods"] == methods and len(r["rows"]) == len(test) * len(methods)
+    assert {(x["index"], x["method"]) for x in r["rows"]} == {(s.index, m) for s in test for m in methods}
+    assert set(r["groups"]) == {"all", "synthetic", "motorcycle"}
+    for g in r["groups"]:
+        for m, c in r["summary"][g].items(): assert c["psnr"]["lo"] <= c["psnr"]["mean"] <= c["psnr"]["hi"]
+    assert {"depth − blind", "kernel − blind", "depth+kernel − blind", "blind − blurry", "baseline − blurry"} <= set(r["paired"]["all"])
+    d = r["paired"]["all"]["depth − blind"]
+    by = {(x["index"], x["method"]): x["psnr"] for x in r["rows"]}
+    assert d["psnr"]["mean"] == pytest.approx(np.mean([by[s.index, "depth"] - by[s.index, "blind"] for s in test]), abs=1e-9)
+    out = write_report(r, tiny / "report")
+    md = Path(out["markdown"]).read_text(); js = json.loads(Path(out["json"]).read_text())
+    assert "| method | PSNR (dB) mean [95 % CI] | SSIM mean [95 % CI] | n |" in md and "| depth+kernel |" in md
+    assert "## Scene: motorcycle" in md and "depth − blind" in md and "thesis' ordering" in md
+    assert js["methods"] == methods and len(js["rows"]) == len(r["rows"]) and "examples" not in js
+    assert len(out["figures"]) == 2 and all(Path(f).stat().st_size > 1000 for f in out["figures"])
+    assert read_report(tiny / "report")["summary"]["all"]["blurry"]["n"] == len(test)
+
+def test_parse_models(tiny):
+    got = parse_models(tiny / "models")
+    assert set(got) == set(VARIANTS) and got["depth+kernel"].endswith("depth+kernel/model.keras")
+    with pytest.raises(ValueError, match="variant"): parse_models("rgbd=x.keras")
+    with pytest.raises(FileNotFoundError, match="nope.keras"): parse_models("blind=nope.keras")
+    with pytest.raises(ValueError, match="'depth' model"): evaluate({"blind": tiny / "models" / "depth" / "model.keras"}, tiny / "data", progress=False)
+
+def test_deblur_evaluate_command(tiny):
+    m = tiny / "models"
+    r = run("deblur_evaluate", "--data", tiny / "data", "--models", f"blind={m / 'blind' / 'model.keras'},kernel={m / 'kernel' / 'model.keras'}",
+            "--out", tiny / "cli", "--max_samples", 3, "--examples", 1, "--n_resamples", 200)
+    assert r.returncode == 0, r.stderr
+    assert "| kernel |" in r.stdout and "kernel − blind" in r.stdout
+    assert sorted(p.suffix for p in (tiny / "cli").iterdir()) == [".jpg", ".json", ".md"]
+    assert json.loads((tiny / "cli" / "results.json").read_text())["params"]["n_samples"] == 3
+    assert_clean_error(run("deblur_evaluate", "--data", tiny / "data", "--models", f"blind={tiny / 'missing.keras'}", "--out", tiny / "x"),
+                       "missing.keras", "not found")
+    assert_clean_error(run("deblur_evaluate", "--data", tiny / "nodata", "--models", m, "--out", tiny / "x"), "data")
+
+def _write_inputs(tiny, h=45, w=70):
+    import cv2
+    s = next(iter_samples(tiny / "data", "test"))
+    cv2.imwrite(str(tiny / "b.png"), cv2.cvtColor((s.blurry[:h, :w] * 255).astype(np.uint8), cv2.COLOR_RGB2BGR))
+    d = s.depth[:h, :w].copy(); d[:4, :4] = np.nan; np.save(tiny / "d.npy", d)
+    cv2.imwrite(str(tiny / "d.png"), np.nan_to_num(d * 1000).astype(np.uint16))
+    np.save(tiny / "k.npy", s.kernel[:h, :w]); np.save(tiny / "k3.npy", np.zeros((h, w, 3), np.float32))
+    t = np.arange(0, 1, 0.005)
+    (tiny / "imu.csv").write_text("t,gx,gy,gz,ax,ay,az\n" + "\n".join(f"{x:.3f},0.1,0.2,0.05,0,9.81,0" for x in t) + "\n")
+    return h, w
+
+def test_deblur_image_command(tiny):
+    import cv2
+    h, w = _write_inputs(tiny); m = tiny / "models"
+    r = run("deblur_image", "--model", m / "depth+kernel" / "model.keras", "--image", tiny / "b.png", "--depth", tiny / "d.npy",
+            "--kernel", tiny / "k.npy", "--out", tiny / "o1.png")
+    assert r.returncode == 0, r.stderr
+    assert cv2.imread(str(tiny / "o1.png")).shape == (h, w, 3)               # 45×70: padded to the U-Net's 4, cropped back
+    r = run("deblur_image", "--model", m / "kernel" / "model.keras", "--image", tiny / "b.png", "--depth", tiny / "d.png",
+            "--imu", tiny / "imu.csv", "--t_start", 0.4, "--exposure", 0.03, "--fx", 70, "--out", tiny / "o2.jpg")
+    assert r.returncode == 0, r.stderr
+    assert cv2.imread(str(tiny / "o2.jpg")).shape == (h, w, 3)
+
+def test_deblur_image_bad_input(tiny):
+    import cv2
+    _write_inputs(tiny); m = tiny / "models"; b = tiny / "b.png"; o = tiny / "bad.png"
+    assert_clean_error(run("deblur_image", "--model", tiny / "nope.keras", "--image", b, "--out", o), "model", "nope.keras")
+    assert_clean_error(run("deblur_image", "--model", m / "depth+kernel" / "model.keras", "--image", b, "--out", o),
+                       "model variant 'depth+kernel' needs --depth and kernel maps")
+    assert_clean_error(run("deblur_image", "--model", m / "depth" / "model.keras", "--image", b, "--out", o),
+                       "model variant 'depth' needs --depth")
+    assert_clean_error(run("deblur_image", "--model", m / "kernel" / "model.keras", "--image", b, "--kernel", tiny / "k3.npy", "--out", o),
+                       "kernel", "(45, 70, 2)")
+    np.save(tiny / "d_small.npy", np.ones((10, 10), np.float32))
+    assert_clean_error(run("deblur_image", "--model", m / "depth" / "model.keras", "--image", b, "--depth", tiny / "d_small.npy", "--out", o),
+                       "depth", "70×45")
+    cv2.imwrite(str(tiny / "d3.png"), np.ones((45, 70, 3), np.uint16))
+    assert_clean_error(run("deblur_image", "--model", m / "depth" / "model.keras", "--image", b, "--depth", tiny / "d3.png", "--out", o),
+                       "depth", "channels")
+    assert_clean_error(run("deblur_image", "--model", m / "kernel" / "model.keras", "--image", b, "--imu", tiny / "imu.csv",
+                           "--t_start", 0.4, "--exposure", 0.03, "--fx", 70, "--out", o), "--depth")
+    assert not o.exists()
