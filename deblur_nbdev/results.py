@@ -7,7 +7,7 @@ __all__ = ['BASELINE_BALANCE', 'BASELINE_TILE', 'psnr', 'ssim', 'line_psf', 'dec
            'scene_group', 'parse_models', 'evaluate', 'conclusions', 'report_markdown', 'write_report', 'read_report',
            'example_figure', 'deblur_evaluate', 'deblur_file', 'deblur_image']
 
-# %% ../nbs/15_results.ipynb #20708488
+# %% ../nbs/15_results.ipynb #c7d8dfdf
 import json, math, os, sys
 from pathlib import Path
 import numpy as np
@@ -15,7 +15,7 @@ from fastcore.script import call_parse, is_cli
 from .blur_model import as_image, as_depth, intrinsics, default_K
 from .dataset import VARIANTS, iter_samples, read_manifest, atomic_write
 
-# %% ../nbs/15_results.ipynb #a528bdbb
+# %% ../nbs/15_results.ipynb #5d024ecc
 def _metric_inputs(pred, target, mask):
     "Check and convert a prediction, its target and an optional mask for the metrics."
     p = np.asarray(pred)
@@ -53,7 +53,7 @@ def ssim(pred,       # `H×W×3` output, float in [0, 1] (clipped) or uint8
     if not (m & inner).any(): raise ValueError("mask: no trusted pixel at least 3 px from the image border (SSIM's 7×7 window)")
     return float(S.mean(-1)[m & inner].mean())
 
-# %% ../nbs/15_results.ipynb #4b6f6c33
+# %% ../nbs/15_results.ipynb #6778f993
 def line_psf(dx:float,               # displacement in x (px, right) from exposure start to end
              dy:float,               # displacement in y (px, down)
              reference:str="start",  # sharp image at the exposure 'start' (PSF from the origin) or 'mid' (centred)
@@ -72,7 +72,7 @@ def line_psf(dx:float,               # displacement in x (px, right) from exposu
         np.add.at(k, (yy, xx), w)
     return (k / k.sum()).astype(np.float32)
 
-# %% ../nbs/15_results.ipynb #72201283
+# %% ../nbs/15_results.ipynb #2e0ffd1d
 BASELINE_BALANCE = 0.8     # Wiener balance chosen on training data (see the text above)
 BASELINE_TILE = 64         # tile size (px); stride tile/2
 
@@ -115,7 +115,7 @@ def deconvolve(blurry,                     # `H×W×3` blurry image, float in [0
     out = acc[s:s + H, s:s + W] / np.maximum(wsum[s:s + H, s:s + W], 1e-12)[..., None]
     return np.clip(out, 0, 1).astype(np.float32)
 
-# %% ../nbs/15_results.ipynb #d8525fb1
+# %% ../nbs/15_results.ipynb #b974a9a4
 def tune_baseline(data,                                      # dataset folder
                   split="train",                             # split to tune on (keep 'test' out of it)
                   balances=(0.05, 0.1, 0.2, 0.4, 0.8, 1.6),  # Wiener balances to try
@@ -132,7 +132,7 @@ def tune_baseline(data,                                      # dataset folder
                                       for s, p0 in zip(samples, base)])) for b in balances}
     return dict(balance=max(gains, key=gains.get), gains=gains, n=len(samples), split=split)
 
-# %% ../nbs/15_results.ipynb #761cd9ec
+# %% ../nbs/15_results.ipynb #7cdf4c7e
 def bootstrap_ci(values,           # per-sample values (1-D)
                  n_resamples=2000, # bootstrap resamples
                  level=0.95,       # confidence level
@@ -148,7 +148,7 @@ def bootstrap_ci(values,           # per-sample values (1-D)
     lo, hi = np.quantile(means, [a, 1 - a])
     return dict(mean=float(v.mean()), lo=float(min(lo, v.mean())), hi=float(max(hi, v.mean())), n=int(v.size))
 
-# %% ../nbs/15_results.ipynb #056d9602
+# %% ../nbs/15_results.ipynb #bc76c28d
 def scene_group(scene:str) -> str:
     "Summary group of a scene configuration: 'synthetic' for procedural scenes, else the scene's own name."
     return "synthetic" if str(scene).startswith("procedural") else str(scene)
@@ -194,7 +194,7 @@ def parse_models(spec) -> dict:
         out[name] = path.strip()
     return out
 
-# %% ../nbs/15_results.ipynb #6529ba8e
+# %% ../nbs/15_results.ipynb #23eb61f9
 def _summaries(rows, methods, n_resamples, seed):
     "Per group: per-method means/intervals and paired differences."
     groups = ["all"] + sorted({r["group"] for r in rows}, key=lambda g: (g != "synthetic", g))
@@ -276,7 +276,7 @@ def _pick_examples(kept, k):
         if all(s is not x for x, _ in out): out.append((s, o))
     return out
 
-# %% ../nbs/15_results.ipynb #4a322aba
+# %% ../nbs/15_results.ipynb #7e7dbc56
 def _fmt(c, digits):
     if c["mean"] is None or not np.isfinite(c["mean"]): return "∞" if c["mean"] == math.inf else "–"
     if not np.isfinite(c["lo"]): return f"{c['mean']:.{digits}f}"
@@ -336,8 +336,10 @@ def report_markdown(result) -> str:
     if p.get("baseline"): L += [f"Baseline: tiled Wiener deconvolution with the true kernel maps (balance {p['baseline']['balance']}, "
                                f"tiles {p['baseline']['tile']} px). Intervals: percentile bootstrap, {p['n_resamples']} resamples, seed {p['seed']}.", ""]
     for g in result["groups"]:
+        if g != "all" and len(result["groups"]) == 2: continue           # one scene group: its table is the 'all' table
         S, D = result["summary"][g], result["paired"][g]
-        L += [f"## {dict(all='All test images', synthetic='Synthetic (procedural) scenes').get(g, f'Scene: {g}')}", "",
+        only = f" (all: {result['groups'][1]})" if g == "all" and len(result["groups"]) == 2 else ""
+        L += [f"## {dict(all='All test images', synthetic='Synthetic (procedural) scenes').get(g, f'Scene: {g}')}{only}", "",
               "| method | PSNR (dB) mean [95 % CI] | SSIM mean [95 % CI] | n |", "|---|---|---|---|"]
         L += [f"| {m} | {_fmt(c['psnr'], 2)} | {_fmt(c['ssim'], 4)} | {c['n']} |" for m, c in S.items()]
         if D:
@@ -345,7 +347,7 @@ def report_markdown(result) -> str:
             L += [f"| {k} | {_signed(c['psnr'], 2)} | {_signed(c['ssim'], 4)} | {c['n']} |" for k, c in D.items()]
         L += ["", " ".join(conclusions(result, g)), ""]
     if result.get("figures"):
-        L += ["## Examples", ""] + [f"![sample {Path(f).stem}]({Path(f).name})" for f in result["figures"]] + [""]
+        L += ["## Examples", ""] + [f"![{Path(f).stem.replace('_', ' ')}]({Path(f).name})" for f in result["figures"]] + [""]
     return "\n".join(L)
 
 def write_report(result,        # `evaluate`'s result
@@ -376,7 +378,7 @@ def read_report(folder  # a folder written by `write_report`
             for c in g.values(): c["psnr"], c["ssim"] = fix(c["psnr"]), fix(c["ssim"])
     return r
 
-# %% ../nbs/15_results.ipynb #3c384394
+# %% ../nbs/15_results.ipynb #35d99b34
 def example_figure(example,    # an entry of `evaluate(...)["examples"]`: `index`, `scene`, `sharp`, `outputs` (`mask` optional)
                    path=None,  # save as JPEG/PNG here (by suffix)
                    dpi=110     # resolution of the saved figure
@@ -407,7 +409,7 @@ def example_figure(example,    # an entry of `evaluate(...)["examples"]`: `index
         fig.savefig(path, dpi=dpi, **kw)
     return fig
 
-# %% ../nbs/15_results.ipynb #f7e92dd4
+# %% ../nbs/15_results.ipynb #c3ce465c
 @call_parse
 def deblur_evaluate(
     data:str=None,                  # dataset folder (`deblur_dataset`)
@@ -435,7 +437,7 @@ def deblur_evaluate(
         if not is_cli(deblur_evaluate): raise
         sys.exit(f"deblur_evaluate: error: {e}")
 
-# %% ../nbs/15_results.ipynb #6598fe5a
+# %% ../nbs/15_results.ipynb #d3be6b08
 def _user_kernel(kernel, imu, depth, shape, t_start, exposure, fx, fy, cx, cy, time_offset, t_readout):
     "Kernel maps from a `.npy` file or from an IMU record (needs depth and intrinsics)."
     h, w = shape

@@ -205,3 +205,21 @@ def test_deblur_image_bad_input(tiny):
     assert_clean_error(run("deblur_image", "--model", m / "kernel" / "model.keras", "--image", b, "--imu", tiny / "imu.csv",
                            "--t_start", 0.4, "--exposure", 0.03, "--fx", 70, "--out", o), "--depth")
     assert not o.exists()
+
+def test_evaluate_uses_the_mask(tmp_path):
+    from deblur_nbdev.dataset import Sample, write_dataset
+    from deblur_nbdev.blur_model import default_K
+    from deblur_nbdev.unet import build_unet
+    g = np.random.default_rng(7); samples = []
+    for i in range(3):
+        sharp = g.random((32, 40, 3)).astype(np.float32); blurry = np.clip(sharp + g.normal(0, 0.05, sharp.shape), 0, 1).astype(np.float32)
+        mask = np.ones((32, 40), np.uint8); mask[:, 20:] = 0; blurry[:, 20:] = 0          # garbage where untrusted
+        samples.append(Sample(blurry, sharp, np.full((32, 40), 2.0), np.zeros((32, 40, 2)), default_K(40, 32), np.eye(3)[None],
+                              np.zeros((1, 3)), [0.0], index=i, scene="rig:0", split="test", mask=mask))
+    write_dataset(tmp_path / "rig", samples, image_dtype="float32")
+    r = evaluate({"blind": build_unet("blind", depth=2, width=4)}, tmp_path / "rig", progress=False, n_resamples=100)
+    assert r["groups"] == ["all", "rig:0"] and len(r["rows"]) == 9
+    for row in (x for x in r["rows"] if x["method"] == "blurry"):
+        s = samples[row["index"]]
+        assert row["psnr"] == pytest.approx(psnr(s.blurry, s.sharp, s.mask), abs=1e-6) and row["psnr"] > psnr(s.blurry, s.sharp) + 5
+    assert "## Scene" not in Path(write_report(r, tmp_path / "rep", figures=False)["markdown"]).read_text()
