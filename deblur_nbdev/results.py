@@ -7,7 +7,7 @@ __all__ = ['BASELINE_BALANCE', 'BASELINE_TILE', 'psnr', 'ssim', 'line_psf', 'dec
            'scene_group', 'parse_models', 'evaluate', 'conclusions', 'report_markdown', 'write_report', 'read_report',
            'example_figure', 'deblur_evaluate', 'deblur_file', 'deblur_image']
 
-# %% ../nbs/15_results.ipynb #875882d9
+# %% ../nbs/15_results.ipynb #e24d9494
 import json, math, os, sys
 from pathlib import Path
 import numpy as np
@@ -15,7 +15,7 @@ from fastcore.script import call_parse, is_cli
 from .blur_model import as_image, as_depth, intrinsics, default_K
 from .dataset import VARIANTS, iter_samples, read_manifest, atomic_write
 
-# %% ../nbs/15_results.ipynb #836efdbb
+# %% ../nbs/15_results.ipynb #ee8ae4d3
 def _metric_inputs(pred, target, mask):
     "Check and convert a prediction, its target and an optional mask for the metrics."
     p = np.asarray(pred)
@@ -53,7 +53,7 @@ def ssim(pred,       # `H×W×3` output, float in [0, 1] (clipped) or uint8
     if not (m & inner).any(): raise ValueError("mask: no trusted pixel at least 3 px from the image border (SSIM's 7×7 window)")
     return float(S.mean(-1)[m & inner].mean())
 
-# %% ../nbs/15_results.ipynb #3ee1e845
+# %% ../nbs/15_results.ipynb #158ae07e
 def line_psf(dx:float,               # displacement in x (px, right) from exposure start to end
              dy:float,               # displacement in y (px, down)
              reference:str="start",  # sharp image at the exposure 'start' (PSF from the origin) or 'mid' (centred)
@@ -72,7 +72,7 @@ def line_psf(dx:float,               # displacement in x (px, right) from exposu
         np.add.at(k, (yy, xx), w)
     return (k / k.sum()).astype(np.float32)
 
-# %% ../nbs/15_results.ipynb #0c0fb676
+# %% ../nbs/15_results.ipynb #f8c1ffb4
 BASELINE_BALANCE = 0.8     # Wiener balance chosen on training data (see the text above)
 BASELINE_TILE = 64         # tile size (px); stride tile/2
 
@@ -115,7 +115,7 @@ def deconvolve(blurry,                     # `H×W×3` blurry image, float in [0
     out = acc[s:s + H, s:s + W] / np.maximum(wsum[s:s + H, s:s + W], 1e-12)[..., None]
     return np.clip(out, 0, 1).astype(np.float32)
 
-# %% ../nbs/15_results.ipynb #0387c361
+# %% ../nbs/15_results.ipynb #576f86d6
 def tune_baseline(data,                                      # dataset folder
                   split="train",                             # split to tune on (keep 'test' out of it)
                   balances=(0.05, 0.1, 0.2, 0.4, 0.8, 1.6),  # Wiener balances to try
@@ -132,7 +132,7 @@ def tune_baseline(data,                                      # dataset folder
                                       for s, p0 in zip(samples, base)])) for b in balances}
     return dict(balance=max(gains, key=gains.get), gains=gains, n=len(samples), split=split)
 
-# %% ../nbs/15_results.ipynb #837f423e
+# %% ../nbs/15_results.ipynb #1195934b
 def bootstrap_ci(values,           # per-sample values (1-D)
                  n_resamples=2000, # bootstrap resamples
                  level=0.95,       # confidence level
@@ -148,7 +148,7 @@ def bootstrap_ci(values,           # per-sample values (1-D)
     lo, hi = np.quantile(means, [a, 1 - a])
     return dict(mean=float(v.mean()), lo=float(min(lo, v.mean())), hi=float(max(hi, v.mean())), n=int(v.size))
 
-# %% ../nbs/15_results.ipynb #df7925a6
+# %% ../nbs/15_results.ipynb #b826a243
 def scene_group(scene:str) -> str:
     "Summary group of a scene configuration: 'synthetic' for procedural scenes, else the scene's own name."
     return "synthetic" if str(scene).startswith("procedural") else str(scene)
@@ -213,7 +213,7 @@ def parse_models(spec) -> dict:
         out[name] = path.strip()
     return out
 
-# %% ../nbs/15_results.ipynb #0928da28
+# %% ../nbs/15_results.ipynb #630c2f28
 def _summaries(rows, methods, n_resamples, seed):
     "Per group: per-method means/intervals and paired differences."
     groups = ["all"] + sorted({r["group"] for r in rows}, key=lambda g: (g != "synthetic", g))
@@ -295,7 +295,7 @@ def _pick_examples(kept, k):
         if all(s is not x for x, _ in out): out.append((s, o))
     return out
 
-# %% ../nbs/15_results.ipynb #c176ddd7
+# %% ../nbs/15_results.ipynb #ab457447
 def _fmt(c, digits):
     if c["mean"] is None or not np.isfinite(c["mean"]): return "∞" if c["mean"] == math.inf else "–"
     if not np.isfinite(c["lo"]): return f"{c['mean']:.{digits}f}"
@@ -397,7 +397,7 @@ def read_report(folder  # a folder written by `write_report`
             for c in g.values(): c["psnr"], c["ssim"] = fix(c["psnr"]), fix(c["ssim"])
     return r
 
-# %% ../nbs/15_results.ipynb #abe16de9
+# %% ../nbs/15_results.ipynb #c4025408
 def example_figure(example,    # an entry of `evaluate(...)["examples"]`: `index`, `scene`, `sharp`, `outputs` (`mask` optional)
                    path=None,  # save as JPEG/PNG here (by suffix)
                    dpi=110     # resolution of the saved figure
@@ -428,7 +428,7 @@ def example_figure(example,    # an entry of `evaluate(...)["examples"]`: `index
         fig.savefig(path, dpi=dpi, **kw)
     return fig
 
-# %% ../nbs/15_results.ipynb #7f37d234
+# %% ../nbs/15_results.ipynb #a539ee20
 @call_parse
 def deblur_evaluate(
     data:str=None,                  # dataset folder (`deblur_dataset`)
@@ -456,7 +456,7 @@ def deblur_evaluate(
         if not is_cli(deblur_evaluate): raise
         sys.exit(f"deblur_evaluate: error: {e}")
 
-# %% ../nbs/15_results.ipynb #47a97d60
+# %% ../nbs/15_results.ipynb #0c56e6db
 def _user_kernel(kernel, imu, depth, shape, t_start, exposure, fx, fy, cx, cy, time_offset, t_readout):
     "Kernel maps from a `.npy` file or from an IMU record (needs depth and intrinsics)."
     h, w = shape
