@@ -6,7 +6,7 @@
 __all__ = ['PRESETS', 'FINE_TUNE', 'lr_at', 'check_finite_data', 'checkpoints', 'read_log', 'EpochCheckpoint', 'ScalarLogger',
            'train', 'deblur_train']
 
-# %% ../nbs/14_training.ipynb #b96c2155
+# %% ../nbs/14_training.ipynb #39fb0ff3
 import os
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")                  # TensorFlow's start-up chatter
 import csv, io, json, re, shutil, sys, time
@@ -19,7 +19,7 @@ from . import __version__
 from .dataset import VARIANTS, read_manifest, iter_samples, make_tf_dataset, atomic_write
 from .unet import build_unet, model_info, load_model, MaskedL1
 
-# %% ../nbs/14_training.ipynb #9174712f
+# %% ../nbs/14_training.ipynb #00b799ba
 PRESETS = {
     "thesis": dict(lr=1e-4, beta_1=0.9, beta_2=0.999, epochs=100, decay_at=0.8, decay=0.1, batch=32, crop=None,
                    depth=4, width=32, steps_per_epoch=None),
@@ -32,7 +32,7 @@ def lr_at(epoch, lr, epochs, decay_at=0.8, decay=0.1):
     "Learning rate of (0-based) `epoch`: `lr`, times `decay` from epoch `round(decay_at·epochs)` on (a function of the epoch only: resumes exactly)."
     return float(lr) * (float(decay) if epoch >= round(decay_at * epochs) else 1.0)
 
-# %% ../nbs/14_training.ipynb #9052edf9
+# %% ../nbs/14_training.ipynb #3c3ac2a1
 def _posint(v, name):
     if v is None or isinstance(v, bool) or int(v) != v or v < 1: raise ValueError(f"{name}: must be a positive integer, got {v!r}")
     return int(v)
@@ -66,7 +66,7 @@ def check_finite_data(data,             # dataset folder
         n += 1
     return n
 
-# %% ../nbs/14_training.ipynb #92b13637
+# %% ../nbs/14_training.ipynb #34c95c4a
 _CKPT = re.compile(r"^epoch-(\d{4,})\.keras$")
 
 def checkpoints(out  # training output folder
@@ -130,7 +130,7 @@ class ScalarLogger(keras.callbacks.Callback):
     def on_train_end(self, logs=None):
         for w in self.writers.values(): w.close()
 
-# %% ../nbs/14_training.ipynb #d275a279
+# %% ../nbs/14_training.ipynb #304c4ffa
 _NOT_CONFIG = ("package_version",)            # recorded, but a rerun with a newer package may resume
 
 def _config(data, variant, preset, epochs, batch, crop, lr, steps_per_epoch, depth, width, fine_tune, mask, seed, val):
@@ -176,7 +176,7 @@ def _config(data, variant, preset, epochs, batch, crop, lr, steps_per_epoch, dep
                 data=dict(path=str(Path(data).resolve()), counts=counts, image_size=[H, W], params=m["params"]),
                 package_version=__version__)
 
-# %% ../nbs/14_training.ipynb #94861bca
+# %% ../nbs/14_training.ipynb #b2134c49
 def _same(a, b): return {k: v for k, v in a.items() if k not in _NOT_CONFIG} == {k: v for k, v in b.items() if k not in _NOT_CONFIG}
 
 def _prepare_out(out, cfg, resume, overwrite):
@@ -207,7 +207,7 @@ def _prepare_out(out, cfg, resume, overwrite):
     atomic_write(prev_p, json.dumps(cfg, indent=1, sort_keys=True) + "\n")
     return done
 
-# %% ../nbs/14_training.ipynb #94c28107
+# %% ../nbs/14_training.ipynb #3eacfde4
 def _load_checkpoint(path):
     try: return load_model(path, compile=True)
     except (ValueError, FileNotFoundError) as e:
@@ -277,7 +277,7 @@ def train(data,                  # dataset folder written by `deblur_nbdev.datas
     _save_atomic(model, out / "model.keras")
     return result()
 
-# %% ../nbs/14_training.ipynb #2b377656
+# %% ../nbs/14_training.ipynb #713c5caf
 @call_parse
 def deblur_train(
     data:str=None,              # dataset folder (written by deblur_dataset or deblur_rig_dataset)
