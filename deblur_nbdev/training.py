@@ -6,7 +6,7 @@
 __all__ = ['PRESETS', 'FINE_TUNE', 'lr_at', 'check_finite_data', 'checkpoints', 'read_log', 'EpochCheckpoint', 'ScalarLogger',
            'train', 'deblur_train']
 
-# %% ../nbs/14_training.ipynb #39fb0ff3
+# %% ../nbs/14_training.ipynb #aa37c860
 import os
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")                  # TensorFlow's start-up chatter
 import csv, io, json, re, shutil, sys, time
@@ -19,7 +19,7 @@ from . import __version__
 from .dataset import VARIANTS, read_manifest, iter_samples, make_tf_dataset, atomic_write
 from .unet import build_unet, model_info, load_model, MaskedL1
 
-# %% ../nbs/14_training.ipynb #00b799ba
+# %% ../nbs/14_training.ipynb #13cc34e2
 PRESETS = {
     "thesis": dict(lr=1e-4, beta_1=0.9, beta_2=0.999, epochs=100, decay_at=0.8, decay=0.1, batch=32, crop=None,
                    depth=4, width=32, steps_per_epoch=None),
@@ -32,7 +32,14 @@ def lr_at(epoch, lr, epochs, decay_at=0.8, decay=0.1):
     "Learning rate of (0-based) `epoch`: `lr`, times `decay` from epoch `round(decay_at·epochs)` on (a function of the epoch only: resumes exactly)."
     return float(lr) * (float(decay) if epoch >= round(decay_at * epochs) else 1.0)
 
-# %% ../nbs/14_training.ipynb #3c3ac2a1
+# %% ../nbs/14_training.ipynb #b097d544
+def _sha256(path):
+    import hashlib
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for b in iter(lambda: f.read(1 << 20), b""): h.update(b)
+    return h.hexdigest()
+
 def _posint(v, name):
     if v is None or isinstance(v, bool) or int(v) != v or v < 1: raise ValueError(f"{name}: must be a positive integer, got {v!r}")
     return int(v)
@@ -66,7 +73,7 @@ def check_finite_data(data,             # dataset folder
         n += 1
     return n
 
-# %% ../nbs/14_training.ipynb #34c95c4a
+# %% ../nbs/14_training.ipynb #1122fb4d
 _CKPT = re.compile(r"^epoch-(\d{4,})\.keras$")
 
 def checkpoints(out  # training output folder
@@ -81,8 +88,11 @@ def read_log(out  # training output folder
     p = Path(out) / "log.csv"
     if not p.is_file(): return []
     with open(p, newline="") as f: rows = list(csv.DictReader(f))
-    conv = lambda v: None if v in ("", "NA", None) else float(v)
-    return [{k: (int(float(v)) if k == "epoch" else conv(v)) for k, v in r.items()} for r in rows]
+    def num(v):
+        try: return None if v in ("", "NA", None) else float(v)
+        except ValueError: return None
+    rows = [{k: num(v) for k, v in r.items() if k is not None} for r in rows]
+    return [{**r, "epoch": int(r["epoch"])} for r in rows if r.get("epoch") is not None]   # skips a row cut by a crash
 
 def _truncate_log(out, epochs_done):
     "Keep the rows of epochs `< epochs_done` in `log.csv` (atomically)."
@@ -90,7 +100,10 @@ def _truncate_log(out, epochs_done):
     if not p.is_file(): return
     with open(p, newline="") as f: rows = list(csv.reader(f))
     if not rows: return
-    keep = [rows[0]] + [r for r in rows[1:] if r and int(float(r[0])) < epochs_done]
+    def epoch(r):
+        try: return int(float(r[0]))
+        except (ValueError, IndexError): return None              # a row cut by a crash
+    keep = [rows[0]] + [r for r in rows[1:] if epoch(r) is not None and epoch(r) < epochs_done]
     if epochs_done == 0: keep = []
     buf = io.StringIO(); csv.writer(buf, lineterminator="\n").writerows(keep)
     atomic_write(p, buf.getvalue())
@@ -130,7 +143,7 @@ class ScalarLogger(keras.callbacks.Callback):
     def on_train_end(self, logs=None):
         for w in self.writers.values(): w.close()
 
-# %% ../nbs/14_training.ipynb #304c4ffa
+# %% ../nbs/14_training.ipynb #21ce57fd
 _NOT_CONFIG = ("package_version",)            # recorded, but a rerun with a newer package may resume
 
 def _config(data, variant, preset, epochs, batch, crop, lr, steps_per_epoch, depth, width, fine_tune, mask, seed, val):
@@ -148,7 +161,7 @@ def _config(data, variant, preset, epochs, batch, crop, lr, steps_per_epoch, dep
             raise ValueError(f"depth/width: the fine-tuned model {fp} has depth {info['depth']}, width {info['width']}")
         p.update(lr=p["lr"] * FINE_TUNE["lr_factor"], batch=FINE_TUNE["batch"], epochs=FINE_TUNE["epochs"],
                  depth=info["depth"], width=info["width"], steps_per_epoch=None)
-        ft = dict(path=str(fp.resolve()), size=fp.stat().st_size, mtime_ns=fp.stat().st_mtime_ns)
+        ft = dict(path=str(fp.resolve()), sha256=_sha256(fp))
         if mask is None: mask = True
     for k, v in dict(epochs=epochs, batch=batch, lr=lr, steps_per_epoch=steps_per_epoch, depth=depth, width=width).items():
         if v is not None: p[k] = v
@@ -176,7 +189,7 @@ def _config(data, variant, preset, epochs, batch, crop, lr, steps_per_epoch, dep
                 data=dict(path=str(Path(data).resolve()), counts=counts, image_size=[H, W], params=m["params"]),
                 package_version=__version__)
 
-# %% ../nbs/14_training.ipynb #b2134c49
+# %% ../nbs/14_training.ipynb #7369a719
 def _same(a, b): return {k: v for k, v in a.items() if k not in _NOT_CONFIG} == {k: v for k, v in b.items() if k not in _NOT_CONFIG}
 
 def _prepare_out(out, cfg, resume, overwrite):
@@ -200,14 +213,14 @@ def _prepare_out(out, cfg, resume, overwrite):
         ckpts, log = {}, []
     for p in (out / "checkpoints").glob(".*.tmp-*.keras") if (out / "checkpoints").is_dir() else []: p.unlink()   # a killed save
     done = max(ckpts) if ckpts else 0
-    if log and not ckpts:
-        raise ValueError(f"resume: {out / 'log.csv'} records {len(log)} epoch(s) but {out / 'checkpoints'} holds no checkpoint "
-                         f"(deleted?); overwrite=True to start again")
+    if log and max(r["epoch"] for r in log) > done:   # row of epoch e is written just before checkpoint e+1: a later one is lost
+        raise ValueError(f"resume: {out / 'log.csv'} records {max(r['epoch'] for r in log) + 1} epochs but the last checkpoint in {out / 'checkpoints'} is "
+                         + (f"epoch {done}" if done else "missing (none there)") + " (deleted?); overwrite=True to start again")
     if done > cfg["epochs"]: raise ValueError(f"resume: {out} holds epoch {done}, more than epochs={cfg['epochs']}")
     atomic_write(prev_p, json.dumps(cfg, indent=1, sort_keys=True) + "\n")
     return done
 
-# %% ../nbs/14_training.ipynb #3eacfde4
+# %% ../nbs/14_training.ipynb #6edece93
 def _load_checkpoint(path):
     try: return load_model(path, compile=True)
     except (ValueError, FileNotFoundError) as e:
@@ -277,7 +290,7 @@ def train(data,                  # dataset folder written by `deblur_nbdev.datas
     _save_atomic(model, out / "model.keras")
     return result()
 
-# %% ../nbs/14_training.ipynb #713c5caf
+# %% ../nbs/14_training.ipynb #864a2718
 @call_parse
 def deblur_train(
     data:str=None,              # dataset folder (written by deblur_dataset or deblur_rig_dataset)

@@ -124,6 +124,12 @@ def test_resume_problems_and_overwrite(data, tmp_path):
     (out / "model.keras").unlink(); (out / "checkpoints" / "epoch-0002.keras").write_bytes(b"PK\x03\x04 broken")
     with pytest.raises(ValueError, match="epoch-0002.keras"): train(data, out, **kw)
     for p in (out / "checkpoints").iterdir(): p.unlink()
-    with pytest.raises(ValueError, match="no checkpoint"): train(data, out, **kw)
+    with pytest.raises(ValueError, match="last checkpoint .* missing"): train(data, out, **kw)
     r2 = train(data, out, overwrite=True, **{**kw, "width": 8, "epochs": 1})
-    assert r2["epochs_done"] == 1 and sorted(checkpoints(out)) == [1] and model_info(load_model(r2["model_path"]))["width"] == 8
+    assert r2["epochs_done"] == 1 and sorted(checkpoints(out)) == [1]
+    # killed after epoch 0's log row, before its checkpoint (and mid-way through writing a row): starts again cleanly
+    (out / "checkpoints" / "epoch-0001.keras").unlink(); (out / "model.keras").unlink()
+    head, row0 = (out / "log.csv").read_text().splitlines()[:2]
+    (out / "log.csv").write_text(f"{head}\n{row0}\n{row0[:3]}")                          # epoch 0's row, then a cut copy
+    r3 = train(data, out, **{**kw, "width": 8, "epochs": 1})
+    assert r3["resumed_from"] == 0 and [h["epoch"] for h in r3["history"]] == [0] and sorted(checkpoints(out)) == [1] and model_info(load_model(r2["model_path"]))["width"] == 8
