@@ -121,6 +121,10 @@ def test_resume_problems_and_overwrite(data, tmp_path):
     assert r["epochs_done"] == 2
     with pytest.raises(ValueError, match="differs in: width"): train(data, out, **{**kw, "width": 8})
     with pytest.raises(ValueError, match="resume=True"): train(data, out, resume=False, **kw)
+    (out / "model.keras").unlink()                                                       # killed after the last checkpoint
+    r1 = train(data, out, **kw)
+    assert r1["resumed_from"] == 2 and (out / "model.keras").is_file() and [h["epoch"] for h in r1["history"]] == [0, 1]
+    assert int(load_model(out / "model.keras").optimizer.iterations) == 2
     (out / "model.keras").unlink(); (out / "checkpoints" / "epoch-0002.keras").write_bytes(b"PK\x03\x04 broken")
     with pytest.raises(ValueError, match="epoch-0002.keras"): train(data, out, **kw)
     for p in (out / "checkpoints").iterdir(): p.unlink()
