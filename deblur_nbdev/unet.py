@@ -39,7 +39,7 @@ def _check_variant(variant):
     return variant
 
 def _conv(f, name):
-    return keras.layers.Conv2D(f, 3, padding="same", activation="relu", name=name)
+    return keras.layers.Conv2D(f, 3, padding="same", activation="relu", kernel_initializer="he_normal", name=name)
 
 def build_unet(variant="blind",     # 'blind', 'depth', 'kernel' or 'depth+kernel' (input channels: `VARIANTS[variant]`)
                depth=4,             # levels of down-sampling (images are padded to a multiple of 2**depth)
@@ -69,7 +69,7 @@ def build_unet(variant="blind",     # 'blind', 'depth', 'kernel' or 'depth+kerne
         x = keras.layers.Conv2DTranspose(f, 2, strides=2, name=f"dec{l}_up")(x)
         x = keras.layers.Concatenate(name=f"dec{l}_concat")([x, skips[l]])
         x = _conv(f, f"dec{l}_conv1")(x); x = _conv(f, f"dec{l}_conv2")(x)
-    x = keras.layers.Conv2D(3, 1, name="correction")(x)
+    x = keras.layers.Conv2D(3, 1, kernel_initializer="zeros", name="correction")(x)   # starts as the identity (see below)
     out = ResidualRGB(variant, depth, width, depth_near, kernel_scale, name="residual")([inp, x])
     return keras.Model(inp, out, name=name or f"unet_{variant.replace('+', '_')}")
 
