@@ -269,18 +269,21 @@ def evaluate(models,                  # `{variant: model or .keras path}` (or 'b
             if g not in seen_groups or len(kept) < examples: kept.append((g, s, o))   # bounded: examples + groups
             seen_groups.add(g)
             bar.update(1)
-    chunk, n = [], 0
+    chunk, n, unblurred = [], 0, []
     for s in iter_samples(data, split):
         if n >= total: break
-        chunk.append(s); n += 1
+        n += 1
+        if np.array_equal(s.blurry, s.sharp): unblurred.append(int(s.index)); continue   # nothing to deblur: PSNR would be inf
+        chunk.append(s)
         if len(chunk) == batch: score(chunk); chunk = []
     if chunk: score(chunk)
     bar.close()
+    if not rows: raise ValueError(f"data: every evaluated {split} image's blurry input equals its sharp image (no blur to remove)")
     groups, summary, paired = _summaries(rows, methods, n_resamples, seed)
     ex = _pick_examples(kept, examples)
     return dict(rows=rows, methods=methods, groups=groups, summary=summary, paired=paired,
                 examples=[dict(index=s.index, scene=s.scene, sharp=s.sharp, mask=s.mask, outputs=o) for s, o in ex],
-                params=dict(data=str(Path(data).resolve()), split=split, n_samples=n, max_samples=max_samples,
+                params=dict(data=str(Path(data).resolve()), split=split, n_samples=n, max_samples=max_samples, unblurred=unblurred,
                             baseline=dict(method="wiener", balance=float(balance), tile=BASELINE_TILE) if baseline else None,
                             models={v: src for v, (_, src) in ms.items()}, n_resamples=int(n_resamples), seed=int(seed),
                             dataset_params=m.get("params", {})))
@@ -354,6 +357,8 @@ def report_markdown(result) -> str:
     L = [f"# Results on `{Path(p['data']).name}` ({p['split']} split, {p['n_samples']} images)", ""]
     if p.get("baseline"): L += [f"Baseline: tiled Wiener deconvolution with the true kernel maps (balance {p['baseline']['balance']}, "
                                f"tiles {p['baseline']['tile']} px). Intervals: percentile bootstrap, {p['n_resamples']} resamples, seed {p['seed']}.", ""]
+    if p.get("unblurred"): L += [f"Left out: {len(p['unblurred'])} test image(s) whose blurry input equals the sharp image (blur below "
+                                  f"half a pixel; PSNR would be infinite): indices {p['unblurred']}.", ""]
     for g in result["groups"]:
         if g != "all" and len(result["groups"]) == 2: continue           # one scene group: its table is the 'all' table
         S, D = result["summary"][g], result["paired"][g]

@@ -223,3 +223,22 @@ def test_evaluate_uses_the_mask(tmp_path):
         s = samples[row["index"]]
         assert row["psnr"] == pytest.approx(psnr(s.blurry, s.sharp, s.mask), abs=1e-6) and row["psnr"] > psnr(s.blurry, s.sharp) + 5
     assert "## Scene" not in Path(write_report(r, tmp_path / "rep", figures=False)["markdown"]).read_text()
+
+def test_evaluate_leaves_out_unblurred_images(tmp_path):
+    "A test image identical to its sharp image (no blur) would give PSNR = inf: it is listed, not averaged."
+    from deblur_nbdev.dataset import Sample, write_dataset
+    from deblur_nbdev.blur_model import default_K
+    from deblur_nbdev.unet import build_unet
+    g = np.random.default_rng(3); samples = []
+    for i in range(3):
+        sharp = g.random((32, 40, 3)).astype(np.float32)
+        blurry = sharp.copy() if i == 1 else np.clip(sharp + g.normal(0, 0.05, sharp.shape), 0, 1).astype(np.float32)
+        samples.append(Sample(blurry, sharp, np.full((32, 40), 2.0), np.zeros((32, 40, 2)), default_K(40, 32), np.eye(3)[None],
+                              np.zeros((1, 3)), [0.0], index=i, scene="procedural:0", split="test"))
+    write_dataset(tmp_path / "d", samples, image_dtype="float32")
+    r = evaluate({"blind": build_unet("blind", depth=2, width=4)}, tmp_path / "d", progress=False, n_resamples=100)
+    assert r["params"]["unblurred"] == [1] and {x["index"] for x in r["rows"]} == {0, 2}
+    assert all(np.isfinite(c["psnr"]["mean"]) for c in r["summary"]["all"].values())
+    assert "Left out: 1 test image" in Path(write_report(r, tmp_path / "rep", figures=False)["markdown"]).read_text()
+    write_dataset(tmp_path / "none", [samples[1]], image_dtype="float32")
+    with pytest.raises(ValueError, match="blurry input equals"): evaluate({"blind": build_unet("blind", depth=2, width=4)}, tmp_path / "none", progress=False)
