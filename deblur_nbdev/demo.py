@@ -15,7 +15,8 @@ from .results import tune_baseline, evaluate, write_report
 
 # %% ../nbs/17_demo.ipynb #2946a2ba
 DEMO_DATA = dict(sources=("procedural", "motorcycle"), test_scenes=("motorcycle",), focal=(1.0, 1.6),
-                 exposure=(0.02, 0.06), translation=(0.0, 1.5), rot_scale=(0.5, 1.5), shard_size=16)
+                 exposure=(0.02, 0.05), translation=(0.0, 1.0), rot_scale=(0.5, 1.5), reference="mid",
+                 shard_size=16)
 DEMO_TRAIN = dict(preset="cpu", epochs=6, steps_per_epoch=100)
 
 def _stage(log, name, fn, progress):
