@@ -20,17 +20,37 @@ def marginal(root, name, n1, n2, **kw):
     t2 = timed(lambda: generate_dataset(root / f"{name}2", progress=False, n=n2, **kw))
     return (n2 - n1) / (t2 - t1), n2 / t2
 
+def loader(folder, a):
+    "tf.data loader throughput on a finished dataset folder."
+    print(f"\ntf.data loader ({a.n2} samples of {a.height}×{a.width}, batch 8, shuffled, flips, repeat)")
+    print(f"{'variant':22s} {'samples/s':>10s} {'per CPU-second':>15s}")
+    for variant, crop in (("blind", None), ("depth", None), ("kernel", None), ("depth+kernel", None), ("depth+kernel", (128, 128))):
+        ds = iter(make_tf_dataset(folder, variant, batch=8, crop=crop, repeat=True, seed=0))
+        for _ in range(20): next(ds)                                      # warm-up: tracing, XLA compile, first shards
+        c = time.process_time(); t = timed(lambda: [next(ds) for _ in range(a.batches)]); c = time.process_time() - c
+        print(f"{variant + (' crop 128×128' if crop else ''):22s} {8 * a.batches / t:10.0f} {8 * a.batches / c:15.0f}")
+        del ds
+    print("target: ≥ 500 samples/s at 240×320 ('per CPU-second': samples per second of this process's CPU time, all threads;\n"
+          "less sensitive to other load on a shared machine)")
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--n1", type=int, default=16); ap.add_argument("--n2", type=int, default=48)
     ap.add_argument("--height", type=int, default=240); ap.add_argument("--width", type=int, default=320)
     ap.add_argument("--batches", type=int, default=60, help="tf.data batches of 8 to time")
+    ap.add_argument("--loader", help="only time the tf.data loader on this dataset folder")
     a = ap.parse_args()
+    if a.loader: return loader(Path(a.loader), a)
     root = Path(tempfile.mkdtemp(prefix="bench_dataset_"))
     kw = dict(height=a.height, width=a.width, n_scenes=16, shard_size=4, focal=(0.8, 1.5), seed=0)
     try:
         rows = {}
         rows["1 worker (in process)"] = marginal(root, "serial", a.n1, a.n2, workers=1, **kw)
+        # the loader in a fresh process: after in-process generation (numba, a spawned pool) this process's TensorFlow
+        # ran 3-4x slower per sample; a training job reads a finished dataset from a process of its own
+        import subprocess, sys
+        subprocess.run([sys.executable, __file__, "--loader", str(root / "serial2"), "--batches", str(a.batches),
+                        "--height", str(a.height), "--width", str(a.width), "--n2", str(a.n2)], check=True)
         rows["2 workers (process pool)"] = marginal(root, "pool", a.n1, a.n2, workers=2, **kw)
         from dask.distributed import LocalCluster, Client
         with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cl, Client(cl) as c:
@@ -46,16 +66,6 @@ def main():
         pool, dask = rows["2 workers (process pool)"][0], rows["Dask LocalCluster (2 workers)"][0]
         print(f"targets: 2 workers ≥ 1.7× one worker → {pool / base:.2f}×; Dask within 15% of the pool → {dask / pool:.2f}×")
 
-        print(f"\ntf.data loader ({a.n2} samples of {a.height}×{a.width}, batch 8, shuffled, flips, repeat)")
-        print(f"{'variant':22s} {'samples/s':>10s} {'per CPU-second':>15s}")
-        for variant, crop in (("blind", None), ("depth", None), ("kernel", None), ("depth+kernel", None), ("depth+kernel", (128, 128))):
-            ds = iter(make_tf_dataset(root / "serial2", variant, batch=8, crop=crop, repeat=True, seed=0))
-            for _ in range(20): next(ds)                                      # warm-up: tracing, XLA compile, first shards
-            c = time.process_time(); t = timed(lambda: [next(ds) for _ in range(a.batches)]); c = time.process_time() - c
-            print(f"{variant + (' crop 128×128' if crop else ''):22s} {8 * a.batches / t:10.0f} {8 * a.batches / c:15.0f}")
-            del ds
-        print("target: ≥ 500 samples/s at 240×320 ('per CPU-second': samples per second of this process's CPU time, all threads;\n"
-              "less sensitive to other load on a shared machine)")
     finally:
         shutil.rmtree(root, ignore_errors=True)
         os.sys.stdout.flush()
