@@ -48,8 +48,8 @@ def main():
     try:
         rows = {}
         rows["1 worker (in process)"] = marginal(root, "serial", a.n1, a.n2, workers=1, **kw)
-        # the loader in a fresh process: after in-process generation (numba, a spawned pool) this process's TensorFlow
-        # ran 3-4x slower per sample; a training job reads a finished dataset from a process of its own
+        # the loader in a process of its own, as a training job reads a finished dataset (measured in-process after
+        # generation it gives the same rates, within noise)
         import subprocess, sys
         subprocess.run([sys.executable, __file__, "--loader", str(root / "serial2"), "--batches", str(a.batches),
                         "--height", str(a.height), "--width", str(a.width), "--n2", str(a.n2)], check=True)
