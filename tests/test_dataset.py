@@ -165,10 +165,12 @@ def test_resume_after_sigkill_equals_an_uninterrupted_run(tmp_path):
     rnd = random.Random(1234); kills = 0; progress = []
     for attempt in range(4):
         p = subprocess.Popen([str(BIN / "deblur_dataset"), *args], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-        t0 = time.monotonic()
-        if attempt:                                                   # kill once anywhere, later ones after new progress
-            while len(list(out.glob("*.npz"))) <= progress[-1] and p.poll() is None and time.monotonic() - t0 < 60: time.sleep(0.01)
-        time.sleep(rnd.uniform(0.0, 0.4 if attempt else 2.0))
+        # kill points follow progress, not the clock, so a fast machine cannot finish first: the first run once it has
+        # 0-3 shards in place (0: still starting up), each later one 1-3 shards after the last kill; then at a random
+        # moment within 50 ms (inside a shard's write or rename, a manifest update, ...)
+        goal = (progress[-1] if progress else 0) + rnd.randint(1 if attempt else 0, 3); t0 = time.monotonic()
+        while len(list(out.glob("*.npz"))) < goal and p.poll() is None and time.monotonic() - t0 < 60: time.sleep(0.005)
+        time.sleep(rnd.uniform(0.0, 0.05))
         if p.poll() is not None: break
         os.kill(p.pid, signal.SIGKILL); p.wait(); kills += 1
         shards = sorted(out.glob("*.npz")); progress.append(len(shards))
