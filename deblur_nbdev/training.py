@@ -283,7 +283,7 @@ def train(data,                  # dataset folder written by `deblur_nbdev.datas
     vsteps = -(-cfg["data"]["counts"]["test"] // cfg["batch"])             # the whole test split, no "ran out of data"
     hist = model.fit(ds, epochs=E, initial_epoch=done, steps_per_epoch=cfg["steps_per_epoch"], validation_data=vds,
                      validation_steps=vsteps if vds is not None else None, shuffle=False, callbacks=callbacks,
-                     verbose=1 if progress else 0)
+                     verbose=(1 if sys.stdout.isatty() else 2) if progress else 0)   # a log file: one line per epoch
     if not np.isfinite(hist.history.get("loss", [0.0])).all():
         raise RuntimeError(f"train: the loss became NaN or inf (epoch {done + len(hist.history['loss'])}); lower lr (now {cfg['lr']}) "
                            f"or check the data; rerun to resume from the last good checkpoint")
