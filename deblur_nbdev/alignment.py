@@ -203,7 +203,8 @@ def undistort(image, cam:Camera, nearest=False):
     return cv2.remap(np.asarray(image), mx, my, cv2.INTER_NEAREST if nearest else cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT)
 
 # %% ../nbs/10_alignment.ipynb #c2d4409b
-CAPTURE_COLUMNS = ("phone", "dslr", "zed", "zed_depth")
+from .sync import CAPTURE_CAMERAS
+CAPTURE_COLUMNS = CAPTURE_CAMERAS   # the file columns of the capture list that `deblur_sync --captures` writes
 
 def read_captures(path) -> list:
     "Rows of a capture-list CSV as dicts, file columns resolved against the CSV's folder."
