@@ -20,7 +20,7 @@ from .warp import (projection_matrices, project_pixels, forward_warp, zbuffer_nu
                                _source_point_nb, _bilinear_nb, subpixel_numpy, _xyz)
 
 # %% ../nbs/04_synthesis.ipynb #e8819340
-@numba.njit(cache=True, nogil=True)
+@numba.njit(cache=True, nogil=True, error_model="numpy")
 def _accumulate_nb(img, win, w, acc, wsum, hits):
     "Add one pose's z-buffer winners `win` (flat, −1 = hole) with weight `w`, each with its own colour."
     C = img.shape[1]
@@ -31,7 +31,7 @@ def _accumulate_nb(img, win, w, acc, wsum, hits):
             wsum[t] += w
             hits[t] += 1
 
-@numba.njit(cache=True, nogil=True)
+@numba.njit(cache=True, nogil=True, error_model="numpy")
 def _accumulate_sub_nb(img, depth, P, win, wt, wd, hd, trows, acc, wsum, hits):
     "Add one pose's winners with weight `wt`, the colour taken at each winner's exact sub-pixel source point."
     w = depth.shape[1]
@@ -43,7 +43,7 @@ def _accumulate_sub_nb(img, depth, P, win, wt, wd, hd, trows, acc, wsum, hits):
             wsum[t] += wt
             hits[t] += 1
 
-@numba.njit(cache=True, nogil=True)
+@numba.njit(cache=True, nogil=True, error_model="numpy")
 def _blur_serial_nb(img, depth, P, weights, hd, wd, subpix, trows, acc, wsum, hits):
     "Serial Algorithm 1 loop: z-buffer, decode and accumulate one pose at a time (no N-frame buffers)."
     tgt, zs = np.empty(depth.size, np.int32), np.empty(depth.size, np.float32)
@@ -218,19 +218,21 @@ def _probe_points(d, n=1024):
     ok = d[v, u] > 0
     return u[ok], v[ok], d[v, u][ok]
 
-def motion_extent(depth, K, poses, exposure, t_readout=0.0, reference="start", n_times=257):
+def motion_extent(depth, K, poses, exposure, t_readout=0.0, reference="start", n_times=65):
     "Image motion of the exposure at probe pixels: `(fastest speed px/s, farthest distance px from the first instant)`."
     d = as_depth(depth)
-    u, v, z = _probe_points(d)
+    u, v, z = _probe_points(d, 512)
+    K = as_K(K)
     traj = _reference_poses(_trajectory(poses), exposure, reference)
     span = exposure + t_readout
     t = traj.at(traj.times[0] + np.linspace(0, span, n_times))
-    X = (np.stack([u, v, np.ones_like(u)], -1) @ np.linalg.inv(as_K(K)).T) * z[:, None]
-    x = np.einsum("ij,nkj->nki", as_K(K), np.einsum("nij,kj->nki", t.R, X) + t.T[:, None])
+    X = (np.linalg.inv(K) @ np.stack([u, v, np.ones_like(u)])) * z                  # 3×n points, camera frame
+    x = (K @ t.R) @ X + (t.T @ K.T)[:, :, None]                                        # n_times×3×n
     with np.errstate(divide="ignore", invalid="ignore"):
-        p = np.where(x[..., 2:] > 0, x[..., :2] / x[..., 2:], np.inf)
-        speed = np.linalg.norm(np.diff(p, axis=0), axis=-1).max() / (span / (n_times - 1))
-        dist = np.linalg.norm(p - p[:1], axis=-1).max()
+        p = np.where(x[:, 2:] > 0, x[:, :2] / x[:, 2:], np.inf)
+        step = np.sqrt((np.diff(p, axis=0) ** 2).sum(1)).max()
+        dist = np.sqrt(((p - p[:1]) ** 2).sum(1)).max()
+    speed = step / (span / (n_times - 1))
     return float(np.nan_to_num(speed, nan=np.inf)), float(np.nan_to_num(dist, nan=np.inf))
 
 def _check_extent(dist, h, w):
@@ -251,7 +253,7 @@ def pose_times(depth, K, poses, exposure, t_readout=0.0, reference="start", max_
     return (np.arange(n) + 0.5) * (exposure / n)                     # midpoints: each pose stands for τ/n
 
 # %% ../nbs/04_synthesis.ipynb #33a7a4d3
-@numba.njit(cache=True, nogil=True)
+@numba.njit(cache=True, nogil=True, error_model="numpy")
 def _reblur_nb(img, path, nsub, wts, iters, out):
     "Per pixel: mean over the path's sub-instants of `img` at the point that lands on the pixel (fixed point)."
     h, w = img.shape[0], img.shape[1]
@@ -358,9 +360,9 @@ def synthesize(image, depth, K, poses, exposure, sf=None, weights=None, t_readou
         out, hits = acc.image, acc.hits
         if inpaint == "final": out = inpaint_holes(out, hits == 0)
     out = add_noise(out, photons, read_noise, seed)
-    path = kernel_paths(d, K, poses, exposure, _segments(path_segments, "path_segments"), t_readout, reference, frame,
-                        min_valid, backend)
-    kmap = path if int(segments) == path_segments else kernel_paths(d, K, poses, exposure, _segments(segments),
-                                                                     t_readout, reference, frame, min_valid, backend)
+    ks, kp = _segments(segments), _segments(path_segments, "path_segments")
+    path = kernel_paths(d, K, poses, exposure, kp, t_readout, reference, frame, min_valid, backend)
+    kmap = path[:, :, ::kp // ks] if kp % ks == 0 else kernel_paths(d, K, poses, exposure, ks, t_readout, reference,
+                                                                    frame, min_valid, backend)     # same instants
     kmap = kmap[:, :, 1:] - kmap[:, :, :1]
     return Blurred(out.astype(np.float32), kmap[:, :, 0] if segments == 1 else kmap, hits, R, T, times, path)

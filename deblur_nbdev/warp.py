@@ -233,7 +233,7 @@ def _bilinear_nb(img, qx, qy, c):
     bot = img[y1, x0, c] * (one - ax) + img[y1, x1, c] * ax
     return top * (one - ay) + bot * ay
 
-@numba.njit(cache=True, nogil=True)
+@numba.njit(cache=True, nogil=True, error_model="numpy")
 def _sample_nb(img, depth, P, win, wd, hd, trows, out):
     "Sub-pixel colour of each winner of one pose (`win` flat `m`, `out` `m×C`), 0 in holes."
     w = depth.shape[1]

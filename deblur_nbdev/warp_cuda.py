@@ -6,19 +6,19 @@
 __all__ = ['CUDA_SOURCE', 'HOST_SHIM', 'KERNELS', 'HARNESS_FLAGS', 'BLOCK', 'CudaCompileError', 'nvcc_path', 'nvrtc_path',
            'available_compilers', 'compile_ptx', 'harness_source', 'host_harness_lib', 'CudaUnavailableError',
            'cuda_status', 'resolve_backend', 'gpu_kernels', 'HostEngine', 'GpuEngine', 'cuda_warp', 'zbuffer_cuda',
-           'warp_host_harness', 'cuda_accumulate', 'cuda_kernel_maps']
+           'warp_host_harness', 'cuda_accumulate', 'cuda_kernel_paths']
 
 # %% ../nbs/03_warp_cuda.ipynb #92209a38
 import ctypes, ctypes.util, glob, hashlib, logging, os, shutil, subprocess, tempfile, warnings
 from pathlib import Path
 import numpy as np
-from .warp import _as_P, _check_index_range, BACKENDS, Warp
+from .warp import _as_P, _check_index_range, _check_target_rows, BACKENDS, Warp
 
 # %% ../nbs/03_warp_cuda.ipynb #b6ff6ad4
 CUDA_SOURCE = r"""
 // deblur_nbdev CUDA backend (nbs/03_warp_cuda). The SAME text is compiled by NVRTC (CuPy, on a GPU), by
 // nvcc/NVRTC to PTX (tests, no GPU) and by g++ with a host shim (tests: executed on the CPU).
-// Arithmetic is float32 with explicit round-to-nearest intrinsics, in exactly the order of warp._project_nb:
+// Arithmetic is float32 with explicit round-to-nearest intrinsics, in exactly the order of warp._xyz_nb:
 //   x = (P00*u + (P01*v + P02))*d + P03,  target = (int)(y/z + 0.5)*Wd + (int)(x/z + 0.5)
 // __fmul_rn/__fadd_rn are never contracted into FMA by NVCC (and the module is compiled with --fmad=false too).
 #define DBN_EMPTY 0xFFFFFFFFFFFFFFFFull
@@ -28,16 +28,32 @@ __device__ __forceinline__ bool dbn_finite(float x)
     return (__float_as_uint(x) & 0x7f800000u) != 0x7f800000u;
 }
 
-// One row of P (3×4, row-major) applied to source pixel (u, v) with z-depth d.
+// One row of a 3x4 matrix (row-major) applied to source pixel (u, v) with z-depth d.
 __device__ __forceinline__ float dbn_row(const float* __restrict__ p, float fu, float fv, float d)
 {
     return __fadd_rn(__fmul_rn(__fadd_rn(__fmul_rn(p[0], fu), __fadd_rn(__fmul_rn(p[1], fv), p[2])), d), p[3]);
 }
 
+// The pose's matrix row (of prow) that source pixel (u, v) uses: 0 for one matrix; its own row v; or, with trows
+// (rolling shutter timed by the target row), the row its first projection lands on (warp._row_nb).
+__device__ __forceinline__ int dbn_prow(const float* __restrict__ Pj, int prow, int trows, float fu, float fv, int v,
+                                        float d, int hd)
+{
+    if (prow == 1) return 0;
+    if (!trows) return v;
+    const float* p = Pj + (long long)v * 12;
+    const float y = dbn_row(p + 4, fu, fv, d), z = dbn_row(p + 8, fu, fv, d);
+    const float ty = __fadd_rn(__fdiv_rn(y, z), 0.5f);
+    return (d > 0.0f && z > 0.0f && ty >= 0.0f && ty < (float)hd) ? (int)ty : v;
+}
+
 // Target linear index of source pixel (u, v) (-1 = dropped: hole, behind the camera, off the image); z out.
-__device__ __forceinline__ int dbn_target(const float* __restrict__ P, int u, int v, float d, int hd, int wd, float* z_out)
+// Pj: the pose's prow x 3 x 4 matrices.
+__device__ __forceinline__ int dbn_target(const float* __restrict__ Pj, int prow, int trows, int u, int v, float d,
+                                          int hd, int wd, float* z_out)
 {
     const float fu = (float)u, fv = (float)v;
+    const float* P = Pj + (long long)dbn_prow(Pj, prow, trows, fu, fv, v, d, hd) * 12;
     const float x = dbn_row(P, fu, fv, d), y = dbn_row(P + 4, fu, fv, d), z = dbn_row(P + 8, fu, fv, d);
     *z_out = z;
     const float tx = __fadd_rn(__fdiv_rn(x, z), 0.5f), ty = __fadd_rn(__fdiv_rn(y, z), 0.5f);
@@ -45,10 +61,40 @@ __device__ __forceinline__ int dbn_target(const float* __restrict__ P, int u, in
     return ok ? (int)ty * wd + (int)tx : -1;           // (int) truncates = floor, since tx, ty >= 0
 }
 
-// The pose-j projection matrix for source row v: P is npose x prow x 3 x 4 (prow = 1, or H for rolling shutter).
-__device__ __forceinline__ const float* dbn_P(const float* __restrict__ P, int j, int prow, int v)
+// Sub-pixel colour (warp._source_point_nb, warp._bilinear_nb): the exact source point of winner s that lands on
+// target (tx, ty) is s + J^-1 (t - pi(s)); channel c of img (h x w x C) is sampled bilinearly there, clamped.
+__device__ __forceinline__ void dbn_source_point(const float* __restrict__ depth, const float* __restrict__ Pj,
+                                                 int prow, int trows, long long s, int w, int hd, int tx, int ty,
+                                                 float* qx, float* qy)
 {
-    return P + ((long long)j * prow + (prow > 1 ? v : 0)) * 12;
+    const int v = (int)(s / w), u = (int)(s - (long long)v * w);
+    const float fu = (float)u, fv = (float)v, d = depth[s];
+    const float* P = Pj + (long long)dbn_prow(Pj, prow, trows, fu, fv, v, d, hd) * 12;
+    const float x = dbn_row(P, fu, fv, d), y = dbn_row(P + 4, fu, fv, d), z = dbn_row(P + 8, fu, fv, d);
+    const float px = __fdiv_rn(x, z), py = __fdiv_rn(y, z), g = __fdiv_rn(d, z);
+    const float j00 = __fmul_rn(__fsub_rn(P[0], __fmul_rn(px, P[8])), g);
+    const float j01 = __fmul_rn(__fsub_rn(P[1], __fmul_rn(px, P[9])), g);
+    const float j10 = __fmul_rn(__fsub_rn(P[4], __fmul_rn(py, P[8])), g);
+    const float j11 = __fmul_rn(__fsub_rn(P[5], __fmul_rn(py, P[9])), g);
+    const float ex = __fsub_rn((float)tx, px), ey = __fsub_rn((float)ty, py);
+    const float det = __fsub_rn(__fmul_rn(j00, j11), __fmul_rn(j01, j10));
+    float dx = __fdiv_rn(__fsub_rn(__fmul_rn(j11, ex), __fmul_rn(j01, ey)), det);
+    float dy = __fdiv_rn(__fsub_rn(__fmul_rn(j00, ey), __fmul_rn(j10, ex)), det);
+    if (!(dbn_finite(dx) && dbn_finite(dy))) { dx = 0.0f; dy = 0.0f; }
+    *qx = __fadd_rn(fu, dx); *qy = __fadd_rn(fv, dy);
+}
+
+__device__ __forceinline__ float dbn_bilinear(const float* __restrict__ img, int h, int w, int C, float qx, float qy,
+                                              int c)
+{
+    qx = fminf(fmaxf(qx, 0.0f), (float)(w - 1)); qy = fminf(fmaxf(qy, 0.0f), (float)(h - 1));
+    const long long x0 = (long long)qx, y0 = (long long)qy;
+    const long long x1 = x0 + 1 < w ? x0 + 1 : w - 1, y1 = y0 + 1 < h ? y0 + 1 : h - 1;
+    const float ax = __fsub_rn(qx, (float)x0), ay = __fsub_rn(qy, (float)y0);
+    const float bx = __fsub_rn(1.0f, ax), by = __fsub_rn(1.0f, ay);
+    const float top = __fadd_rn(__fmul_rn(img[(y0 * w + x0) * C + c], bx), __fmul_rn(img[(y0 * w + x1) * C + c], ax));
+    const float bot = __fadd_rn(__fmul_rn(img[(y1 * w + x0) * C + c], bx), __fmul_rn(img[(y1 * w + x1) * C + c], ax));
+    return __fadd_rn(__fmul_rn(top, by), __fmul_rn(bot, ay));
 }
 
 // Fill n keys with all ones (the empty key); grid x covers n.
@@ -61,23 +107,25 @@ extern "C" __global__ void dbn_fill_empty(unsigned long long* __restrict__ keys,
 // Pass 1: thread (x: source pixel s, y: pose j) scatters key (bits of z) << 32 | s with atomicMin.
 // Positive floats order like their bit patterns: the smallest key = smallest z, then smallest source index.
 extern "C" __global__ void dbn_warp_keys(const float* __restrict__ depth, const float* __restrict__ P, int h, int w,
-                                         int prow, int hd, int wd, unsigned long long* __restrict__ keys)
+                                         int prow, int trows, int hd, int wd, unsigned long long* __restrict__ keys)
 {
     const long long s = (long long)blockIdx.x * blockDim.x + threadIdx.x;
     if (s >= (long long)h * w) return;
     const int j = blockIdx.y, v = (int)(s / w), u = (int)(s - (long long)v * w);
     float z;
-    const int t = dbn_target(dbn_P(P, j, prow, v), u, v, depth[s], hd, wd, &z);
+    const int t = dbn_target(P + (long long)j * prow * 12, prow, trows, u, v, depth[s], hd, wd, &z);
     if (t >= 0)
         atomicMin(keys + (long long)j * hd * wd + t, ((unsigned long long)__float_as_uint(z) << 32) | (unsigned long long)s);
 }
 
 // Pass 2: each target pixel reads its key; only the winner's colour, z and index are written (0, 0, -1 in holes).
+// sub: the colour at the winner's exact sub-pixel source point; else the winner's own colour.
 extern "C" __global__ void dbn_warp_resolve(const unsigned long long* __restrict__ keys, const float* __restrict__ img,
-                                            int C, int m, float* __restrict__ out, float* __restrict__ zbuf,
-                                            int* __restrict__ index)
+                                            const float* __restrict__ depth, const float* __restrict__ P, int h,
+                                            int w, int prow, int sub, int C, int hd, int wd,
+                                            float* __restrict__ out, float* __restrict__ zbuf, int* __restrict__ index)
 {
-    const long long t = (long long)blockIdx.x * blockDim.x + threadIdx.x;
+    const long long t = (long long)blockIdx.x * blockDim.x + threadIdx.x, m = (long long)hd * wd;
     if (t >= m) return;
     const long long jt = (long long)blockIdx.y * m + t;
     const unsigned long long k = keys[jt];
@@ -87,17 +135,26 @@ extern "C" __global__ void dbn_warp_resolve(const unsigned long long* __restrict
     } else {
         const long long s = (long long)(k & 0xFFFFFFFFull);
         index[jt] = (int)s; zbuf[jt] = __uint_as_float((unsigned int)(k >> 32));
-        for (int c = 0; c < C; ++c) out[jt * C + c] = img[s * C + c];
+        if (sub) {
+            float qx, qy;
+            dbn_source_point(depth, P + (long long)blockIdx.y * prow * 12, prow, 0, s, w, hd, (int)(t % wd),
+                             (int)(t / wd), &qx, &qy);
+            for (int c = 0; c < C; ++c) out[jt * C + c] = dbn_bilinear(img, h, w, C, qx, qy, c);
+        } else {
+            for (int c = 0; c < C; ++c) out[jt * C + c] = img[s * C + c];
+        }
     }
 }
 
 // Blur accumulation: each target pixel adds its winners pose by pose, in pose order (the CPU order), so the float32
-// sums are bit-identical to synthesis._accumulate_nb. acc/wsum/hits carry over between chunks of poses.
+// sums are bit-identical to synthesis._accumulate_sub_nb / _accumulate_nb. acc/wsum/hits carry over between chunks.
 extern "C" __global__ void dbn_accumulate(const unsigned long long* __restrict__ keys, const float* __restrict__ img,
-                                          const float* __restrict__ weights, int npose, int C, int m,
-                                          float* __restrict__ acc, float* __restrict__ wsum, int* __restrict__ hits)
+                                          const float* __restrict__ depth, const float* __restrict__ P, int h, int w,
+                                          int prow, int trows, int sub, const float* __restrict__ weights,
+                                          int npose, int C, float* __restrict__ acc, float* __restrict__ wsum,
+                                          int* __restrict__ hits)
 {
-    const long long t = (long long)blockIdx.x * blockDim.x + threadIdx.x;
+    const long long t = (long long)blockIdx.x * blockDim.x + threadIdx.x, m = (long long)h * w;
     if (t >= m) return;
     float a[4];
     for (int c = 0; c < C; ++c) a[c] = acc[t * C + c];
@@ -107,7 +164,14 @@ extern "C" __global__ void dbn_accumulate(const unsigned long long* __restrict__
         if (k != DBN_EMPTY) {
             const long long s = (long long)(k & 0xFFFFFFFFull);
             const float wj = weights[j];
-            for (int c = 0; c < C; ++c) a[c] = __fadd_rn(a[c], __fmul_rn(wj, img[s * C + c]));
+            if (sub) {
+                float qx, qy;
+                dbn_source_point(depth, P + (long long)j * prow * 12, prow, trows, s, w, h, (int)(t % w),
+                                 (int)(t / w), &qx, &qy);
+                for (int c = 0; c < C; ++c) a[c] = __fadd_rn(a[c], __fmul_rn(wj, dbn_bilinear(img, h, w, C, qx, qy, c)));
+            } else {
+                for (int c = 0; c < C; ++c) a[c] = __fadd_rn(a[c], __fmul_rn(wj, img[s * C + c]));
+            }
             ws = __fadd_rn(ws, wj); ++hh;
         }
     }
@@ -124,30 +188,26 @@ extern "C" __global__ void dbn_mean(const float* __restrict__ acc, const float* 
     for (int c = 0; c < C; ++c) out[t * C + c] = hits[t] > 0 ? __fdiv_rn(acc[t * C + c], wsum[t]) : 0.0f;
 }
 
-// Kernel maps: displacement (x/z, y/z) under pose k (1..nseg) minus pose 0, per source pixel; 0 where either
-// projection is invalid (hole, z <= 0) or the difference is not finite. out is H x W x nseg x 2.
-extern "C" __global__ void dbn_kernel_maps(const float* __restrict__ depth, const float* __restrict__ P, int h, int w,
-                                           int prow, int nseg, float* __restrict__ out)
+// Kernel paths: position (x/z, y/z) under pose k (0..npt-1) minus the pixel (u, v), per source pixel; 0 where the
+// projection is invalid (hole, z <= 0) or not finite. out is H x W x npt x 2.
+extern "C" __global__ void dbn_kernel_paths(const float* __restrict__ depth, const float* __restrict__ P, int h, int w,
+                                            int prow, int npt, float* __restrict__ out)
 {
     const long long s = (long long)blockIdx.x * blockDim.x + threadIdx.x;
     if (s >= (long long)h * w) return;
     const int v = (int)(s / w), u = (int)(s - (long long)v * w);
     const float d = depth[s], fu = (float)u, fv = (float)v;
-    const float* P0 = dbn_P(P, 0, prow, v);
-    const float z0 = dbn_row(P0 + 8, fu, fv, d);
-    const bool ok0 = (d > 0.0f) && (z0 > 0.0f);
-    const float x0 = __fdiv_rn(dbn_row(P0, fu, fv, d), z0), y0 = __fdiv_rn(dbn_row(P0 + 4, fu, fv, d), z0);
-    for (int k = 1; k <= nseg; ++k) {
-        const float* Pk = dbn_P(P, k, prow, v);
+    for (int k = 0; k < npt; ++k) {
+        const float* Pk = P + ((long long)k * prow + (prow > 1 ? v : 0)) * 12;
         const float zk = dbn_row(Pk + 8, fu, fv, d);
         float dx = 0.0f, dy = 0.0f;
-        if (ok0 && zk > 0.0f) {
-            dx = __fsub_rn(__fdiv_rn(dbn_row(Pk, fu, fv, d), zk), x0);
-            dy = __fsub_rn(__fdiv_rn(dbn_row(Pk + 4, fu, fv, d), zk), y0);
+        if (d > 0.0f && zk > 0.0f) {
+            dx = __fsub_rn(__fdiv_rn(dbn_row(Pk, fu, fv, d), zk), fu);
+            dy = __fsub_rn(__fdiv_rn(dbn_row(Pk + 4, fu, fv, d), zk), fv);
             if (!dbn_finite(dx)) dx = 0.0f;
             if (!dbn_finite(dy)) dy = 0.0f;
         }
-        out[(s * nseg + (k - 1)) * 2] = dx; out[(s * nseg + (k - 1)) * 2 + 1] = dy;
+        out[(s * npt + k) * 2] = dx; out[(s * npt + k) * 2 + 1] = dy;
     }
 }
 """
@@ -223,6 +283,7 @@ HOST_SHIM = r"""
 // result does not depend on the order in which threads run). Compile with -ffp-contract=off: each intrinsic below
 // is then exactly one IEEE-754 float32 operation with round-to-nearest, as on the GPU.
 #include <cstring>
+#include <math.h>
 struct dim3 { unsigned int x, y, z; };
 typedef dim3 uint3;
 static uint3 threadIdx, blockIdx;
@@ -265,26 +326,29 @@ void dbn_set_reverse(int r) { dbn_reverse = r; }
 void launch_dbn_fill_empty(unsigned gx, unsigned gy, unsigned bx, u64* keys, int n)
 { DBN_LAUNCH(gx, gy, bx, dbn_fill_empty(keys, n)); }
 void launch_dbn_warp_keys(unsigned gx, unsigned gy, unsigned bx, const float* depth, const float* P, int h, int w,
-                          int prow, int hd, int wd, u64* keys)
-{ DBN_LAUNCH(gx, gy, bx, dbn_warp_keys(depth, P, h, w, prow, hd, wd, keys)); }
-void launch_dbn_warp_resolve(unsigned gx, unsigned gy, unsigned bx, const u64* keys, const float* img, int C, int m,
-                             float* out, float* zbuf, int* index)
-{ DBN_LAUNCH(gx, gy, bx, dbn_warp_resolve(keys, img, C, m, out, zbuf, index)); }
+                          int prow, int trows, int hd, int wd, u64* keys)
+{ DBN_LAUNCH(gx, gy, bx, dbn_warp_keys(depth, P, h, w, prow, trows, hd, wd, keys)); }
+void launch_dbn_warp_resolve(unsigned gx, unsigned gy, unsigned bx, const u64* keys, const float* img,
+                             const float* depth, const float* P, int h, int w, int prow, int sub, int C, int hd,
+                             int wd, float* out, float* zbuf, int* index)
+{ DBN_LAUNCH(gx, gy, bx, dbn_warp_resolve(keys, img, depth, P, h, w, prow, sub, C, hd, wd, out, zbuf, index)); }
 void launch_dbn_accumulate(unsigned gx, unsigned gy, unsigned bx, const u64* keys, const float* img,
-                           const float* weights, int npose, int C, int m, float* acc, float* wsum, int* hits)
-{ DBN_LAUNCH(gx, gy, bx, dbn_accumulate(keys, img, weights, npose, C, m, acc, wsum, hits)); }
+                           const float* depth, const float* P, int h, int w, int prow, int trows, int sub,
+                           const float* weights, int npose, int C, float* acc, float* wsum, int* hits)
+{ DBN_LAUNCH(gx, gy, bx, dbn_accumulate(keys, img, depth, P, h, w, prow, trows, sub, weights, npose, C, acc, wsum,
+                                        hits)); }
 void launch_dbn_mean(unsigned gx, unsigned gy, unsigned bx, const float* acc, const float* wsum, const int* hits,
                      int C, int m, float* out)
 { DBN_LAUNCH(gx, gy, bx, dbn_mean(acc, wsum, hits, C, m, out)); }
-void launch_dbn_kernel_maps(unsigned gx, unsigned gy, unsigned bx, const float* depth, const float* P, int h, int w,
-                            int prow, int nseg, float* out)
-{ DBN_LAUNCH(gx, gy, bx, dbn_kernel_maps(depth, P, h, w, prow, nseg, out)); }
+void launch_dbn_kernel_paths(unsigned gx, unsigned gy, unsigned bx, const float* depth, const float* P, int h, int w,
+                             int prow, int npt, float* out)
+{ DBN_LAUNCH(gx, gy, bx, dbn_kernel_paths(depth, P, h, w, prow, npt, out)); }
 }
 """
 
 # argument kinds of each kernel after the launch geometry: "p" = array pointer, "i" = int32
-KERNELS = {"dbn_fill_empty": "pi", "dbn_warp_keys": "ppiiiiip", "dbn_warp_resolve": "ppiippp",
-           "dbn_accumulate": "pppiiippp", "dbn_mean": "pppiip", "dbn_kernel_maps": "ppiiiip"}
+KERNELS = {"dbn_fill_empty": "pi", "dbn_warp_keys": "ppiiiiiip", "dbn_warp_resolve": "ppppiiiiiiippp",
+           "dbn_accumulate": "ppppiiiiipiippp", "dbn_mean": "pppiip", "dbn_kernel_paths": "ppiiiip"}
 
 # %% ../nbs/03_warp_cuda.ipynb #890af95c
 HARNESS_FLAGS = ("-O2", "-ffp-contract=off", "-fno-fast-math", "-std=c++14", "-shared", "-fPIC")
@@ -457,24 +521,31 @@ def _chunk(n_poses, m, max_bytes):
     "Poses per launch so that the N×m uint64 key buffer stays under `max_bytes` (and gridDim.y ≤ 65535)."
     return int(max(1, min(n_poses, max_bytes // (8 * m), 65535)))
 
-def cuda_warp(image, depth, P, dst_shape=None, engine="gpu", max_bytes=2**30):
+def cuda_warp(image, depth, P, dst_shape=None, engine="gpu", max_bytes=2**30, sample="nearest", target_rows=False):
     "Forward warp with the CUDA kernels: `Warp(image, depth, index)`, each with a leading pose axis (as `forward_warp`)."
+    if sample not in ("nearest", "bilinear"): raise ValueError(f"sample: {sample!r} is not 'nearest' or 'bilinear'")
     (h, w), C, P, (hd, wd) = _inputs(image, depth, P, dst_shape)
-    e = _engine(engine); N, prow, m = len(P), P.shape[1], hd * wd
+    _check_target_rows(P, hd, target_rows)
+    e = _engine(engine)
+    N, prow, m = len(P), P.shape[1], hd * wd
     dd, Pd = e.asarray(depth, np.float32), e.asarray(P, np.float32)
     img = e.asarray(image, np.float32).reshape(h * w, C) if C else e.zeros((1, 1), np.float32)
     out, zb, ix = e.empty((N, m, C), np.float32), e.empty((N, m), np.float32), e.empty((N, m), np.int32)
-    step = _chunk(N, m, max_bytes); keys = e.empty((step, m), np.uint64)
+    step = _chunk(N, m, max_bytes)
+    keys = e.empty((step, m), np.uint64)
+    sub, trows = int(sample == "bilinear" and C > 0), int(bool(target_rows))
     for j in range(0, N, step):
-        n = min(step, N - j); k = keys[:n]
+        n = min(step, N - j)
+        k = keys[:n]
         e.launch("dbn_fill_empty", _grid(m, n), (k, m))
-        e.launch("dbn_warp_keys", _grid(h * w, n), (dd, Pd[j:j + n], h, w, prow, hd, wd, k))
-        e.launch("dbn_warp_resolve", _grid(m, n), (k, img, C, m, out[j:j + n], zb[j:j + n], ix[j:j + n]))
+        e.launch("dbn_warp_keys", _grid(h * w, n), (dd, Pd[j:j + n], h, w, prow, trows, hd, wd, k))
+        e.launch("dbn_warp_resolve", _grid(m, n), (k, img, dd, Pd[j:j + n], h, w, prow, sub, C, hd, wd,
+                                                   out[j:j + n], zb[j:j + n], ix[j:j + n]))
     return Warp(e.get(out).reshape(N, hd, wd, C), e.get(zb).reshape(N, hd, wd), e.get(ix).reshape(N, hd, wd))
 
-def zbuffer_cuda(depth, P, dst_shape, engine="gpu"):
+def zbuffer_cuda(depth, P, dst_shape, engine="gpu", target_rows=False):
     "Z-buffer only, same contract as `warp.zbuffer_numba`: winner index (−1 = hole) and winner z (0 = hole)."
-    r = cuda_warp(None, depth, P, dst_shape, engine)
+    r = cuda_warp(None, depth, P, dst_shape, engine, target_rows=target_rows)
     return r.index, r.depth
 
 def warp_host_harness(image, depth, P, dst_shape=None, reverse=False):
@@ -482,31 +553,37 @@ def warp_host_harness(image, depth, P, dst_shape=None, reverse=False):
     return cuda_warp(image, depth, P, dst_shape, engine="host-reversed" if reverse else "host")
 
 # %% ../nbs/03_warp_cuda.ipynb #d0630e09
-def cuda_accumulate(image, depth, P, weights, engine="gpu", max_bytes=2**30):
+def cuda_accumulate(image, depth, P, weights, engine="gpu", max_bytes=2**30, subpixel=True, target_rows=True):
     "Blur accumulation on the device (as `synthesis.accumulate_blur`): weighted mean `H×W×C`, hits and weight sums `H×W`."
     (h, w), C, P, (hd, wd) = _inputs(image, depth, P, None)
     if image is None: raise ValueError("image: required")
     wts = np.ascontiguousarray(weights, np.float32)
     if wts.shape != (len(P),): raise ValueError(f"weights: shape {wts.shape} is not ({len(P)},), one per pose")
-    e = _engine(engine); N, prow, m = len(P), P.shape[1], hd * wd
+    e = _engine(engine)
+    N, prow, m = len(P), P.shape[1], hd * wd
     dd, Pd, Wd = e.asarray(depth, np.float32), e.asarray(P, np.float32), e.asarray(wts, np.float32)
     img = e.asarray(image, np.float32).reshape(h * w, C)
     acc, wsum, hits = e.zeros((m, C), np.float32), e.zeros(m, np.float32), e.zeros(m, np.int32)
-    step = _chunk(N, m, max_bytes); keys = e.empty((step, m), np.uint64)
+    step = _chunk(N, m, max_bytes)
+    keys = e.empty((step, m), np.uint64)
+    sub, trows = int(bool(subpixel)), int(bool(target_rows))
     for j in range(0, N, step):                                      # chunks in pose order: sums in the CPU's order
-        n = min(step, N - j); k = keys[:n]
+        n = min(step, N - j)
+        k = keys[:n]
         e.launch("dbn_fill_empty", _grid(m, n), (k, m))
-        e.launch("dbn_warp_keys", _grid(h * w, n), (dd, Pd[j:j + n], h, w, prow, hd, wd, k))
-        e.launch("dbn_accumulate", _grid(m), (k, img, Wd[j:j + n], n, C, m, acc, wsum, hits))
+        e.launch("dbn_warp_keys", _grid(h * w, n), (dd, Pd[j:j + n], h, w, prow, trows, hd, wd, k))
+        e.launch("dbn_accumulate", _grid(m), (k, img, dd, Pd[j:j + n], h, w, prow, trows, sub, Wd[j:j + n], n, C,
+                                              acc, wsum, hits))
     mean = e.empty((m, C), np.float32)
     e.launch("dbn_mean", _grid(m), (acc, wsum, hits, C, m, mean))
     return e.get(mean).reshape(hd, wd, C), e.get(hits).reshape(hd, wd), e.get(wsum).reshape(hd, wd)
 
-def cuda_kernel_maps(depth, P, engine="gpu"):
-    "Displacement (x/z, y/z) from pose 0 to poses 1…k of every source pixel (as `synthesis.kernel_maps`): `H×W×k×2`."
+def cuda_kernel_paths(depth, P, engine="gpu"):
+    "Position (x/z, y/z) under each pose minus the pixel, for every source pixel (as `synthesis.kernel_paths`): `H×W×n×2`."
     (h, w), _, P, _ = _inputs(None, depth, P, None)
     if len(P) < 2: raise ValueError(f"P: need at least 2 poses (start and end), got {len(P)}")
-    e = _engine(engine); nseg = len(P) - 1
-    out = e.empty((h * w * nseg * 2,), np.float32)
-    e.launch("dbn_kernel_maps", _grid(h * w), (e.asarray(depth, np.float32), e.asarray(P, np.float32), h, w, P.shape[1], nseg, out))
-    return e.get(out).reshape(h, w, nseg, 2)
+    e = _engine(engine)
+    out = e.empty((h * w * len(P) * 2,), np.float32)
+    e.launch("dbn_kernel_paths", _grid(h * w), (e.asarray(depth, np.float32), e.asarray(P, np.float32), h, w,
+                                                P.shape[1], len(P), out))
+    return e.get(out).reshape(h, w, len(P), 2)
