@@ -7,10 +7,10 @@ from hypothesis import given, settings, strategies as st, HealthCheck
 from scipy.spatial.transform import Rotation
 import deblur_nbdev.warp_cuda as wc
 from deblur_nbdev.warp_cuda import (CUDA_SOURCE, KERNELS, CudaCompileError, CudaUnavailableError, available_compilers,
-                                    compile_ptx, cuda_accumulate, cuda_kernel_maps, cuda_status, cuda_warp,
+                                    compile_ptx, cuda_accumulate, cuda_kernel_paths, cuda_status, cuda_warp,
                                     resolve_backend, warp_host_harness, zbuffer_cuda)
 from deblur_nbdev.warp import forward_warp, projection_matrices, zbuffer_numba, zbuffer_numpy
-from deblur_nbdev.synthesis import accumulate_blur, kernel_maps, pose_grid, synthesize
+from deblur_nbdev.synthesis import accumulate_blur, kernel_paths, pose_grid, synthesize
 from deblur_nbdev.camera_motion import synthetic_shake
 from deblur_nbdev.scenes import procedural_scene
 
@@ -104,15 +104,50 @@ def test_host_accumulation_equals_accumulate_blur(seed, max_bytes, rolling):
 
 @settings(max_examples=8, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.integers(0, 10**6), st.integers(1, 4), st.sampled_from([0.0, 0.03]))
-def test_host_kernel_maps_equal_kernel_maps(seed, segments, t_readout):
+def test_host_kernel_paths_equal_kernel_paths(seed, segments, t_readout):
     sc = procedural_scene(seed=seed % 5, height=36, width=48)
-    depth = sc.depth.copy(); depth[::7, ::5] = np.nan
+    depth = sc.depth.copy()
+    depth[::7, ::5] = np.nan
     tr = synthetic_shake(0.1, seed=seed, trans_scale=4)
-    ref = kernel_maps(depth, sc.K, tr, 0.05, t_readout=t_readout, segments=segments, backend="numpy")
+    ref = kernel_paths(depth, sc.K, tr, 0.05, segments=segments, t_readout=t_readout, backend="numpy")
     from deblur_nbdev.blur_model import as_depth
     R, T = pose_grid(tr, np.linspace(0, 0.05, segments + 1), 36, t_readout)
-    k = cuda_kernel_maps(as_depth(depth), projection_matrices(sc.K, R, T), engine="host")
-    np.testing.assert_array_equal((k[:, :, 0] if segments == 1 else k).view(np.uint32), ref.view(np.uint32))
+    k = cuda_kernel_paths(as_depth(depth), projection_matrices(sc.K, R, T), engine="host")
+    np.testing.assert_array_equal(k.view(np.uint32), ref.view(np.uint32))
+
+@settings(max_examples=10, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.integers(0, 10**6), st.booleans(), st.sampled_from([0.0, 0.03]), st.booleans())
+def test_host_subpixel_accumulate_equals_cpu(seed, subpixel, t_readout, reverse):
+    "Sub-pixel colour and target-row rolling shutter: host harness ≡ numba ≡ numpy, bit for bit."
+    sc = procedural_scene(seed=seed % 5, height=30, width=44)
+    depth = sc.depth.copy()
+    depth[::9, ::7] = np.nan
+    tr = synthetic_shake(0.1, seed=seed, trans_scale=4)
+    R, T = pose_grid(tr, np.linspace(0, 0.04, 6), 30, t_readout)
+    a = accumulate_blur(sc.image, depth, sc.K, R, T, backend="numba", subpixel=subpixel)
+    b = accumulate_blur(sc.image, depth, sc.K, R, T, backend="numpy", subpixel=subpixel)
+    from deblur_nbdev.blur_model import as_depth
+    P = projection_matrices(sc.K, R, T)
+    e = "host-reversed" if reverse else "host"
+    mean, hits, wsum = cuda_accumulate(sc.image, as_depth(depth), P, np.full(6, 1 / 6, np.float32), engine=e,
+                                       subpixel=subpixel, max_bytes=8 * 30 * 44 * (1 + seed % 3))
+    for x in (b.image, mean): np.testing.assert_array_equal(x.view(np.uint32), a.image.view(np.uint32))
+    np.testing.assert_array_equal(hits, a.hits)
+
+@SET
+@given(cases(), st.booleans())
+def test_host_bilinear_warp_equals_cpu(case, reverse):
+    img, d, P, dst = case
+    if P.ndim == 4: P = P[:, 0]                                          # forward_warp's matrices: one per pose
+    r = cuda_warp(img, d, P, dst, engine="host-reversed" if reverse else "host", sample="bilinear")
+    from deblur_nbdev.warp import _gather, subpixel_numpy
+    from deblur_nbdev.blur_model import as_depth
+    win, zb = zbuffer_numba(as_depth(d), P, dst)
+    ref = _gather(np.asarray(img, np.float32).reshape(*d.shape, -1), as_depth(d), P, win, "numba", "bilinear")
+    np.testing.assert_array_equal(r.index, win)
+    np.testing.assert_array_equal(r.image.view(np.uint32), ref.view(np.uint32))
+    np.testing.assert_array_equal(subpixel_numpy(img.reshape(*d.shape, -1), as_depth(d), P, win).view(np.uint32),
+                                  ref.view(np.uint32))
 
 # ---------------------------------------------------------------- bad input
 def test_inputs_converted_or_refused():
@@ -132,7 +167,7 @@ def test_inputs_converted_or_refused():
            (lambda: warp_host_harness(img, d, P, (2**16, 2**15)), ValueError, "32-bit target index"),
            (lambda: warp_host_harness(None, np.broadcast_to(np.float32(1), (2**16, 2**15)), P, (9, 11)), ValueError, "32-bit source index"),
            (lambda: cuda_accumulate(img, d, P, [1.0], engine="host"), ValueError, "weights"),
-           (lambda: cuda_kernel_maps(d, P[:1], engine="host"), ValueError, "at least 2 poses"),
+           (lambda: cuda_kernel_paths(d, P[:1], engine="host"), ValueError, "at least 2 poses"),
            (lambda: cuda_warp(img, d, P, (9, 11), engine="cpu"), ValueError, "engine")]
     for f, exc, msg in bad:
         with pytest.raises(exc) as e: f()
