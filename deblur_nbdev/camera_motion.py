@@ -4,7 +4,7 @@
 
 # %% auto #0
 __all__ = ['Poses', 'identity_poses', 'exposure_times', 'row_times', 'synthetic_shake', 'IMU', 'integrate_gyro', 'imu_poses',
-           'read_imu_csv', 'read_deepgyro']
+           'read_imu_csv', 'read_deepgyro', 'deepgyro_calibration']
 
 # %% ../nbs/01_camera_motion.ipynb #518f7301
 import numpy as np
@@ -165,6 +165,19 @@ def synthetic_shake(
     return Poses(R, -np.einsum("nij,nj->ni", R, c), t)
 
 # %% ../nbs/01_camera_motion.ipynb #2019e607
+_UNITS = (("milliseconds", 1e3, "1000"), ("microseconds", 1e6, "1e6"), ("nanoseconds", 1e9, "1e9"))
+
+def _check_seconds(t):
+    "Refuse timestamps whose median step (> 1 s or < 1 µs) says they are not in seconds."
+    d = float(np.median(np.diff(t)))
+    if 1e-6 <= d <= 1.0: return
+    if d > 1.0:
+        unit, div = next(((u, s) for u, f, s in _UNITS if d / f <= 1.0), _UNITS[-1][::2])
+        hint = f"looks like {unit}: divide by {div}"
+    else: hint = "far finer than any IMU's sampling: convert them to seconds"
+    raise ValueError(f"timestamps: must be in seconds, but the median step is {d:.6g} "
+                     f"(a rate of {1 / d:.3g} Hz); {hint}")
+
 class IMU:
     "An IMU record: timestamps `t` (s), `gyro` (N×3, rad/s) and `accel` (N×3, m/s², or None), all in the IMU frame."
     def __init__(self,
@@ -181,6 +194,7 @@ class IMU:
             i = np.flatnonzero(d <= 0)[0] + 1
             kind = "duplicated" if d[i - 1] == 0 else "not sorted (goes back in time)"
             raise ValueError(f"timestamps: {kind} at index {i} (t[{i}]={t[i]!r}, t[{i - 1}]={t[i - 1]!r})")
+        _check_seconds(t)
         self.t = t
         self.gyro = self._check(gyro, "gyro")
         self.accel = None if accel is None else self._check(accel, "accel")
@@ -218,6 +232,15 @@ def integrate_gyro(
     return C[np.searchsorted(b, q)]
 
 # %% ../nbs/01_camera_motion.ipynb #208943fd
+def _imu_to_cam(R_imu_cam):
+    "The IMU→camera rotation as a 3×3 array; a reflection (det −1) is refused with what to pass instead."
+    if R_imu_cam is None: return np.eye(3)
+    M = np.asarray(R_imu_cam, dtype=np.float64)
+    if M.shape == (3, 3) and np.isfinite(M).all() and np.abs(M @ M.T - np.eye(3)).max() < 1e-5 and np.linalg.det(M) < 0:
+        raise ValueError("R_imu_cam: det=-1, a reflection, not a rotation; a calibration like DeepGyro's Ri "
+                         "(row-vector form gyr.dot(Ri)) corresponds to R_imu_cam = -Ri.T (see deepgyro_calibration)")
+    return as_rotation(M, "R_imu_cam")[0]
+
 def imu_poses(
     imu:IMU,                # the IMU record
     t_start:float,          # exposure start, camera time (s)
@@ -225,16 +248,19 @@ def imu_poses(
     R_imu_cam=None,         # 3×3 rotation taking IMU-frame vectors to the camera frame (None: identity)
     time_offset:float=0.0,  # camera time = IMU time + time_offset (s)
     gravity_window:float=0.2, # seconds before t_start used to estimate gravity
+    gyro_only:bool=False,   # True: rotation only, the accelerometer is ignored (translation 0)
+    window:str=None,        # what the window is, for the error when it is not covered (e.g. "exposure + t_readout")
 ) -> Poses:                 # poses at times relative to t_start: times[0] = 0, pose 0 = identity
     "Camera poses over `[t_start, t_start + duration]` integrated from gyro (rotation) and accelerometer (translation)."
     if not isinstance(imu, IMU): raise TypeError(f"imu: expected an IMU record, got {type(imu).__name__}")
     if not np.isfinite(duration) or duration <= 0: raise ValueError(f"duration: must be > 0 seconds, got {duration}")
-    Ric = np.eye(3) if R_imu_cam is None else as_rotation(R_imu_cam, "R_imu_cam")[0]
+    Ric = _imu_to_cam(R_imu_cam)
     tc = imu.t + float(time_offset)
     a, b = float(t_start), float(t_start) + float(duration)
     tol = 1e-9 * max(1.0, abs(a), abs(b))
     if a < tc[0] - tol or b > tc[-1] + tol:
-        raise ValueError(f"exposure window [{a:.9g}, {b:.9g}] s lies outside the IMU record [{tc[0]:.9g}, {tc[-1]:.9g}] s "
+        what = "exposure window" if window is None else f"window ({window})"
+        raise ValueError(f"{what} [{a:.9g}, {b:.9g}] s lies outside the IMU record [{tc[0]:.9g}, {tc[-1]:.9g}] s "
                          f"(camera time, time_offset={time_offset})")
     dt = min(float(np.median(np.diff(tc))), 1e-3)
     grid = np.linspace(a, b, max(2, int(np.ceil(duration / dt - 1e-9)) + 1))
@@ -242,7 +268,7 @@ def imu_poses(
     gyro = imu.gyro @ Ric.T
     C = integrate_gyro(tc, gyro, g)
     R = C.inv().as_matrix()
-    if imu.accel is None: return Poses(R, np.zeros((len(grid), 3)), grid - a)
+    if imu.accel is None or gyro_only: return Poses(R, np.zeros((len(grid), 3)), grid - a)
     f = imu.accel @ Ric.T
     interp = lambda tt: np.stack([np.interp(tt, tc, f[:, i]) for i in range(3)], -1)
     f0 = C.apply(interp(g))
@@ -278,23 +304,34 @@ def read_imu_csv(
     try: return IMU(col("t")[:, 0], col("gx", "gy", "gz"), col("ax", "ay", "az") if all(has_acc) else None)
     except ValueError as ex: raise ValueError(f"{p}: {ex}") from ex
 
+# %% ../nbs/01_camera_motion.ipynb #88934abb
+def _deepgyro_file(folder, sub, name):
+    "`folder/sub/name` (DeepGyro's published layout) or `folder/name` (flat)."
+    for p in (folder / sub / name, folder / name):
+        if p.is_file(): return p
+    raise FileNotFoundError(f"{folder}: no {sub}/{name} or {name} (a DeepGyro folder holds imu/imu.txt and "
+                            f"images/images.txt, or imu.txt and images.txt)")
+
+def _deepgyro_rows(p, ncol):
+    "The whitespace-separated data rows of a DeepGyro text file (blank and `#` lines skipped), each ≥ `ncol` fields."
+    try: text = p.read_text()
+    except (OSError, UnicodeDecodeError) as ex: raise ValueError(f"{p}: cannot read ({ex})") from ex
+    lines = [ln.split() for ln in text.splitlines() if ln.strip() and not ln.lstrip().startswith("#")]
+    bad = [i for i, r in enumerate(lines) if len(r) < ncol]
+    if bad: raise ValueError(f"{p}: data row {bad[0] + 1} has {len(lines[bad[0]])} fields, expected {ncol}")
+    return lines
+
 def read_deepgyro(
-    folder, # DeepGyro folder with imu.txt and images.txt
+    folder, # DeepGyro folder: imu/imu.txt and images/images.txt (published layout), or imu.txt and images.txt
 ) -> tuple: # (IMU in seconds, M×2 float64 array of image start time and exposure, seconds)
     "Read a DeepGyro recording: its IMU record and the start time and exposure of each image."
     f = Path(folder)
     if not f.is_dir(): raise FileNotFoundError(f"{f}: DeepGyro folder not found")
-    def rows(name, ncol):
-        p = f / name
-        if not p.is_file(): raise FileNotFoundError(f"{p}: not found (a DeepGyro folder holds imu.txt and images.txt)")
-        try: lines = [l.split() for l in p.read_text().splitlines() if l.strip() and not l.lstrip().startswith("#")]
-        except (OSError, UnicodeDecodeError) as ex: raise ValueError(f"{p}: cannot read ({ex})") from ex
-        bad = [i for i, r in enumerate(lines) if len(r) < ncol]
-        if bad: raise ValueError(f"{p}: data row {bad[0] + 1} has {len(lines[bad[0]])} fields, expected {ncol}")
-        return p, lines
-    p, lines = rows("imu.txt", 5)
+    p = _deepgyro_file(f, "imu", "imu.txt")
+    lines = _deepgyro_rows(p, 5)
     try:
-        kind = np.array([int(r[0]) for r in lines], np.int64); t_ns = np.array([int(r[1]) for r in lines], np.int64)
+        kind = np.array([int(r[0]) for r in lines], np.int64)
+        t_ns = np.array([int(r[1]) for r in lines], np.int64)
         xyz = np.array([[float(x) for x in r[2:5]] for r in lines], np.float64).reshape(-1, 3)
     except ValueError as ex: raise ValueError(f"{p}: expected `type t_ns x y z` rows ({ex})") from ex
     g, acc = kind == 4, kind == 1
@@ -302,11 +339,35 @@ def read_deepgyro(
     tg = t_ns[g] / 1e9
     accel = None
     if acc.any():
-        ta = t_ns[acc] / 1e9; o = np.argsort(ta, kind="stable")
+        ta = t_ns[acc] / 1e9
+        o = np.argsort(ta, kind="stable")
         accel = np.stack([np.interp(tg, ta[o], xyz[acc, i][o]) for i in range(3)], -1)
     try: rec = IMU(tg, xyz[g], accel)
     except ValueError as ex: raise ValueError(f"{p}: {ex}") from ex
-    p, lines = rows("images.txt", 2)
+    p = _deepgyro_file(f, "images", "images.txt")
+    lines = _deepgyro_rows(p, 2)
     try: images = np.array([[int(r[0]), int(float(r[1]))] for r in lines], np.int64).reshape(-1, 2)
     except ValueError as ex: raise ValueError(f"{p}: expected `t_ns exposure_ns` rows ({ex})") from ex
+    bad = np.flatnonzero(images[:, 1] <= 0)
+    if bad.size:
+        raise ValueError(f"{p}: data row {bad[0] + 1} has exposure {images[bad[0], 1]} ns; exposures must be > 0")
     return rec, images.astype(np.float64) / 1e9
+
+# %% ../nbs/01_camera_motion.ipynb #a1fe6baf
+def deepgyro_calibration(
+    Ri,                   # DeepGyro's 3×3 gyro→camera matrix, row-vector form `gyr.dot(Ri)`, a reflection (det −1)
+    td:float,             # DeepGyro's delay (s): gyro time − first gyro time + td = time since the first image start
+    t_first_image:float,  # start of the first image of images.txt (s)
+    t_first_gyro:float,   # first gyro timestamp of imu.txt (s)
+) -> tuple:               # (R_imu_cam, time_offset) for `imu_poses`
+    "DeepGyro's calibration as `imu_poses`' `R_imu_cam` (= −Riᵀ) and `time_offset` (= td + t_first_image − t_first_gyro)."
+    M = np.asarray(Ri, dtype=np.float64)
+    if M.shape != (3, 3) or not np.isfinite(M).all():
+        raise ValueError(f"Ri: must be a finite 3×3 matrix, got shape {M.shape}")
+    err, det = np.abs(M @ M.T - np.eye(3)).max(), np.linalg.det(M)
+    if err > 1e-5: raise ValueError(f"Ri: not orthogonal (|Ri·Riᵀ − I| = {err:.2g}); check the calibration")
+    if det > 0: raise ValueError("Ri: det=+1, but DeepGyro's Ri is a reflection (det -1); a proper rotation taking "
+                                 "IMU vectors to the camera (column form) is passed to imu_poses as R_imu_cam directly")
+    for nm, v in (("td", td), ("t_first_image", t_first_image), ("t_first_gyro", t_first_gyro)):
+        if not np.isfinite(v): raise ValueError(f"{nm}: must be a finite number of seconds, got {v}")
+    return -M.T + 0.0, float(td) + float(t_first_image) - float(t_first_gyro)      # + 0.0: no negative zeros

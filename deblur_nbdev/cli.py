@@ -46,37 +46,51 @@ def _scenes_from_args(scene, rgb, depth, depth_scale, fx, fy, cx, cy, height, wi
     K = default_K(w, h) if fx is None else intrinsics(fx, fy or fx, (w - 1) / 2 if cx is None else cx, (h - 1) / 2 if cy is None else cy)
     return [Scene(image=img, depth=d, K=K, name=Path(rgb).stem)]
 
-def _trajectory(imu, t_start, exposure, t_readout, seed, rot_scale, trans_scale):
-    "Camera motion: a seeded hand-shake, or the IMU record around `t_start`."
-    need = exposure + t_readout
-    if imu is None: return synthetic_shake(need * 1.05, seed=seed, rot_scale=rot_scale, trans_scale=trans_scale), None
+def _imu_source(imu, t_start, exposure):
+    "The IMU record (None: the synthetic shake), the exposure start in IMU time, and the exposure in seconds."
+    if imu is None: return None, None, 0.05 if exposure is None else exposure
     p = Path(imu)
-    if p.is_dir():
-        rec, images = read_deepgyro(p)
-        t0 = images[0, 0] if t_start is None else t_start
-    else:
-        rec = read_imu_csv(p); t0 = rec.t[0] + 0.2 if t_start is None else t_start
-    return imu_poses(rec, t0, need * 1.0001), float(t0)
+    if not p.is_dir():
+        rec = read_imu_csv(p)
+        return rec, rec.t[0] + 0.2 if t_start is None else t_start, 0.05 if exposure is None else exposure
+    rec, images = read_deepgyro(p)
+    t0 = images[0, 0] if t_start is None else float(t_start)
+    if exposure is not None: return rec, t0, exposure
+    k = int(np.argmin(np.abs(images[:, 0] - t0)))
+    if abs(images[k, 0] - t0) > 1e-6:
+        raise ValueError(f"--t_start: {t0:.9g} s is no image start in {p}'s images.txt (nearest {images[k, 0]:.9g} s), "
+                         f"so its exposure is unknown; give --exposure or an image's start")
+    return rec, t0, float(images[k, 1])
+
+def _trajectory(rec, t0, exposure, t_readout, seed, rot_scale, trans_scale, gyro_only):
+    "Camera motion: a seeded hand-shake (rec None), or the IMU record from `t0` over exposure + t_readout."
+    need = exposure + t_readout
+    if rec is None:
+        ts = 0.0 if gyro_only else trans_scale
+        return synthetic_shake(need * 1.05, seed=seed, rot_scale=rot_scale, trans_scale=ts)
+    window = f"exposure + t_readout = {need:.6g} s: exposure {exposure:.6g} s, t_readout {t_readout:.6g} s"
+    return imu_poses(rec, t0, need * 1.0001, gyro_only=gyro_only, window=window)
 
 # %% ../nbs/16_cli.ipynb #1086b20c
 @call_parse
 def deblur_synth(
     scene:str="all",           # bundled scene: 'motorcycle', 'procedural:SEED' or 'all' (ignored with --rgb)
     rgb:str=None,              # your RGB image file (8- or 16-bit), used with --depth
-    depth:str=None,            # your depth file: .npy in metres or 16-bit PNG
-    depth_scale:float=0.001,   # metres per unit of a 16-bit depth PNG
+    depth:str=None,            # your depth file: .npy (metres) or 16-bit PNG (millimetres); see --depth_scale
+    depth_scale:float=None,    # metres per stored depth unit (default: 1 for .npy, 0.001 for a 16-bit PNG)
     fx:float=None,             # focal length in px for --rgb (default: the image width)
     fy:float=None,             # vertical focal length in px (default: fx)
     cx:float=None,             # principal point x (default: the image centre)
     cy:float=None,             # principal point y (default: the image centre)
     height:int=240,            # size of the bundled scenes
     width:int=320,             # size of the bundled scenes
-    exposure:float=0.05,       # exposure time in seconds
+    exposure:float=None,       # exposure in seconds (default: images.txt's for a DeepGyro --imu, else 0.05)
     sf:float=None,             # pose sampling interval in seconds (default: exposure/31, i.e. 32 poses)
     rot_scale:float=1.0,       # scale of the synthetic hand-shake's rotation
     trans_scale:float=1.0,     # scale of the synthetic hand-shake's translation
     imu:str=None,              # IMU record instead of the synthetic shake: a CSV file or a DeepGyro folder
     t_start:float=None,        # exposure start in IMU time (default: first DeepGyro image, or 0.2 s into a CSV)
+    gyro_only:bool=False,      # rotation only: ignore the accelerometer (no translation; the shake too)
     seed:int=0,                # seed of the hand-shake and the noise
     photons:float=None,        # Poisson shot noise: photons at full scale (default: no noise)
     read_noise:float=0.0,      # Gaussian read noise, standard deviation
@@ -88,10 +102,12 @@ def deblur_synth(
 ):
     "Blur bundled or given RGB-D scenes with depth-aware camera motion; write blurry PNGs, kernel maps, poses and previews."
     try:
+        rec, t0, exposure = _imu_source(imu, t_start, exposure)
         sf = exposure / 31 if sf is None else sf
         exposure_times(exposure, sf)                    # checks exposure > 0 and 0 < sf ≤ exposure first
         scenes = _scenes_from_args(scene, rgb, depth, depth_scale, fx, fy, cx, cy, height, width)
-        traj, t0 = _trajectory(imu, t_start, exposure, t_readout, seed, rot_scale, trans_scale)
+        traj = _trajectory(rec, t0, exposure, t_readout, seed, rot_scale, trans_scale, gyro_only)
+        t0 = None if t0 is None else float(t0)
         outdir = Path(out); outdir.mkdir(parents=True, exist_ok=True)
         written = []
         for sc in scenes:
@@ -102,7 +118,8 @@ def deblur_synth(
             np.save(f"{stem}_kernel.npy", b.kernel)
             meta = dict(scene=sc.name, K=sc.K.tolist(), exposure=exposure, sf=sf, t_readout=t_readout, reference=reference,
                         segments=segments, seed=seed, photons=photons, read_noise=read_noise, imu=imu, imu_t_start=t0,
-                        rot_scale=rot_scale, trans_scale=trans_scale, times=b.times.tolist(), R=b.R.tolist(), T=b.T.tolist(),
+                        rot_scale=rot_scale, trans_scale=trans_scale, gyro_only=gyro_only,
+                        times=b.times.tolist(), R=b.R.tolist(), T=b.T.tolist(),
                         hits_zero_fraction=float((b.hits == 0).mean()),
                         kernel_max_px=float(np.abs(b.kernel).max()))
             Path(f"{stem}_meta.json").write_text(json.dumps(meta))

@@ -198,17 +198,19 @@ def read_image(path,         # image file (PNG, JPEG, ...), 8- or 16-bit, colour
     else: a = cv2.cvtColor(a[..., :3], cv2.COLOR_BGR2RGB)
     return as_image(a, name)
 
-def read_depth(path,          # `.npy` (float, metres) or 16-bit PNG
-               scale=None,    # metres per PNG unit (default 1/1000: millimetres); ignored for `.npy`
+def read_depth(path,          # `.npy` or 16-bit PNG
+               scale=None,    # metres per stored unit (None: 1 for `.npy`, i.e. metres; 1/1000 for a PNG, millimetres)
                name="depth"   # what the error messages call it
               ):
-    "Read z-depth in metres from `.npy` (float metres) or a 16-bit PNG (× `scale`, default 1/1000); holes → 0."
+    "Read z-depth in metres from `.npy` or a 16-bit PNG: stored values × `scale` (default 1 for `.npy`, 1/1000 PNG)."
     p = Path(path)
-    scale = 1e-3 if scale is None else scale
+    npy = p.suffix == ".npy"
+    scale = (1.0 if npy else 1e-3) if scale is None else scale
     if not (np.isfinite(scale) and scale > 0): raise ValueError(f"{name}: scale must be a positive number, got {scale}")
-    if p.suffix == ".npy":
+    if npy:
         if not p.is_file(): raise FileNotFoundError(f"{name}: file not found: {p}")
-        return as_depth(np.load(p), name)
+        d = as_depth(np.load(p), name)
+        return d if scale == 1 else d * np.float32(scale)
     a = _imread(p, name)
     if a.dtype == np.uint8: raise ValueError(f"{name}: {p} is 8-bit; depth needs a 16-bit PNG or a .npy file")
     if a.ndim != 2: raise ValueError(f"{name}: {p} has {a.shape[2]} channels; depth needs one")
@@ -233,7 +235,8 @@ def write_rgbd_folder(scenes,             # scenes sharing one `K`
         cv2.imwrite(str(path / "rgb" / f"{stem}.png"), cv2.cvtColor((s.image * 255 + 0.5).astype(np.uint8), cv2.COLOR_RGB2BGR))
         if depth_format == "npy": np.save(path / "depth" / f"{stem}.npy", s.depth)
         else: cv2.imwrite(str(path / "depth" / f"{stem}.png"), np.round(s.depth * 1000).astype(np.uint16))
-    (path / "camera.json").write_text(json.dumps(dict(fx=K[0, 0], fy=K[1, 1], cx=K[0, 2], cy=K[1, 2], depth_scale=0.001)))
+    cam = dict(fx=K[0, 0], fy=K[1, 1], cx=K[0, 2], cy=K[1, 2], depth_scale=1.0 if depth_format == "npy" else 0.001)
+    (path / "camera.json").write_text(json.dumps(cam))
     return path
 
 def read_rgbd_folder(path  # folder with `rgb/`, `depth/` and `camera.json`

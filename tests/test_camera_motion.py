@@ -5,8 +5,8 @@ import pytest
 from hypothesis import given, settings, strategies as st
 from scipy.spatial.transform import Rotation
 
-from deblur_nbdev.camera_motion import (IMU, Poses, exposure_times, identity_poses, imu_poses, integrate_gyro,
-                                        read_deepgyro, read_imu_csv, row_times, synthetic_shake)
+from deblur_nbdev.camera_motion import (IMU, Poses, deepgyro_calibration, exposure_times, identity_poses, imu_poses,
+                                        integrate_gyro, read_deepgyro, read_imu_csv, row_times, synthetic_shake)
 
 FAST = settings(max_examples=30, deadline=None)
 vec3 = st.lists(st.floats(-5, 5, allow_nan=False), min_size=3, max_size=3).map(np.array)
@@ -232,3 +232,108 @@ def test_read_deepgyro_no_accel_and_errors(tmp_path):
     with pytest.raises(ValueError, match=r"imu.txt: no gyroscope rows \(type 4\)"): read_deepgyro(tmp_path)
     (tmp_path / "imu.txt").write_text("4 0 0 0\n")
     with pytest.raises(ValueError, match="imu.txt: data row 1 has 4 fields"): read_deepgyro(tmp_path)
+
+
+IMU_TXT = "4 2000000000 0.1 0.2 0.3\n1 2000000000 0 -9.8 0\n4 2002000000 0.1 0.2 0.4\n4 2004000000 0.1 0.2 0.5\n"
+
+
+@pytest.mark.parametrize("layout", ["published", "flat"])
+def test_read_deepgyro_layouts(tmp_path, layout):
+    imu_p = tmp_path / "imu" / "imu.txt" if layout == "published" else tmp_path / "imu.txt"
+    img_p = tmp_path / "images" / "images.txt" if layout == "published" else tmp_path / "images.txt"
+    imu_p.parent.mkdir(exist_ok=True)
+    img_p.parent.mkdir(exist_ok=True)
+    imu_p.write_text(IMU_TXT)
+    img_p.write_text("2000500000 3000000\n2002500000 1000000\n")
+    rec, images = read_deepgyro(tmp_path)
+    np.testing.assert_allclose(rec.t, [2.0, 2.002, 2.004], atol=1e-12)
+    np.testing.assert_allclose(images, [[2.0005, 0.003], [2.0025, 0.001]], atol=1e-12)
+    img_p.write_text("2000500000 3000000\n# a comment\n2002500000 -1000000\n")
+    with pytest.raises(ValueError, match=r"images.txt: data row 2 has exposure -1000000 ns; exposures must be > 0"):
+        read_deepgyro(tmp_path)
+    img_p.write_text("2000500000 0\n")
+    with pytest.raises(ValueError, match="images.txt: data row 1 has exposure 0 ns"): read_deepgyro(tmp_path)
+    img_p.unlink()
+    with pytest.raises(FileNotFoundError, match=r"no images/images.txt or images.txt"): read_deepgyro(tmp_path)
+
+
+@pytest.mark.parametrize("step,unit", [(5.0, "milliseconds: divide by 1000"), (2500.0, "microseconds: divide by 1e6"),
+                                       (5e6, "nanoseconds: divide by 1e9"), (1e-8, "convert them to seconds")])
+def test_timestamps_not_in_seconds_are_refused(step, unit):
+    with pytest.raises(ValueError, match=f"timestamps: must be in seconds.*{unit}"):
+        IMU(np.arange(20) * step, np.zeros((20, 3)))
+    with pytest.raises(ValueError, match=unit): read_imu_csv_from_rows(np.arange(20) * step)
+
+
+def read_imu_csv_from_rows(t):
+    "An IMU record read from a CSV written with these timestamps (errors propagate)."
+    import tempfile, pathlib
+    p = pathlib.Path(tempfile.mkdtemp()) / "imu.csv"
+    np.savetxt(p, np.column_stack([t, np.zeros((len(t), 3))]), delimiter=",", header="t,gx,gy,gz", comments="")
+    return read_imu_csv(p)
+
+
+def test_timestamps_in_seconds_pass_at_the_limits():
+    for step in (1.0, 1e-6, 1 / 400):
+        assert len(IMU(np.arange(5) * step, np.zeros((5, 3)))) == 5
+
+
+def test_gyro_only_ignores_the_accelerometer():
+    t = np.arange(0, 0.5, 0.001)
+    acc = np.column_stack([np.sin(30 * t), 9.81 + 0 * t, 0 * t])
+    rec = IMU(t, np.tile([0.2, -0.4, 0.1], (len(t), 1)), acc)
+    full, rot = imu_poses(rec, 0.3, 0.05), imu_poses(rec, 0.3, 0.05, gyro_only=True)
+    assert np.abs(full.T).max() > 1e-5
+    np.testing.assert_array_equal(rot.T, 0)
+    np.testing.assert_allclose(rot.R, full.R, atol=1e-15)
+
+
+def test_reflection_gets_the_deepgyro_hint():
+    t = np.arange(0, 1, 0.01)
+    rec = IMU(t, np.zeros((len(t), 3)))
+    Ri = np.array([[0.0, 1, 0], [1, 0, 0], [0, 0, 1]])
+    with pytest.raises(ValueError, match=r"R_imu_cam: det=-1, a reflection, not a rotation; .*gyr.dot\(Ri\).*-Ri.T"):
+        imu_poses(rec, 0.1, 0.1, R_imu_cam=Ri)
+    with pytest.raises(ValueError, match=r"R_imu_cam\[0\] is not a rotation"):
+        imu_poses(rec, 0.1, 0.1, R_imu_cam=2 * Ri)
+
+
+@FAST
+@given(vec3, st.integers(0, 5))
+def test_minus_ri_transpose_is_minus_gyr_dot_ri(w, k):
+    "The proper rotation −Riᵀ applied to ω gives −(ω·Ri): same axis, opposite sense (ω is a pseudo-vector)."
+    Q = Rotation.from_rotvec([0.3 * k, -0.2, 0.1 * k]).as_matrix()
+    Ri = -Q                                                 # a reflection, det −1
+    R, off = deepgyro_calibration(Ri, 0.01, 5.0, 3.0)
+    assert np.isclose(np.linalg.det(R), 1) and np.isclose(off, 2.01)
+    np.testing.assert_allclose(R @ w, -w.dot(Ri), atol=1e-12)
+
+
+def test_deepgyro_calibration_matches_deepgyro_image_motion(tmp_path):
+    "imu_poses with −Riᵀ and td + t_f0 − t_g0 reproduces DeepGyro's exp(∫ gyr·Ri) from the first image start."
+    (tmp_path / "imu").mkdir()
+    (tmp_path / "images").mkdir()
+    ns = 1_000_000_000 + np.arange(300) * 2_500_000
+    speed = 0.3 + 6 * (ns - ns[0]) / 1e9
+    u = np.array([0.0, 0.6, 0.8])
+    (tmp_path / "imu" / "imu.txt").write_text("".join(f"4 {n} {a:.9f} {b:.9f} {c:.9f}\n" for n, (a, b, c)
+                                                      in zip(ns, np.outer(speed, u))))
+    (tmp_path / "images" / "images.txt").write_text("9000000000 25000000\n")
+    rec, images = read_deepgyro(tmp_path)
+    Ri, td = np.array([[1.0, 0, 0], [0, 0, 1], [0, 1, 0]]), -0.2
+    R, off = deepgyro_calibration(Ri, td, images[0, 0], rec.t[0])
+    p = imu_poses(rec, images[0, 0], images[0, 1], R_imu_cam=R, time_offset=off)
+    tg = (ns - ns[0]) / 1e9 + td
+    tt = np.linspace(0, images[0, 1], 20001)
+    w = np.stack([np.interp(tt, tg, rec.gyro.dot(Ri)[:, i]) for i in range(3)], -1)
+    R_dg = Rotation.from_rotvec(((w[1:] + w[:-1]) / 2 * np.diff(tt)[:, None]).sum(0)).as_matrix()
+    np.testing.assert_allclose(p.R[-1], R_dg, atol=1e-9)
+    with pytest.raises(ValueError, match="Ri: det=\\+1"): deepgyro_calibration(np.eye(3), td, 0, 0)
+    with pytest.raises(ValueError, match="td: must be a finite"): deepgyro_calibration(Ri, np.nan, 0, 0)
+
+
+def test_window_label_names_t_readout():
+    t = np.arange(0, 1, 0.01)
+    rec = IMU(t, np.zeros((len(t), 3)))
+    with pytest.raises(ValueError, match=r"window \(exposure \+ t_readout = 0.2 s\) \[0.85, 1.05\] s lies outside"):
+        imu_poses(rec, 0.85, 0.2, window="exposure + t_readout = 0.2 s")

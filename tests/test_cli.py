@@ -49,3 +49,69 @@ def test_user_rgbd_pair_with_deepgyro_imu(tmp_path):
 def test_bad_input_fails_with_a_clear_message(tmp_path, args, msg):
     r = run(*args, "--out", str(tmp_path / "o"), cwd=tmp_path)
     assert r.returncode != 0 and msg in r.stderr, r.stderr[-2000:]
+
+
+def _deepgyro(folder, images="400000000 20000000\n900000000 40000000\n", accel=True):
+    (folder / "imu").mkdir(parents=True)
+    (folder / "images").mkdir()
+    ns = (np.arange(0, 1.0, 0.005) * 1e9).astype(np.int64)
+    rows = [f"4 {n} 0.1 0.2 0.05" for n in ns] + ([f"1 {n} 0.5 9.81 0.0" for n in ns] if accel else [])
+    (folder / "imu" / "imu.txt").write_text("\n".join(rows) + "\n")
+    (folder / "images" / "images.txt").write_text(images)
+    return folder
+
+
+def _pair(tmp_path):
+    import cv2
+    cv2.imwrite(str(tmp_path / "rgb.png"), (np.random.default_rng(0).random((60, 80, 3)) * 255).astype(np.uint8))
+    np.save(tmp_path / "depth.npy", np.full((60, 80), 2.0, np.float32))
+    return ["--rgb", str(tmp_path / "rgb.png"), "--depth", str(tmp_path / "depth.npy")]
+
+
+def test_deepgyro_exposure_from_images_txt_and_gyro_only(tmp_path):
+    imu, pair = _deepgyro(tmp_path / "rec"), _pair(tmp_path)
+    r = run(*pair, "--imu", str(imu), "--gyro_only", "--out", str(tmp_path / "a"))
+    assert r.returncode == 0, r.stderr
+    meta = json.loads((tmp_path / "a" / "rgb_meta.json").read_text())
+    assert meta["exposure"] == 0.02 and abs(meta["imu_t_start"] - 0.4) < 1e-12 and meta["gyro_only"]
+    assert np.abs(meta["T"]).max() == 0 and meta["kernel_max_px"] > 0.1
+    r = run(*pair, "--imu", str(imu), "--t_start", "0.9", "--out", str(tmp_path / "b"))
+    assert r.returncode == 0, r.stderr
+    meta = json.loads((tmp_path / "b" / "rgb_meta.json").read_text())
+    assert meta["exposure"] == 0.04 and np.abs(meta["T"]).max() > 0             # the accelerometer is used
+    r = run(*pair, "--imu", str(imu), "--exposure", "0.01", "--out", str(tmp_path / "c"))
+    assert r.returncode == 0, r.stderr
+    assert json.loads((tmp_path / "c" / "rgb_meta.json").read_text())["exposure"] == 0.01   # explicit wins
+    r = run(*pair, "--imu", str(imu), "--t_start", "0.5", "--out", str(tmp_path / "d"))
+    assert r.returncode != 0 and "--t_start: 0.5 s is no image start" in r.stderr, r.stderr[-2000:]
+
+
+@pytest.mark.parametrize("images,msg", [("400000000 -20000000\n", "images.txt: data row 1 has exposure -20000000 ns"),
+                                        ("400000000 0\n", "images.txt: data row 1 has exposure 0 ns")])
+def test_deepgyro_non_positive_exposure_is_refused(tmp_path, images, msg):
+    imu = _deepgyro(tmp_path / "rec", images)
+    r = run(*_pair(tmp_path), "--imu", str(imu), "--out", str(tmp_path / "o"))
+    assert r.returncode != 0 and msg in r.stderr, r.stderr[-2000:]
+
+
+def test_short_imu_window_names_t_readout(tmp_path):
+    imu = _deepgyro(tmp_path / "rec")
+    r = run(*_pair(tmp_path), "--imu", str(imu), "--t_start", "0.9", "--t_readout", "0.08",
+            "--out", str(tmp_path / "o"))
+    assert r.returncode != 0, r.stderr
+    assert "exposure + t_readout = 0.12 s: exposure 0.04 s, t_readout 0.08 s" in r.stderr, r.stderr[-2000:]
+    assert "lies outside the IMU record" in r.stderr
+
+
+def test_depth_scale_applies_to_npy(tmp_path):
+    import cv2
+    cv2.imwrite(str(tmp_path / "rgb.png"), (np.random.default_rng(1).random((60, 80, 3)) * 255).astype(np.uint8))
+    np.save(tmp_path / "m.npy", np.full((60, 80), 2.0, np.float32))
+    np.save(tmp_path / "mm.npy", np.full((60, 80), 2000, np.uint16))
+    k = {}
+    for name, extra in (("m", []), ("mm", ["--depth_scale", "0.001"])):
+        r = run("--rgb", str(tmp_path / "rgb.png"), "--depth", str(tmp_path / f"{name}.npy"), *extra,
+                "--exposure", "0.03", "--trans_scale", "5", "--seed", "3", "--out", str(tmp_path / name))
+        assert r.returncode == 0, r.stderr
+        k[name] = np.load(tmp_path / name / "rgb_kernel.npy")
+    np.testing.assert_allclose(k["mm"], k["m"], atol=1e-4)                      # 2000 mm × 0.001 = the same 2 m

@@ -109,3 +109,29 @@ def test_motorcycle_depth_range_and_holes():
     assert 0.06 < 1 - v.mean() < 0.09 and 2.0 < m.depth[v].min() < 2.3 and 4.8 < m.depth[v].max() < 5.1
     f = fit_scene(m, 120, 160)
     assert f.image.shape == (120, 160, 3) and 0.04 < 1 - (f.depth > 0).mean() < 0.11
+
+
+def test_depth_scale_applies_to_npy(tmp_path):
+    np.save(tmp_path / "mm.npy", np.array([[1500, 0], [2500, 65535]], np.uint16))     # millimetres in a .npy
+    np.testing.assert_allclose(read_depth(tmp_path / "mm.npy", scale=0.001), [[1.5, 0], [2.5, 65.535]], rtol=1e-6)
+    np.testing.assert_array_equal(read_depth(tmp_path / "mm.npy"), [[1500, 0], [2500, 65535]])   # default: metres
+    np.save(tmp_path / "m.npy", np.array([[1.25, np.nan]], np.float32))
+    np.testing.assert_array_equal(read_depth(tmp_path / "m.npy"), [[1.25, 0]])
+    np.testing.assert_allclose(read_depth(tmp_path / "m.npy", scale=2.0), [[2.5, 0]])
+    cv2.imwrite(str(tmp_path / "mm.png"), np.array([[1500, 0]], np.uint16))
+    np.testing.assert_allclose(read_depth(tmp_path / "mm.png"), [[1.5, 0]], rtol=1e-6)     # default for PNG: mm
+    np.testing.assert_allclose(read_depth(tmp_path / "mm.png", scale=1e-4), [[0.15, 0]], rtol=1e-6)
+    for bad in (0, -1, np.nan):
+        with pytest.raises(ValueError, match="scale must be a positive number"):
+            read_depth(tmp_path / "m.npy", scale=bad)
+
+
+def test_write_rgbd_folder_records_the_depth_scale_of_its_format(tmp_path):
+    scenes = [procedural_scene(3, 24, 32)]
+    write_rgbd_folder(scenes, tmp_path / "n", depth_format="npy")
+    write_rgbd_folder(scenes, tmp_path / "p")
+    assert json.loads((tmp_path / "n" / "camera.json").read_text())["depth_scale"] == 1.0
+    assert json.loads((tmp_path / "p" / "camera.json").read_text())["depth_scale"] == 0.001
+    c = json.loads((tmp_path / "n" / "camera.json").read_text())
+    (tmp_path / "n" / "camera.json").write_text(json.dumps({**c, "depth_scale": 0.5}))   # the folder's scale is used
+    np.testing.assert_allclose(read_rgbd_folder(tmp_path / "n")[0].depth, 0.5 * scenes[0].depth, rtol=1e-6)
