@@ -226,7 +226,7 @@ class CaptureImages(NamedTuple):
     zed: np.ndarray
     zed_depth: np.ndarray
 
-def load_capture(row:dict, rig:Rig, depth_scale=0.001) -> CaptureImages:
+def load_capture(row:dict, rig:Rig, depth_scale=None) -> CaptureImages:
     "Read, size-check and undistort the phone, DSLR, ZED images and ZED depth of one capture row."
     ims = {c: check_size(read_image(row[c], name=c), rig[c], f"{c} {Path(row[c]).name}") for c in ("phone", "dslr", "zed")}
     d = read_depth(row["zed_depth"], scale=depth_scale, name="zed_depth")
@@ -271,7 +271,7 @@ def deblur_align(
     dslr:str=None,           # ... the DSLR frame
     zed:str=None,            # ... the ZED left image
     zed_depth:str=None,      # ... the ZED depth (.npy metres or 16-bit PNG)
-    depth_scale:float=0.001, # metres per unit of a 16-bit depth PNG
+    depth_scale:float=None,  # metres per stored depth unit (default: 1 for .npy, 0.001 for a 16-bit PNG)
     out:str="aligned",       # output folder
     quiet:bool=False,        # print nothing
 ):

@@ -243,7 +243,7 @@ def deblur_realign(
     dslr:str=None,           # ... the DSLR frame
     zed:str=None,            # ... the ZED left image
     zed_depth:str=None,      # ... the ZED depth (.npy metres or 16-bit PNG)
-    depth_scale:float=0.001, # metres per unit of a 16-bit depth PNG
+    depth_scale:float=None,  # metres per stored depth unit (default: 1 for .npy, 0.001 for a 16-bit PNG)
     min_matches:int=12,      # fewer SIFT matches with depth: the capture is skipped
     out:str="realigned",     # output folder
     quiet:bool=False,        # print nothing

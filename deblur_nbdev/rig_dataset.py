@@ -63,7 +63,7 @@ def deblur_rig_dataset(
     rig:str=None,             # rig JSON (required) (see `10_alignment`)
     captures:str=None,        # (required) capture list CSV: phone,dslr,zed,zed_depth,imu,t_start,exposure[,R_imu_cam,imu_time_offset,scene,split]
     out:str="rig_dataset",    # dataset folder
-    depth_scale:float=0.001,  # metres per unit of a 16-bit depth PNG
+    depth_scale:float=None,   # metres per stored depth unit (default: 1 for .npy, 0.001 for a 16-bit PNG)
     no_realign:bool=False,    # use the calibration pose as is (skip SIFT + PnP)
     min_matches:int=12,       # re-alignment needs this many SIFT matches with depth
     shard_size:int=16,        # samples per shard

@@ -159,21 +159,30 @@ def _finite_path(px, py, u, v):
     path = np.stack([px - u, py - v], -1)
     return np.where(np.isfinite(path), path, 0).astype(np.float32).transpose(1, 2, 0, 3)
 
+def _on_target_rows(P, rows, fu, fv, d, h):
+    "Projection under the matrix of the row each point lands on (one fixed-point step from `rows`, as `_row_nb`)."
+    x, y, z = _xyz(P[rows], fu, fv, d)
+    ty = y / z + np.float32(0.5)
+    ok = (z > 0) & (ty >= 0) & (ty < np.float32(h))
+    x, y, z = _xyz(P[np.where(ok, np.floor(np.where(ok, ty, 0)).astype(np.int64), rows)], fu, fv, d)
+    return x / z, y / z
+
 def _blurry_frame_paths(d, K, traj, times, t_readout, t_ref, backend):
-    "Paths indexed by the rolling-shutter photo's pixels: each row relative to its own reference instant."
+    "Paths indexed by the rolling-shutter photo's pixels, each instant timed by the row the point lies on then."
     h, w = d.shape
     P = _as_P(projection_matrices(K, *pose_grid(traj, times, h, t_readout)), h)
     P_ref = _as_P(projection_matrices(K, *pose_grid(traj, [t_ref], h, t_readout)), h)
-    win = _zbuffer(d, P_ref, (h, w), backend, target_rows=True)[0][0].ravel()
-    s = np.maximum(win, 0)
+    win = _zbuffer(d, P_ref, (h, w), backend, target_rows=True)[0][0]
+    if not (win >= 0).any(): raise ValueError("depth: no point of the scene is visible in the blurry frame")
+    iy, ix = ndimage.distance_transform_edt(win < 0, return_distances=False, return_indices=True)
+    s = win[iy, ix].ravel()                                          # gaps of the splat: the nearest visible point
     fu, fv, dd = (s % w).astype(np.float32), (s // w).astype(np.float32), d.ravel()[s]
-    rows = np.arange(h * w) // w                                     # the blurry pixel's own row and times
+    rows = np.arange(h * w) // w
     with np.errstate(divide="ignore", invalid="ignore"):
-        x0, y0, z0 = _xyz(P_ref[0, rows], fu, fv, dd)
-        xyz = [_xyz(P[i, rows], fu, fv, dd) for i in range(len(P))]
-        px = np.stack([x / z - x0 / z0 for x, y, z in xyz]).reshape(-1, h, w)
-        py = np.stack([y / z - y0 / z0 for x, y, z in xyz]).reshape(-1, h, w)
-    px[:, win.reshape(h, w) < 0] = np.nan
+        x0, y0 = _on_target_rows(P_ref[0], rows, fu, fv, dd, h)
+        xy = [_on_target_rows(P[i], rows, fu, fv, dd, h) for i in range(len(P))]
+        px = np.stack([x - x0 for x, y in xy]).reshape(-1, h, w)
+        py = np.stack([y - y0 for x, y in xy]).reshape(-1, h, w)
     return _finite_path(px, py, 0, 0)
 
 def kernel_paths(depth, K, poses, exposure, segments=4, t_readout=0.0, reference="start", frame="sharp",
