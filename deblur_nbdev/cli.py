@@ -85,7 +85,8 @@ def deblur_synth(
     height:int=240,            # size of the bundled scenes
     width:int=320,             # size of the bundled scenes
     exposure:float=None,       # exposure in seconds (default: images.txt's for a DeepGyro --imu, else 0.05)
-    sf:float=None,             # pose sampling interval in seconds (default: exposure/31, i.e. 32 poses)
+    sf:float=None,             # fixed pose interval in seconds (default: by the blur, ≤ --max_step px between poses)
+    max_step:float=1.0,        # with sf unset: the most any pixel moves between two poses (px)
     rot_scale:float=1.0,       # scale of the synthetic hand-shake's rotation
     trans_scale:float=1.0,     # scale of the synthetic hand-shake's translation
     imu:str=None,              # IMU record instead of the synthetic shake: a CSV file or a DeepGyro folder
@@ -97,14 +98,16 @@ def deblur_synth(
     t_readout:float=0.0,       # rolling-shutter readout time in seconds (0 = global shutter)
     reference:str="start",     # the sharp image is the view at the exposure 'start' or 'mid'
     segments:int=1,            # kernel-map segments (1 = linear start→end)
+    path_segments:int=4,       # kernel-path segments written to *_path.npy (positions at k+1 instants)
+    frame:str="sharp",         # kernel maps/paths indexed by the 'sharp' image or the (rolling-shutter) 'blurry' photo
     out:str="synth_out",       # output folder
     quiet:bool=False,          # print nothing
 ):
     "Blur bundled or given RGB-D scenes with depth-aware camera motion; write blurry PNGs, kernel maps, poses and previews."
     try:
         rec, t0, exposure = _imu_source(imu, t_start, exposure)
-        sf = exposure / 31 if sf is None else sf
-        exposure_times(exposure, sf)                    # checks exposure > 0 and 0 < sf ≤ exposure first
+        if not (np.isfinite(exposure) and exposure > 0): raise ValueError(f"exposure: must be > 0 seconds, got {exposure}")
+        if sf is not None: exposure_times(exposure, sf)     # checks 0 < sf ≤ exposure
         scenes = _scenes_from_args(scene, rgb, depth, depth_scale, fx, fy, cx, cy, height, width)
         traj = _trajectory(rec, t0, exposure, t_readout, seed, rot_scale, trans_scale, gyro_only)
         t0 = None if t0 is None else float(t0)
@@ -112,12 +115,15 @@ def deblur_synth(
         written = []
         for sc in scenes:
             b = synthesize(sc.image, sc.depth, sc.K, traj, exposure, sf, t_readout=t_readout, reference=reference,
-                           photons=photons, read_noise=read_noise, seed=seed, segments=segments)
+                           photons=photons, read_noise=read_noise, seed=seed, segments=segments,
+                           path_segments=path_segments, frame=frame, max_step=max_step)
             stem = outdir / sc.name.replace(":", "_")
             write_png(f"{stem}_blurry.png", b.blurry); write_png(f"{stem}_sharp.png", sc.image)
             np.save(f"{stem}_kernel.npy", b.kernel)
+            np.save(f"{stem}_path.npy", b.path)
             meta = dict(scene=sc.name, K=sc.K.tolist(), exposure=exposure, sf=sf, t_readout=t_readout, reference=reference,
-                        segments=segments, seed=seed, photons=photons, read_noise=read_noise, imu=imu, imu_t_start=t0,
+                        segments=segments, path_segments=path_segments, frame=frame, n_poses=len(b.times),
+                        max_step=max_step, seed=seed, photons=photons, read_noise=read_noise, imu=imu, imu_t_start=t0,
                         rot_scale=rot_scale, trans_scale=trans_scale, gyro_only=gyro_only,
                         times=b.times.tolist(), R=b.R.tolist(), T=b.T.tolist(),
                         hits_zero_fraction=float((b.hits == 0).mean()),
@@ -125,7 +131,9 @@ def deblur_synth(
             Path(f"{stem}_meta.json").write_text(json.dumps(meta))
             cv2.imwrite(f"{stem}_preview.png", preview(sc.image, b.blurry, b.kernel)[..., ::-1])
             written.append(stem)
-            if not quiet: print(f"{sc.name}: {sc.image.shape[1]}×{sc.image.shape[0]}, max blur {meta['kernel_max_px']:.1f} px → {stem}_*.png/.npy/.json")
+            if not quiet:
+                print(f"{sc.name}: {sc.image.shape[1]}×{sc.image.shape[0]}, max blur {meta['kernel_max_px']:.1f} px, "
+                      f"{len(b.times)} poses → {stem}_*.png/.npy/.json")
         return None if is_cli(deblur_synth) else written   # a console script would print a returned list
     except (ValueError, TypeError, OSError) as e:       # on the command line: one clear line, no traceback
         if not is_cli(deblur_synth): raise

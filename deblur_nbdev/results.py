@@ -480,7 +480,7 @@ def _user_kernel(kernel, imu, depth, shape, t_start, exposure, fx, fy, cx, cy, t
     if fx is None: raise ValueError("imu: kernel maps from an IMU record need the focal length --fx (px)")
     K = intrinsics(fx, fy if fy is not None else fx, cx if cx is not None else (w - 1) / 2, cy if cy is not None else (h - 1) / 2)
     poses = imu_poses(read_imu_csv(imu), t_start, exposure + t_readout, time_offset=time_offset)
-    return kernel_maps(depth, K, poses, exposure, t_readout=t_readout)
+    return kernel_maps(depth, K, poses, exposure, t_readout=t_readout, frame="blurry")   # where the photo's streaks are
 
 def deblur_file(model,              # U-Net or `.keras` path
                 image,              # blurry image file

@@ -30,14 +30,15 @@ def rig_sample(blurry,              # the phone image `H×W×3`
                index:int=0,         # sample index in the dataset
                scene:str="capture", # scene id (captures of one scene must stay in one split)
                split:str="train",   # 'train' or 'test'
-               params:dict=None     # anything to keep with the sample (JSON-able)
+               params:dict=None,    # anything to keep with the sample (JSON-able)
+               t_readout:float=0.0  # the phone's rolling-shutter readout time (s)
               ) -> Sample:
     "A dataset `Sample` of a real capture: blurry phone image, aligned sharp image and depth, IMU kernel maps, trust mask."
     b = as_image(blurry, "blurry")
     if b.shape[:2] != aligned.depth.shape: raise ValueError(f"blurry: shape {b.shape[:2]} does not match the aligned view {aligned.depth.shape}")
     m = np.asarray(mask, bool)
     if m.shape != aligned.depth.shape: raise ValueError(f"mask: shape {m.shape} does not match the aligned view {aligned.depth.shape}")
-    kern = kernel_maps(aligned.depth, K_phone, poses, exposure)
+    kern = kernel_maps(aligned.depth, K_phone, poses, exposure, t_readout=t_readout, frame="blurry")  # the photo's frame
     return Sample(b, aligned.image, aligned.depth, kern, as_K(K_phone), poses.R, poses.T, poses.times, index=index, scene=scene,
                   split=split, params=dict(params or {}, exposure=float(exposure), source="rig"), mask=~m)
 
@@ -56,7 +57,8 @@ def _capture_sample(i, r, cams, depth_scale, do_realign, min_matches):
     return rig_sample(ims.phone, al, mk.mask, cams["phone"].K, poses, float(r["exposure"]), index=i,
                       scene=r.get("scene") or Path(r["phone"]).stem, split=split,
                       params=dict(phone=Path(r["phone"]).name, pose=how, R_zed_phone=np.asarray(R).tolist(),
-                                  T_zed_phone=np.ravel(T).tolist(), trusted_fraction=float(1 - mk.mask.mean())))
+                                  T_zed_phone=np.ravel(T).tolist(), trusted_fraction=float(1 - mk.mask.mean())),
+                      t_readout=float(r.get("t_readout") or 0.0))
 
 @call_parse
 def deblur_rig_dataset(

@@ -18,11 +18,13 @@ def test_bundled_scene_writes_everything_and_is_reproducible(tmp_path):
         r = run("--scene", "procedural:2", "--exposure", "0.03", "--seed", "5", "--photons", "800", "--out", str(tmp_path / d))
         assert r.returncode == 0, r.stderr
     names = sorted(p.name for p in (tmp_path / "a").iterdir())
-    assert names == [f"procedural_2_{s}" for s in ("blurry.png", "kernel.npy", "meta.json", "preview.png", "sharp.png")]
+    assert names == [f"procedural_2_{s}" for s in ("blurry.png", "kernel.npy", "meta.json", "path.npy", "preview.png",
+                                                    "sharp.png")]
     for n in names: assert (tmp_path / "a" / n).read_bytes() == (tmp_path / "b" / n).read_bytes(), n
     meta = json.loads((tmp_path / "a" / "procedural_2_meta.json").read_text())
-    assert len(meta["times"]) == 32 and np.array(meta["K"]).shape == (3, 3)
+    assert len(meta["times"]) == meta["n_poses"] >= 5 and np.array(meta["K"]).shape == (3, 3)   # sampled by the blur
     assert np.load(tmp_path / "a" / "procedural_2_kernel.npy").shape == (240, 320, 2)
+    assert np.load(tmp_path / "a" / "procedural_2_path.npy").shape == (240, 320, 5, 2)
 
 def test_user_rgbd_pair_with_deepgyro_imu(tmp_path):
     import cv2
