@@ -16,8 +16,8 @@ from .blur_model import as_image, as_depth, as_K, valid_depth
 from .camera_motion import Poses, exposure_times, row_times
 from functools import partial
 from .warp import (projection_matrices, project_pixels, forward_warp, zbuffer_numpy, zbuffer_numba, _as_P,
-                               _check_index_range, _zbuffer_pose_nb, _decode_nb, BACKENDS, _resolve, _zbuffer,
-                               _source_point_nb, _bilinear_nb, subpixel_numpy, _xyz)
+                               _check_index_range, _zbuffer_pose_nb, _decode_nb, _EMPTY, _xyz_nb, BACKENDS, _resolve, _zbuffer,
+                               _source_point_nb, _bilinear_nb, _taps_nb, _blend_nb, subpixel_numpy, _xyz)
 
 # %% ../nbs/04_synthesis.ipynb #e8819340
 @numba.njit(cache=True, nogil=True, error_model="numpy")
@@ -35,25 +35,44 @@ def _accumulate_nb(img, win, w, acc, wsum, hits):
 def _accumulate_sub_nb(img, depth, P, win, wt, wd, hd, trows, acc, wsum, hits):
     "Add one pose's winners with weight `wt`, the colour taken at each winner's exact sub-pixel source point."
     w = depth.shape[1]
-    for t in range(win.shape[0]):
-        s = win[t]
-        if s >= 0:
-            qx, qy = _source_point_nb(depth, P, s, w, hd, t % wd, t // wd, trows)
-            for c in range(img.shape[2]): acc[t, c] += wt * _bilinear_nb(img, qx, qy, c)
-            wsum[t] += wt
-            hits[t] += 1
+    for ty in range(hd):
+        for tx in range(wd):
+            t = ty * wd + tx
+            s = win[t]
+            if s >= 0:
+                qx, qy = _source_point_nb(depth, P, s, w, hd, tx, ty, trows)
+                taps = _taps_nb(img.shape[0], w, qx, qy)
+                for c in range(img.shape[2]): acc[t, c] += wt * _blend_nb(img, taps, c)
+                wsum[t] += wt
+                hits[t] += 1
+
+@numba.njit(cache=True, nogil=True, error_model="numpy")
+def _accumulate_keys_nb(img, depth, P, keys, wt, subpix, trows, acc, wsum, hits):
+    "Add one pose straight from its z-buffer keys (winner = low 32 bits): `_decode_nb` and an accumulate, fused."
+    h, w = depth.shape
+    for ty in range(h):
+        for tx in range(w):
+            t = ty * w + tx
+            k = keys[t]
+            if k != _EMPTY:
+                s = np.int64(k & np.uint64(0xFFFFFFFF))
+                if subpix:
+                    qx, qy = _source_point_nb(depth, P, s, w, h, tx, ty, trows)
+                    taps = _taps_nb(h, w, qx, qy)
+                    for c in range(img.shape[2]): acc[t, c] += wt * _blend_nb(img, taps, c)
+                else:
+                    sv = np.int64((s + 0.5) * (1.0 / w))
+                    for c in range(img.shape[2]): acc[t, c] += wt * img[sv, s - sv * w, c]
+                wsum[t] += wt
+                hits[t] += 1
 
 @numba.njit(cache=True, nogil=True, error_model="numpy")
 def _blur_serial_nb(img, depth, P, weights, hd, wd, subpix, trows, acc, wsum, hits):
-    "Serial Algorithm 1 loop: z-buffer, decode and accumulate one pose at a time (no N-frame buffers)."
-    tgt, zs = np.empty(depth.size, np.int32), np.empty(depth.size, np.float32)
-    keys, win, zbuf = np.empty(hd * wd, np.uint64), np.empty(hd * wd, np.int32), np.empty(hd * wd, np.float32)
-    flat = img.reshape(-1, img.shape[2])
+    "Serial Algorithm 1 loop: z-buffer and accumulate one pose at a time (no N-frame buffers)."
+    tgt, zs, keys = np.empty(depth.size, np.int32), np.empty(depth.size, np.float32), np.empty(hd * wd, np.uint64)
     for j in range(P.shape[0]):
         _zbuffer_pose_nb(depth, P[j], hd, wd, keys, tgt, zs, trows)
-        _decode_nb(keys, win, zbuf)
-        if subpix: _accumulate_sub_nb(img, depth, P[j], win, weights[j], wd, hd, trows, acc, wsum, hits)
-        else: _accumulate_nb(flat, win, weights[j], acc, wsum, hits)
+        _accumulate_keys_nb(img, depth, P[j], keys, weights[j], subpix, trows, acc, wsum, hits)
 
 # %% ../nbs/04_synthesis.ipynb #3ce6dc8a
 class Accumulated(NamedTuple):
@@ -85,7 +104,7 @@ def _add_group(flat, d, P, win, wts, subpixel, target_rows, backend, acc, wsum, 
 
 def accumulate_blur(image, depth, K, R, T, weights=None, backend="auto", threads=1, subpixel=True, target_rows=True):
     "Algorithm 1 without inpainting or noise: the weighted mean of `image` warped to every pose `(R, T)`."
-    img = as_image(image)
+    img = np.ascontiguousarray(as_image(image))
     d = as_depth(depth, shape=img.shape)
     h, w, C = img.shape
     _check_index_range(h, w)
@@ -154,6 +173,25 @@ def _segments(segments, name="segments"):
     if int(segments) != segments or segments < 1: raise ValueError(f"{name}: must be a positive integer, got {segments}")
     return int(segments)
 
+@numba.njit(cache=True, nogil=True, error_model="numpy")
+def _paths_nb(depth, P, out):
+    "Position under each pose minus the pixel, per source pixel (`_finite_path` of `project_pixels`, one pass)."
+    h, w = depth.shape
+    zero = np.float32(0)
+    for v in range(h):
+        fv = np.float32(v)
+        for u in range(w):
+            fu, d = np.float32(u), depth[v, u]
+            for k in range(P.shape[0]):
+                x, y, z = _xyz_nb(P[k], v if P.shape[1] > 1 else 0, fu, fv, d)
+                dx, dy = zero, zero
+                if d > zero and z > zero:
+                    dx, dy = x / z - fu, y / z - fv
+                    if not np.isfinite(dx): dx = zero
+                    if not np.isfinite(dy): dy = zero
+                out[v, u, k, 0] = dx
+                out[v, u, k, 1] = dy
+
 def _finite_path(px, py, u, v):
     "Positions minus the pixel, 0 where a projection is invalid: `H×W×n×2` from `n×H×W` positions."
     path = np.stack([px - u, py - v], -1)
@@ -199,9 +237,14 @@ def kernel_paths(depth, K, poses, exposure, segments=4, t_readout=0.0, reference
         return _blurry_frame_paths(d, K, traj, times, t_readout, 0.0 if reference == "start" else exposure / 2,
                                    _resolve(backend))
     P = projection_matrices(K, *pose_grid(traj, times, h, t_readout))
-    if _resolve(backend, cpu="numpy") == "cuda":                      # same float32 operations on the GPU (03_warp_cuda)
+    backend = _resolve(backend)
+    if backend == "cuda":                                             # same float32 operations on the GPU (03_warp_cuda)
         from deblur_nbdev.warp_cuda import cuda_kernel_paths
         return cuda_kernel_paths(d, P)
+    if backend == "numba":
+        out = np.empty((h, w, len(P), 2), np.float32)
+        _paths_nb(d, _as_P(P, h), out)
+        return out
     px, py, _ = project_pixels(d, P)
     v, u = np.mgrid[0:h, 0:w].astype(np.float32)
     return _finite_path(px, py, u, v)
@@ -277,10 +320,12 @@ def _reblur_nb(img, path, nsub, wts, iters, out):
                     qx = fx - (path[y, x, 2 * i] * (one - s) + path[y, x, 2 * i + 2] * s)
                     qy = fy - (path[y, x, 2 * i + 1] * (one - s) + path[y, x, 2 * i + 3] * s)
                     for _ in range(iters):                   # q + path(q) = pixel, path bilinear between pixels
-                        dx = _bilinear_nb(path, qx, qy, 2 * i) * (one - s) + _bilinear_nb(path, qx, qy, 2 * i + 2) * s
-                        dy = _bilinear_nb(path, qx, qy, 2 * i + 1) * (one - s) + _bilinear_nb(path, qx, qy, 2 * i + 3) * s
+                        tp = _taps_nb(h, w, qx, qy)
+                        dx = _blend_nb(path, tp, 2 * i) * (one - s) + _blend_nb(path, tp, 2 * i + 2) * s
+                        dy = _blend_nb(path, tp, 2 * i + 1) * (one - s) + _blend_nb(path, tp, 2 * i + 3) * s
                         qx, qy = fx - dx, fy - dy
-                    for c in range(img.shape[2]): out[y, x, c] += wt * _bilinear_nb(img, qx, qy, c)
+                    tp = _taps_nb(h, w, qx, qy)
+                    for c in range(img.shape[2]): out[y, x, c] += wt * _blend_nb(img, tp, c)
 
 def reblur(sharp, path, weights=None, valid=None, max_step=0.25, iterations=3):
     "Render blur from a sharp image and its kernel path (`H×W×(k+1)×2`): the forward model the path describes."

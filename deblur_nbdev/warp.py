@@ -203,47 +203,59 @@ def zbuffer_numba(depth, P, dst_shape, threads=1, target_rows=False):
 @numba.njit(cache=True, nogil=True, inline="always", error_model="numpy")
 def _source_point_nb(depth, P, s, w, hd, tx, ty, trows):
     "Exact sub-pixel source position `(qx, qy)` of the point of source pixel `s` that lands on target `(tx, ty)`."
-    v = s // w
+    v = np.int64((s + 0.5) * (1.0 / w))                          # = s // w exactly (|error| ≪ 0.5 / w), no division
     u = s - v * w
     fu, fv = np.float32(u), np.float32(v)
     d = depth[v, u]
     r = _row_nb(P, v, fu, fv, d, hd, trows)
     x, y, z = _xyz_nb(P, r, fu, fv, d)
-    px, py, g = x / z, y / z, d / z
+    iz = np.float32(1) / z
+    px, py, g = x * iz, y * iz, d * iz
     j00, j01 = (P[r, 0, 0] - px * P[r, 2, 0]) * g, (P[r, 0, 1] - px * P[r, 2, 1]) * g
     j10, j11 = (P[r, 1, 0] - py * P[r, 2, 0]) * g, (P[r, 1, 1] - py * P[r, 2, 1]) * g
     ex, ey = np.float32(tx) - px, np.float32(ty) - py
-    det = j00 * j11 - j01 * j10
-    dx, dy = (j11 * ex - j01 * ey) / det, (j00 * ey - j10 * ex) / det
+    idet = np.float32(1) / (j00 * j11 - j01 * j10)
+    dx, dy = (j11 * ex - j01 * ey) * idet, (j00 * ey - j10 * ex) * idet
     if not (np.isfinite(dx) and np.isfinite(dy)):
         dx, dy = np.float32(0), np.float32(0)
     return fu + dx, fv + dy
 
 @numba.njit(cache=True, nogil=True, inline="always")
-def _bilinear_nb(img, qx, qy, c):
-    "Bilinear sample of channel `c` of `img` (H×W×C) at `(qx, qy)`, clamped to the image."
-    h, w = img.shape[0], img.shape[1]
+def _taps_nb(h, w, qx, qy):
+    "Bilinear taps at `(qx, qy)` clamped to an `h×w` image: columns, rows and the weights of the second of each."
     qx = min(max(qx, np.float32(0)), np.float32(w - 1))
     qy = min(max(qy, np.float32(0)), np.float32(h - 1))
     x0, y0 = np.int64(qx), np.int64(qy)
-    x1, y1 = min(x0 + 1, w - 1), min(y0 + 1, h - 1)
-    ax, ay = qx - np.float32(x0), qy - np.float32(y0)
+    return x0, min(x0 + 1, w - 1), y0, min(y0 + 1, h - 1), qx - np.float32(x0), qy - np.float32(y0)
+
+@numba.njit(cache=True, nogil=True, inline="always")
+def _blend_nb(img, taps, c):
+    "Channel `c` of `img` (H×W×C) at bilinear `taps`."
+    x0, x1, y0, y1, ax, ay = taps
     one = np.float32(1)
     top = img[y0, x0, c] * (one - ax) + img[y0, x1, c] * ax
     bot = img[y1, x0, c] * (one - ax) + img[y1, x1, c] * ax
     return top * (one - ay) + bot * ay
 
+@numba.njit(cache=True, nogil=True, inline="always")
+def _bilinear_nb(img, qx, qy, c):
+    "Bilinear sample of channel `c` of `img` (H×W×C) at `(qx, qy)`, clamped to the image."
+    return _blend_nb(img, _taps_nb(img.shape[0], img.shape[1], qx, qy), c)
+
 @numba.njit(cache=True, nogil=True, error_model="numpy")
 def _sample_nb(img, depth, P, win, wd, hd, trows, out):
     "Sub-pixel colour of each winner of one pose (`win` flat `m`, `out` `m×C`), 0 in holes."
     w = depth.shape[1]
-    for t in range(win.shape[0]):
-        s = win[t]
-        if s < 0:
-            for c in range(img.shape[2]): out[t, c] = np.float32(0)
-        else:
-            qx, qy = _source_point_nb(depth, P, s, w, hd, t % wd, t // wd, trows)
-            for c in range(img.shape[2]): out[t, c] = _bilinear_nb(img, qx, qy, c)
+    for ty in range(hd):
+        for tx in range(wd):
+            t = ty * wd + tx
+            s = win[t]
+            if s < 0:
+                for c in range(img.shape[2]): out[t, c] = np.float32(0)
+            else:
+                qx, qy = _source_point_nb(depth, P, s, w, hd, tx, ty, trows)
+                taps = _taps_nb(img.shape[0], w, qx, qy)
+                for c in range(img.shape[2]): out[t, c] = _blend_nb(img, taps, c)
 
 # %% ../nbs/02_warp.ipynb #76e7b4ee
 def _winner_rows(P, v, fu, fv, d, hd, target_rows):
@@ -269,12 +281,13 @@ def subpixel_numpy(image, depth, P, win, target_rows=False):
     x, y, z = _xyz(r, fu, fv, dd)
     t = np.arange(hd * wd)
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-        px, py, g = x / z, y / z, dd / z
+        iz = np.float32(1) / z
+        px, py, g = x * iz, y * iz, dd * iz
         j00, j01 = (r[..., 0, 0] - px * r[..., 2, 0]) * g, (r[..., 0, 1] - px * r[..., 2, 1]) * g
         j10, j11 = (r[..., 1, 0] - py * r[..., 2, 0]) * g, (r[..., 1, 1] - py * r[..., 2, 1]) * g
         ex, ey = (t % wd).astype(np.float32) - px, (t // wd).astype(np.float32) - py
-        det = j00 * j11 - j01 * j10
-        dx, dy = (j11 * ex - j01 * ey) / det, (j00 * ey - j10 * ex) / det
+        idet = np.float32(1) / (j00 * j11 - j01 * j10)
+        dx, dy = (j11 * ex - j01 * ey) * idet, (j00 * ey - j10 * ex) * idet
     bad = ~(np.isfinite(dx) & np.isfinite(dy))
     zero = np.float32(0)
     qx = np.clip(fu + np.where(bad, zero, dx), zero, np.float32(w - 1))

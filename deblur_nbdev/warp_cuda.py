@@ -71,15 +71,16 @@ __device__ __forceinline__ void dbn_source_point(const float* __restrict__ depth
     const float fu = (float)u, fv = (float)v, d = depth[s];
     const float* P = Pj + (long long)dbn_prow(Pj, prow, trows, fu, fv, v, d, hd) * 12;
     const float x = dbn_row(P, fu, fv, d), y = dbn_row(P + 4, fu, fv, d), z = dbn_row(P + 8, fu, fv, d);
-    const float px = __fdiv_rn(x, z), py = __fdiv_rn(y, z), g = __fdiv_rn(d, z);
+    const float iz = __fdiv_rn(1.0f, z);
+    const float px = __fmul_rn(x, iz), py = __fmul_rn(y, iz), g = __fmul_rn(d, iz);
     const float j00 = __fmul_rn(__fsub_rn(P[0], __fmul_rn(px, P[8])), g);
     const float j01 = __fmul_rn(__fsub_rn(P[1], __fmul_rn(px, P[9])), g);
     const float j10 = __fmul_rn(__fsub_rn(P[4], __fmul_rn(py, P[8])), g);
     const float j11 = __fmul_rn(__fsub_rn(P[5], __fmul_rn(py, P[9])), g);
     const float ex = __fsub_rn((float)tx, px), ey = __fsub_rn((float)ty, py);
-    const float det = __fsub_rn(__fmul_rn(j00, j11), __fmul_rn(j01, j10));
-    float dx = __fdiv_rn(__fsub_rn(__fmul_rn(j11, ex), __fmul_rn(j01, ey)), det);
-    float dy = __fdiv_rn(__fsub_rn(__fmul_rn(j00, ey), __fmul_rn(j10, ex)), det);
+    const float idet = __fdiv_rn(1.0f, __fsub_rn(__fmul_rn(j00, j11), __fmul_rn(j01, j10)));
+    float dx = __fmul_rn(__fsub_rn(__fmul_rn(j11, ex), __fmul_rn(j01, ey)), idet);
+    float dy = __fmul_rn(__fsub_rn(__fmul_rn(j00, ey), __fmul_rn(j10, ex)), idet);
     if (!(dbn_finite(dx) && dbn_finite(dy))) { dx = 0.0f; dy = 0.0f; }
     *qx = __fadd_rn(fu, dx); *qy = __fadd_rn(fv, dy);
 }
