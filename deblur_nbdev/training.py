@@ -16,7 +16,7 @@ import tensorflow as tf
 import keras
 from fastcore.script import call_parse, is_cli
 from . import __version__
-from .dataset import VARIANTS, read_manifest, iter_samples, make_tf_dataset, atomic_write
+from .dataset import VARIANTS, ALL_VARIANTS, read_manifest, iter_samples, make_tf_dataset, atomic_write
 from .unet import build_unet, model_info, load_model, MaskedL1
 
 # %% ../nbs/14_training.ipynb #13cc34e2
@@ -57,16 +57,20 @@ def _dataset_info(data):
     return m, counts, first.blurry.shape[:2], first.mask is not None
 
 def check_finite_data(data,             # dataset folder
-                      variant="blind",  # the arrays the variant uses are checked (blurry, sharp, + depth and/or kernel)
+                      variant="blind",  # the arrays the variant uses are checked (blurry, sharp, + depth, kernel, path)
                       split="train"     # split to scan
                      ) -> int:          # number of samples checked
     "Raise ValueError naming the first sample and array holding NaN or inf in what a variant trains on."
-    chans = VARIANTS[variant]
+    chans = ALL_VARIANTS[variant]
     keys = ["blurry", "sharp"] + (["depth"] if "depth" in chans else []) + (["kernel"] if "kx" in chans else [])
+    keys += ["path"] if "p0x" in chans else []
     n = 0
     for s in iter_samples(data, split, as_float=False):
         for k in keys:
             a = getattr(s, k)
+            if a is None:                             # only `path` is optional among these
+                raise ValueError(f"data: sample {s.index} ({split} split of {data}) has no kernel path; the "
+                                 f"{variant!r} variant needs one (generate the dataset with path_segments=4)")
             if a.dtype != np.uint8 and not np.isfinite(a).all():
                 raise ValueError(f"data: sample {s.index} ({split} split of {data}) has NaN or inf in its {k}; "
                                  f"fix or drop it before training")
@@ -149,7 +153,7 @@ _NOT_CONFIG = ("package_version",)            # recorded, but a rerun with a new
 def _config(data, variant, preset, epochs, batch, crop, lr, steps_per_epoch, depth, width, fine_tune, mask, seed, val):
     "Resolve the preset and overrides into the full configuration (checked), plus the dataset facts."
     if preset not in PRESETS: raise ValueError(f"preset: one of {list(PRESETS)}, got {preset!r}")
-    if variant not in VARIANTS: raise ValueError(f"variant: one of {list(VARIANTS)}, got {variant!r}")
+    if variant not in ALL_VARIANTS: raise ValueError(f"variant: one of {list(ALL_VARIANTS)}, got {variant!r}")
     p = dict(PRESETS[preset]); ft = None
     if fine_tune is not None:
         fp = Path(fine_tune)
@@ -229,7 +233,7 @@ def _load_checkpoint(path):
 
 def train(data,                  # dataset folder written by `deblur_nbdev.dataset` (train split; test split for validation)
           out,                   # output folder: checkpoints/, model.keras, log.csv, tensorboard/, train.json
-          variant="blind",       # 'blind', 'depth', 'kernel' or 'depth+kernel' (with `fine_tune`: the model's)
+          variant="blind",       # a name of `ALL_VARIANTS` ('blind', …, 'depth+path'; with `fine_tune`: the model's)
           preset="thesis",       # 'thesis' (the thesis recipe) or 'cpu' (small, for tests and demos)
           epochs=None,           # total epochs (None: the preset's; 15 when fine-tuning)
           batch=None,            # global batch size (None: the preset's; 2 when fine-tuning)
@@ -295,7 +299,7 @@ def train(data,                  # dataset folder written by `deblur_nbdev.datas
 def deblur_train(
     data:str=None,              # dataset folder (written by deblur_dataset or deblur_rig_dataset)
     out:str="runs/train",       # output folder (checkpoints, model.keras, log.csv, tensorboard/)
-    variant:str="blind",        # blind, depth, kernel or depth+kernel
+    variant:str="blind",        # blind, depth, kernel, depth+kernel, path or depth+path
     preset:str="thesis",        # thesis (Adam 1e-4, 100 epochs, batch 32) or cpu (small)
     epochs:int=None,            # total epochs (default: the preset's)
     batch:int=None,             # global batch size

@@ -1,5 +1,5 @@
 "Dataset format, generation, crash/resume, parallel backends and the tf.data loader (`06_dataset`)."
-import json, os, random, signal, subprocess, sys, time
+import json, os, random, re, signal, subprocess, sys, time
 from pathlib import Path
 import numpy as np, pytest
 from hypothesis import given, settings, strategies as st
@@ -18,10 +18,11 @@ def make_sample(index=0, h=6, w=8, P=3, split="train", scene="s", seed=0, **kw):
 # ---------------------------------------------------------------- format
 @settings(max_examples=25, deadline=None)
 @given(h=st.integers(1, 9), w=st.integers(1, 9), P=st.integers(1, 5), k=st.integers(0, 3), seed=st.integers(0, 2**31),
-       mask=st.booleans(), f32=st.booleans())
-def test_shard_roundtrip_is_exact_and_deterministic(tmp_path_factory, h, w, P, k, seed, mask, f32):
+       mask=st.booleans(), f32=st.booleans(), kp=st.integers(0, 3))
+def test_shard_roundtrip_is_exact_and_deterministic(tmp_path_factory, h, w, P, k, seed, mask, f32, kp):
     g = np.random.default_rng(seed)
-    extra = dict(kernel_segments=g.normal(0, 2, (h, w, k, 2)) if k else None, mask=g.random((h, w)) > 0.5 if mask else None)
+    extra = dict(kernel_segments=g.normal(0, 2, (h, w, k, 2)) if k else None, mask=g.random((h, w)) > 0.5 if mask else None,
+                 path=g.normal(0, 4, (h, w, kp + 1, 2)).astype(np.float32) if kp else None)
     ss = [make_sample(i, h, w, P, seed=seed + i, **extra) for i in (7, 3)]
     d = tmp_path_factory.mktemp("rt")
     dt = "float32" if f32 else "uint8"
@@ -38,6 +39,10 @@ def test_shard_roundtrip_is_exact_and_deterministic(tmp_path_factory, h, w, P, k
         else: assert a.kernel_segments is None
         if mask: np.testing.assert_array_equal(a.mask, b.mask)
         else: assert a.mask is None
+        if kp:                                                              # the path, bit for bit
+            assert a.path.dtype == np.float32 and a.path.shape == (h, w, kp + 1, 2)
+            assert a.path.tobytes() == b.path.tobytes()
+        else: assert a.path is None
 
 def test_shard_rejects_mixed_splits_and_duplicates(tmp_path):
     with pytest.raises(ValueError, match="one split"): shard_bytes([make_sample(0), make_sample(1, split="test")])
@@ -56,7 +61,7 @@ def test_read_shard_names_a_corrupt_or_missing_file(tmp_path):
 def test_write_dataset_manifest_and_verify(tmp_path):
     ss = [make_sample(i, split="test" if i % 3 == 0 else "train", scene=f"room{i % 3 == 0}", seed=i) for i in range(7)]
     m = write_dataset(tmp_path, ss, params=dict(a=1), shard_size=2, generator="pytest")
-    assert m == read_manifest(tmp_path) and m["format_version"] == 1 and m["complete"]
+    assert m == read_manifest(tmp_path) and m["format_version"] == 2 and m["complete"]
     assert [r["file"] for r in m["shards"]] == ["test-00000.npz", "test-00001.npz", "train-00000.npz", "train-00001.npz"]
     assert verify_dataset(tmp_path, read=True) == {"train": 4, "test": 3}
     assert m["splits"]["test"] == {"count": 3, "scenes": ["roomTrue"]}
@@ -73,6 +78,11 @@ def test_sample_checks_inputs():
     with pytest.raises(ValueError, match="mask"): make_sample(mask=np.full((6, 8), 3))
     with pytest.raises(ValueError, match="index"): make_sample(index=-1)
     with pytest.raises(ValueError, match="kernel_segments"): make_sample(kernel_segments=np.zeros((6, 8, 2)))
+    with pytest.raises(ValueError, match="sample 0.path"): make_sample(path=np.zeros((6, 8, 2)))      # no points axis
+    with pytest.raises(ValueError, match="path.*k ≥ 1"): make_sample(path=np.zeros((6, 8, 1, 2)))   # 1 point: 0 segments
+    with pytest.raises(ValueError, match="path"): make_sample(path=np.zeros((6, 7, 5, 2)))
+    with pytest.raises(ValueError, match="path"): make_sample(path=np.zeros((6, 8, 5, 3)))
+    assert make_sample(path=np.zeros((6, 8, 5, 2), np.float64)).path.dtype == np.float32
     with pytest.raises(ValueError, match="blurry"): Sample(s.blurry * 2, s.sharp, s.depth, s.kernel, s.K, s.R, s.T, s.times)
     assert s.poses.R.shape == (3, 3, 3)
 
@@ -108,9 +118,80 @@ def test_sample_parameters_follow_the_ranges(tmp_path):
         assert 0.02 <= s.params["exposure"] <= 0.05 and 0.8 <= s.params["focal_multiplier"] <= 1.4
         assert 300 <= s.params["photons"] <= 3000 and 0.5 <= s.params["trans_scale"] <= 1.0
         assert s.kernel_segments.shape == (32, 48, 2, 2) and np.array_equal(s.kernel_segments[:, :, -1], s.kernel)
-        assert len(s.times) == 32 and abs(s.times[-1] - s.params["exposure"]) < 1e-9
+        assert len(s.times) == s.params["poses"] >= 5                                          # adaptive sampling
+        assert 0 < s.times[0] < s.times[-1] < s.params["exposure"]
+        assert s.params["sf"] is None and s.path.shape == (32, 48, 5, 2)
         np.testing.assert_allclose(s.K[0, 0], 48 * s.params["focal_multiplier"])          # random intrinsics
     assert len({round(s.params["exposure"], 6) for s in ss}) == len(ss)
+    fixed = generate_sample(dataset_params(**{**SMALL, "n_poses": 32}), 3)                    # the fixed sampling, kept
+    assert len(fixed.times) == 32 and abs(fixed.times[-1] - fixed.params["exposure"]) < 1e-9
+
+def test_generated_paths_are_stored_and_read_back_bit_exactly(tmp_path):
+    m = generate_dataset(tmp_path / "d", progress=False, **{**SMALL, "n": 4, "test_fraction": 0})
+    assert m["format_version"] == 2 and m["params"]["path_segments"] == 4 and m["params"]["n_poses"] is None
+    params = dataset_params(**{**SMALL, "n": 4, "test_fraction": 0})
+    for s in iter_samples(tmp_path / "d"):
+        fresh = generate_sample(params, s.index)
+        assert s.path.shape == (32, 48, 5, 2) and s.path.tobytes() == fresh.path.tobytes()
+        np.testing.assert_allclose(s.path[:, :, 0], 0, atol=1e-3)                          # reference 'start'
+        np.testing.assert_allclose(s.path[:, :, -1] - s.path[:, :, 0], s.kernel, atol=1e-3)   # its ends: the kernel map
+        assert np.abs(s.path).max() > 0.1
+    k8 = generate_sample(dataset_params(**{**SMALL, "path_segments": 8}), 0)
+    assert k8.path.shape == (32, 48, 9, 2)
+    none = tmp_path / "none"
+    generate_dataset(none, progress=False, **{**SMALL, "n": 3, "test_fraction": 0, "path_segments": 0})
+    assert all(s.path is None for s in iter_samples(none))
+    with pytest.raises(ValueError, match="sample 0 has no path.*path_segments=4"): make_tf_dataset(none, "path")
+    with pytest.raises(ValueError, match="path_segments"): dataset_params(path_segments=-1)
+    r = run_cli("--out", str(tmp_path / "cli"), "--n", "2", "--height", "24", "--width", "32", "--n_scenes", "2",
+                "--test_fraction", "0", "--path_segments", "2", "--quiet", "--workers", "1")
+    assert r.returncode == 0, r.stderr
+    assert next(iter_samples(tmp_path / "cli")).path.shape == (24, 32, 3, 2)
+    with pytest.raises(ValueError, match="4 segments.*2-segment"): make_tf_dataset(tmp_path / "cli", "depth+path")
+
+def write_v1_dataset(folder, n=3, h=6, w=8):
+    "A version 1 dataset written member by member as version 1 wrote it (no `path`), independently of `write_shard`."
+    import hashlib, io, zipfile
+    folder.mkdir(parents=True)
+    g = np.random.default_rng(0)
+    buf, want = io.BytesIO(), []
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_STORED) as z:
+        for i in range(n):
+            arrays = dict(blurry=g.integers(0, 256, (h, w, 3), dtype=np.uint8),
+                          sharp=g.integers(0, 256, (h, w, 3), dtype=np.uint8),
+                          depth=g.uniform(0.5, 4, (h, w)).astype(np.float32),
+                          kernel=g.normal(0, 2, (h, w, 2)).astype(np.float32),
+                          K=np.array([[w, 0, w / 2], [0, w, h / 2], [0, 0, 1.]]), R=np.eye(3)[None], T=np.zeros((1, 3)),
+                          times=np.zeros(1))
+            meta = json.dumps(dict(index=i, scene="old", split="train", params={}), sort_keys=True).encode()
+            for key, a in [*arrays.items(), ("meta", np.frombuffer(meta, np.uint8))]:
+                with z.open(zipfile.ZipInfo(f"{i:09d}/{key}.npy", date_time=(1980, 1, 1, 0, 0, 0)), "w") as f:
+                    np.lib.format.write_array(f, a, allow_pickle=False)
+            want.append(arrays)
+    data = buf.getvalue()
+    (folder / "train-00000.npz").write_bytes(data)
+    shard = dict(file="train-00000.npz", split="train", count=n, indices=list(range(n)),
+                 sha256=hashlib.sha256(data).hexdigest(), bytes=len(data))
+    man = dict(format="deblur_nbdev-dataset", format_version=1, package_version="0.0.1", generator="v1", params={},
+               n_samples=n, complete=True,
+               splits=dict(train=dict(count=n, scenes=["old"]), test=dict(count=0, scenes=[])),
+               shards=[shard])
+    (folder / "manifest.json").write_text(json.dumps(man, indent=1, sort_keys=True) + "\n")
+    return want
+
+def test_a_version_1_dataset_is_still_readable(tmp_path):
+    want = write_v1_dataset(tmp_path / "v1")
+    assert read_manifest(tmp_path / "v1")["format_version"] == 1
+    assert verify_dataset(tmp_path / "v1", read=True) == {"train": 3, "test": 0}
+    got = list(iter_samples(tmp_path / "v1", as_float=False))
+    assert [s.index for s in got] == [0, 1, 2] and all(s.path is None for s in got)
+    for s, a in zip(got, want):
+        for key in ("blurry", "sharp", "depth", "kernel"): np.testing.assert_array_equal(getattr(s, key), a[key])
+    x, _ = next(iter(make_tf_dataset(tmp_path / "v1", "depth+kernel", batch=3, shuffle=False, flip=False)))
+    np.testing.assert_allclose(x.numpy()[..., -2:], 0.1 * np.stack([a["kernel"] for a in want]), rtol=1e-6)
+    for v in ("path", "depth+path"):
+        with pytest.raises(ValueError, match=re.escape(f"variant: '{v}' needs kernel paths") + ".*format version 1"):
+            make_tf_dataset(tmp_path / "v1", v)
 
 def test_folder_scenenet_motorcycle_and_imu_sources(tmp_path):
     import cv2
@@ -207,11 +288,13 @@ def test_dask_local_cluster_gives_the_serial_bytes(tmp_path):
 def tiny(tmp_path_factory):
     d = tmp_path_factory.mktemp("tiny")
     ss = [make_sample(i, 12, 16, split="test" if i >= 6 else "train", scene=f"s{i >= 6}", seed=i,
-                      mask=(np.arange(12 * 16).reshape(12, 16) % 3 > 0) if i % 2 else None) for i in range(8)]
+                      mask=(np.arange(12 * 16).reshape(12, 16) % 3 > 0) if i % 2 else None,
+                      path=np.random.default_rng(100 + i).normal(0, 3, (12, 16, 5, 2))) for i in range(8)]
     write_dataset(d, ss, shard_size=3, image_dtype="float32")
     return d, ss
 
-@pytest.mark.parametrize("variant,c", [("blind", 3), ("depth", 4), ("kernel", 5), ("depth+kernel", 6)])
+@pytest.mark.parametrize("variant,c", [("blind", 3), ("depth", 4), ("kernel", 5), ("depth+kernel", 6), ("path", 13),
+                                       ("depth+path", 14)])
 def test_tf_shapes_dtypes_and_content(tiny, variant, c):
     d, ss = tiny
     xs, ys = zip(*[(x.numpy(), y.numpy()) for x, y in make_tf_dataset(d, variant, batch=4, shuffle=False, flip=False, mask=True)])
@@ -222,6 +305,7 @@ def test_tf_shapes_dtypes_and_content(tiny, variant, c):
         np.testing.assert_array_equal(y[k, ..., 3], 1.0 if s.mask is None else s.mask)
         if "depth" in variant: np.testing.assert_allclose(x[k, ..., 3], np.minimum(1, 0.5 / s.depth), rtol=1e-6)
         if "kernel" in variant: np.testing.assert_allclose(x[k, ..., -2:], 0.1 * s.kernel, rtol=1e-6)
+        if "path" in variant: np.testing.assert_allclose(x[k, ..., -10:], 0.1 * s.path.reshape(12, 16, 10), rtol=1e-6)
 
 def test_tf_crops_and_flips_move_every_channel_together(tiny):
     d, ss = tiny
@@ -243,6 +327,25 @@ def test_tf_crops_and_flips_move_every_channel_together(tiny):
             assert hits, "a batch element is not a crop of any (flipped) sample"
             seen |= {h[1:] for h in hits}
     assert seen == {(0, 0), (0, 1), (1, 0), (1, 1)}
+
+def test_tf_flips_apply_to_every_path_point(tiny):
+    "Each element's flips, found from its RGB, must turn the stored path into the numpy-flipped, sign-flipped one."
+    d, ss = tiny
+    seen = set()
+    for seed in range(3):
+        x, _ = next(iter(make_tf_dataset(d, "depth+path", batch=6, seed=seed, kernel_scale=1.0)))
+        for b in x.numpy():
+            match = [(s, fh, fv) for s in ss[:6] for fh in (0, 1) for fv in (0, 1)
+                     if np.array_equal(b[..., :3], s.blurry[::-1 if fv else 1, ::-1 if fh else 1])]
+            assert len(match) == 1
+            s, fh, fv = match[0]
+            seen.add((fh, fv))
+            want = s.path[::-1 if fv else 1, ::-1 if fh else 1] * np.float32([-1 if fh else 1, -1 if fv else 1])
+            assert want[0, 0, 1, 0] != 0                                  # asymmetric: a missed sign would show
+            np.testing.assert_array_equal(b[..., 4:], want.reshape(12, 16, 10))      # p0x, p0y, p1x, … in time order
+    assert seen == {(0, 0), (0, 1), (1, 0), (1, 1)}
+    xc, _ = next(iter(make_tf_dataset(d, "path", batch=2, crop=(5, 7), seed=1)))                   # with crops too
+    assert xc.shape == (2, 5, 7, 13)
 
 def test_tf_determinism_and_errors(tiny):
     d, _ = tiny

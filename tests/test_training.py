@@ -10,7 +10,7 @@ BIN = Path(sys.executable).parent
 SMALL = dict(preset="cpu", crop=(32, 32), depth=2, width=4, progress=False)
 
 
-def samples(n=8, h=32, w=48, test=2, mask=False, nan_kernel=None, seed=0):
+def samples(n=8, h=32, w=48, test=2, mask=False, nan_kernel=None, seed=0, path=False):
     g = np.random.default_rng(seed); out = []
     for i in range(n):
         blurry = g.random((h, w, 3), np.float32)
@@ -21,7 +21,8 @@ def samples(n=8, h=32, w=48, test=2, mask=False, nan_kernel=None, seed=0):
         if nan_kernel == i: k[1, 1, 1] = np.inf
         out.append(Sample(blurry, sharp, g.uniform(0.5, 4, (h, w)), k, np.array([[w, 0, w / 2], [0, w, h / 2], [0, 0, 1.]]),
                           np.eye(3)[None], np.zeros((1, 3)), [0.0], index=i, scene=f"s{i}",
-                          split="test" if i >= n - test else "train", mask=m))
+                          split="test" if i >= n - test else "train", mask=m,
+                          path=g.normal(0, 2, (h, w, 5, 2)) if path else None))
     return out
 
 
@@ -110,9 +111,22 @@ def test_bad_inputs_are_refused_by_name(data, tmp_path):
     with pytest.raises(ValueError, match="multiple of 2\\*\\*depth"): train(data, tmp_path / "x", **{**kw, "crop": (30, 32)})
     with pytest.raises(ValueError, match="larger than"): train(data, tmp_path / "x", **{**kw, "crop": (32, 64)})
     with pytest.raises(ValueError, match="crop"): train(data, tmp_path / "x", **{**kw, "crop": None, "depth": 5})
+    with pytest.raises(ValueError, match="has no kernel path.*path_segments"): train(data, tmp_path / "x", "path", **kw)
     nan = tmp_path / "nan"; write_dataset(nan, samples(nan_kernel=2))
     with pytest.raises(ValueError, match="sample 2.*kernel"): train(nan, tmp_path / "x", "kernel", **kw)
     assert not (tmp_path / "x").exists()
+
+
+def test_path_variant_trains(tmp_path):
+    d, s = tmp_path / "paths", samples(n=4, test=1, path=True)
+    s[1].path[2, 3, 4, 0] = np.nan
+    write_dataset(d, s)
+    kw = dict(SMALL, epochs=1, steps_per_epoch=1)
+    with pytest.raises(ValueError, match="sample 1.*path"): train(d, tmp_path / "x", "depth+path", **kw)
+    s[1].path[2, 3, 4, 0] = 0
+    write_dataset(tmp_path / "ok", s)
+    train(tmp_path / "ok", tmp_path / "run", "path", **kw)
+    assert model_info(load_model(tmp_path / "run" / "model.keras"))["channels"] == 13
 
 
 def test_resume_problems_and_overwrite(data, tmp_path):
