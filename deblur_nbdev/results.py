@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 from fastcore.script import call_parse, is_cli
 from .blur_model import as_image, as_depth, intrinsics, default_K
-from .dataset import VARIANTS, iter_samples, read_manifest, atomic_write
+from .dataset import VARIANTS, ALL_VARIANTS, PATH_SEGMENTS, iter_samples, read_manifest, atomic_write
 
 # %% ../nbs/15_results.ipynb #ee8ae4d3
 def _metric_inputs(pred, target, mask):
@@ -182,7 +182,7 @@ def _peek_variant(path):
         if isinstance(o, dict):
             if o.get("class_name") == "ResidualRGB" and isinstance(o.get("config"), dict):
                 v = o["config"].get("variant")
-                return v if v in VARIANTS else None
+                return v if v in ALL_VARIANTS else None
             todo.extend(o.values())
         elif isinstance(o, list): todo.extend(o)
     return None
@@ -462,24 +462,28 @@ def deblur_evaluate(
         sys.exit(f"deblur_evaluate: error: {e}")
 
 # %% ../nbs/15_results.ipynb #0c56e6db
-def _user_kernel(kernel, imu, depth, shape, t_start, exposure, fx, fy, cx, cy, time_offset, t_readout):
-    "Kernel maps from a `.npy` file or from an IMU record (needs depth and intrinsics)."
+def _user_kernel(kernel, imu, depth, shape, t_start, exposure, fx, fy, cx, cy, time_offset, t_readout, segments=0):
+    "Kernel maps (`segments=0`) or paths from a `.npy` file or from an IMU record (needs depth and intrinsics)."
     h, w = shape
     if kernel is not None:
         p = Path(kernel)
         if not p.is_file(): raise FileNotFoundError(f"kernel: file not found: {p}")
         try: k = np.load(p, allow_pickle=False)
         except (ValueError, OSError) as e: raise ValueError(f"kernel: cannot read {p} as a .npy array ({e})") from None
-        if k.shape != (h, w, 2): raise ValueError(f"kernel: {p} has shape {k.shape}; need {(h, w, 2)} (H×W×2 like the image)")
+        need = (h, w, segments + 1, 2) if segments else (h, w, 2)
+        what = "path" if segments else "kernel"
+        if k.shape != need: raise ValueError(f"{what}: {p} has shape {k.shape}; need {need} (the image's H×W)")
         if not np.isfinite(k).all(): raise ValueError(f"kernel: {p} contains NaN or inf")
         return k.astype(np.float32)
     from deblur_nbdev.camera_motion import read_imu_csv, imu_poses
-    from deblur_nbdev.synthesis import kernel_maps
+    from deblur_nbdev.synthesis import kernel_maps, kernel_paths
     if depth is None: raise ValueError("imu: kernel maps from an IMU record need the scene depth too (--depth)")
     if t_start is None or exposure is None: raise ValueError("imu: kernel maps from an IMU record need --t_start and --exposure (s)")
     if fx is None: raise ValueError("imu: kernel maps from an IMU record need the focal length --fx (px)")
     K = intrinsics(fx, fy if fy is not None else fx, cx if cx is not None else (w - 1) / 2, cy if cy is not None else (h - 1) / 2)
     poses = imu_poses(read_imu_csv(imu), t_start, exposure + t_readout, time_offset=time_offset)
+    if segments:                                                 # a kernel path of `segments` segments
+        return kernel_paths(depth, K, poses, exposure, segments, t_readout=t_readout, frame="blurry")
     return kernel_maps(depth, K, poses, exposure, t_readout=t_readout, frame="blurry")   # where the photo's streaks are
 
 def deblur_file(model,              # U-Net or `.keras` path
@@ -488,7 +492,8 @@ def deblur_file(model,              # U-Net or `.keras` path
                 depth_scale=None,   # metres per PNG unit (default 0.001)
                 kernel=None,        # kernel-map .npy (H×W×2)
                 imu=None,           # IMU CSV (instead of `kernel`)
-                t_start=None, exposure=None, fx=None, fy=None, cx=None, cy=None, time_offset=0.0, t_readout=0.0
+                t_start=None, exposure=None, fx=None, fy=None, cx=None, cy=None, time_offset=0.0, t_readout=0.0,
+                path=None           # kernel-path .npy (H×W×5×2), for the 'path' variants (or --imu)
                ) -> np.ndarray:     # float32 `H×W×3` deblurred image
     "Deblur one image file with a trained U-Net, reading or computing the depth and kernel maps its variant needs."
     from deblur_nbdev.scenes import read_image, read_depth
@@ -505,18 +510,23 @@ def deblur_file(model,              # U-Net or `.keras` path
         from deblur_nbdev.unet import load_model, model_info
         m = load_model(model, compile=False) if isinstance(model, (str, Path)) else model
         v = model_info(m)["variant"]
-    chans = VARIANTS[v]
-    need_d, need_k = "depth" in chans, "kx" in chans
-    missing_k = need_k and kernel is None and imu is None
+    chans = ALL_VARIANTS[v]
+    need_d, need_k, need_p = "depth" in chans, "kx" in chans, "p0x" in chans
+    missing_k = (need_k and kernel is None and imu is None) or (need_p and path is None and imu is None)
     if (need_d and d is None) or missing_k:
-        what = " and ".join([x for x, miss in (("--depth", need_d and d is None), ("kernel maps (--kernel, or --imu with --t_start/--exposure/--fx and --depth)", missing_k)) if miss])
+        kind = "kernel paths (--path" if need_p else "kernel maps (--kernel"
+        what = " and ".join([x for x, miss in (("--depth", need_d and d is None),
+                                               (f"{kind}, or --imu with --t_start/--exposure/--fx and --depth)",
+                                                missing_k)) if miss])
         raise ValueError(f"model variant {v!r} needs {what}")
     k = _user_kernel(kernel, imu, d, (h, w), t_start, exposure, fx, fy, cx, cy, time_offset, t_readout) if need_k else None
+    pa = _user_kernel(path, imu, d, (h, w), t_start, exposure, fx, fy, cx, cy, time_offset, t_readout,
+                      PATH_SEGMENTS) if need_p else None
     from deblur_nbdev.unet import load_model, model_info, make_input, predict_image
     if m is None:
         m = load_model(model, compile=False)
         if model_info(m)["variant"] != v: raise ValueError(f"model: {model} describes itself as {v!r} but loads as {model_info(m)['variant']!r}")
-    return predict_image(m, make_input(m, img, d if need_d else None, k))
+    return predict_image(m, make_input(m, img, d if need_d else None, k, path=pa))
 
 @call_parse
 def deblur_image(
@@ -534,7 +544,8 @@ def deblur_image(
     cx:float=None,           # default: image centre
     cy:float=None,           # default: image centre
     time_offset:float=0.0,   # camera time = IMU time + time_offset (s)
-    t_readout:float=0.0      # rolling-shutter readout time (s)
+    t_readout:float=0.0,     # rolling-shutter readout time (s)
+    path:str=None            # kernel path .npy, H×W×5×2 px (the 'path' variants; or from --imu)
 ):
     "Deblur a photo with a trained U-Net; depth and kernel maps (a file, or from an IMU record) as its variant needs."
     try:
@@ -542,7 +553,8 @@ def deblur_image(
         if model is None or image is None: raise ValueError("need --model MODEL.keras and --image BLURRY")
         o = Path(out)
         if o.suffix.lower() not in (".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp"): raise ValueError(f"out: {o} needs an image suffix (.png, .jpg, ...)")
-        y = deblur_file(model, image, depth, depth_scale, kernel, imu, t_start, exposure, fx, fy, cx, cy, time_offset, t_readout)
+        y = deblur_file(model, image, depth, depth_scale, kernel, imu, t_start, exposure, fx, fy, cx, cy, time_offset,
+                        t_readout, path)
         o.parent.mkdir(parents=True, exist_ok=True)
         if not cv2.imwrite(str(o), cv2.cvtColor(np.floor(y * 255 + 0.5).astype(np.uint8), cv2.COLOR_RGB2BGR)):
             raise OSError(f"out: cannot write {o}")
