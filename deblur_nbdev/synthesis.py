@@ -17,7 +17,7 @@ from .camera_motion import Poses, exposure_times, row_times
 from functools import partial
 from .warp import (projection_matrices, project_pixels, forward_warp, zbuffer_numpy, zbuffer_numba, _as_P,
                                _check_index_range, _zbuffer_pose_nb, _decode_nb, _EMPTY, _xyz_nb, BACKENDS, _resolve, _zbuffer,
-                               _source_point_nb, _bilinear_nb, _taps_nb, _blend_nb, subpixel_numpy, _xyz)
+                               _source_point_nb, _offset_nb, _aux_pass_nb, _bilinear_nb, _taps_nb, _blend_nb, subpixel_numpy, _xyz)
 
 # %% ../nbs/04_synthesis.ipynb #e8819340
 @numba.njit(cache=True, nogil=True, error_model="numpy")
@@ -47,22 +47,23 @@ def _accumulate_sub_nb(img, depth, P, win, wt, wd, hd, trows, acc, wsum, hits):
                 hits[t] += 1
 
 @numba.njit(cache=True, nogil=True, error_model="numpy")
-def _accumulate_keys_nb(img, depth, P, keys, wt, subpix, trows, acc, wsum, hits):
-    "Add one pose straight from its z-buffer keys (winner = low 32 bits): `_decode_nb` and an accumulate, fused."
-    h, w = depth.shape
+def _accumulate_keys_nb(img, aux, keys, wt, subpix, acc, wsum, hits):
+    "Add one pose straight from its z-buffer keys (winner = low 32 bits); sub-pixel points from `_aux_pass_nb`."
+    h, w = img.shape[0], img.shape[1]
     for ty in range(h):
         for tx in range(w):
             t = ty * w + tx
             k = keys[t]
             if k != _EMPTY:
                 s = np.int64(k & np.uint64(0xFFFFFFFF))
+                sv = np.int64((s + 0.5) * (1.0 / w))                    # = s // w, no division
+                su = s - sv * w
                 if subpix:
-                    qx, qy = _source_point_nb(depth, P, s, w, h, tx, ty, trows)
-                    taps = _taps_nb(h, w, qx, qy)
+                    dx, dy = _offset_nb(aux[s, 0], aux[s, 1], aux[s, 2], aux[s, 3], aux[s, 4], aux[s, 5], tx, ty)
+                    taps = _taps_nb(h, w, np.float32(su) + dx, np.float32(sv) + dy)
                     for c in range(img.shape[2]): acc[t, c] += wt * _blend_nb(img, taps, c)
                 else:
-                    sv = np.int64((s + 0.5) * (1.0 / w))
-                    for c in range(img.shape[2]): acc[t, c] += wt * img[sv, s - sv * w, c]
+                    for c in range(img.shape[2]): acc[t, c] += wt * img[sv, su, c]
                 wsum[t] += wt
                 hits[t] += 1
 
@@ -70,9 +71,11 @@ def _accumulate_keys_nb(img, depth, P, keys, wt, subpix, trows, acc, wsum, hits)
 def _blur_serial_nb(img, depth, P, weights, hd, wd, subpix, trows, acc, wsum, hits):
     "Serial Algorithm 1 loop: z-buffer and accumulate one pose at a time (no N-frame buffers)."
     tgt, zs, keys = np.empty(depth.size, np.int32), np.empty(depth.size, np.float32), np.empty(hd * wd, np.uint64)
+    aux = np.empty((depth.size if subpix else 1, 6), np.float32)
     for j in range(P.shape[0]):
         _zbuffer_pose_nb(depth, P[j], hd, wd, keys, tgt, zs, trows)
-        _accumulate_keys_nb(img, depth, P[j], keys, weights[j], subpix, trows, acc, wsum, hits)
+        if subpix: _aux_pass_nb(depth, P[j], hd, trows, aux)
+        _accumulate_keys_nb(img, aux, keys, weights[j], subpix, acc, wsum, hits)
 
 # %% ../nbs/04_synthesis.ipynb #3ce6dc8a
 class Accumulated(NamedTuple):

@@ -201,24 +201,46 @@ def zbuffer_numba(depth, P, dst_shape, threads=1, target_rows=False):
 
 # %% ../nbs/02_warp.ipynb #e5abc285
 @numba.njit(cache=True, nogil=True, inline="always", error_model="numpy")
+def _aux_nb(P, r, fu, fv, d):
+    "Where source pixel `(fu, fv)` at depth `d` lands under row `r` of `P`, and the inverse Jacobian there."
+    x, y, z = _xyz_nb(P, r, fu, fv, d)
+    iz = np.float32(1) / z
+    px, py, g = x * iz, y * iz, d * iz
+    j00, j01 = (P[r, 0, 0] - px * P[r, 2, 0]) * g, (P[r, 0, 1] - px * P[r, 2, 1]) * g
+    j10, j11 = (P[r, 1, 0] - py * P[r, 2, 0]) * g, (P[r, 1, 1] - py * P[r, 2, 1]) * g
+    idet = np.float32(1) / (j00 * j11 - j01 * j10)
+    return px, py, j11 * idet, -j01 * idet, -j10 * idet, j00 * idet
+
+@numba.njit(cache=True, nogil=True, inline="always", error_model="numpy")
+def _offset_nb(px, py, a00, a01, a10, a11, tx, ty):
+    "`J⁻¹ (t − π(s))`, 0 where not finite (a degenerate Jacobian)."
+    ex, ey = np.float32(tx) - px, np.float32(ty) - py
+    dx, dy = a00 * ex + a01 * ey, a10 * ex + a11 * ey
+    if not (np.isfinite(dx) and np.isfinite(dy)): return np.float32(0), np.float32(0)
+    return dx, dy
+
+@numba.njit(cache=True, nogil=True, inline="always", error_model="numpy")
 def _source_point_nb(depth, P, s, w, hd, tx, ty, trows):
     "Exact sub-pixel source position `(qx, qy)` of the point of source pixel `s` that lands on target `(tx, ty)`."
     v = np.int64((s + 0.5) * (1.0 / w))                          # = s // w exactly (|error| ≪ 0.5 / w), no division
     u = s - v * w
     fu, fv = np.float32(u), np.float32(v)
     d = depth[v, u]
-    r = _row_nb(P, v, fu, fv, d, hd, trows)
-    x, y, z = _xyz_nb(P, r, fu, fv, d)
-    iz = np.float32(1) / z
-    px, py, g = x * iz, y * iz, d * iz
-    j00, j01 = (P[r, 0, 0] - px * P[r, 2, 0]) * g, (P[r, 0, 1] - px * P[r, 2, 1]) * g
-    j10, j11 = (P[r, 1, 0] - py * P[r, 2, 0]) * g, (P[r, 1, 1] - py * P[r, 2, 1]) * g
-    ex, ey = np.float32(tx) - px, np.float32(ty) - py
-    idet = np.float32(1) / (j00 * j11 - j01 * j10)
-    dx, dy = (j11 * ex - j01 * ey) * idet, (j00 * ey - j10 * ex) * idet
-    if not (np.isfinite(dx) and np.isfinite(dy)):
-        dx, dy = np.float32(0), np.float32(0)
+    px, py, a00, a01, a10, a11 = _aux_nb(P, _row_nb(P, v, fu, fv, d, hd, trows), fu, fv, d)
+    dx, dy = _offset_nb(px, py, a00, a01, a10, a11, tx, ty)
     return fu + dx, fv + dy
+
+@numba.njit(cache=True, nogil=True, error_model="numpy")
+def _aux_pass_nb(depth, P, hd, trows, aux):
+    "Per source pixel, `_aux_nb` (6 floats): a vectorisable pass, so the per-target gather only reads them."
+    h, w = depth.shape
+    for v in range(h):
+        fv = np.float32(v)
+        for u in range(w):
+            fu, d = np.float32(u), depth[v, u]
+            px, py, a00, a01, a10, a11 = _aux_nb(P, _row_nb(P, v, fu, fv, d, hd, trows), fu, fv, d)
+            k = v * w + u
+            aux[k, 0], aux[k, 1], aux[k, 2], aux[k, 3], aux[k, 4], aux[k, 5] = px, py, a00, a01, a10, a11
 
 @numba.njit(cache=True, nogil=True, inline="always")
 def _taps_nb(h, w, qx, qy):
@@ -287,7 +309,8 @@ def subpixel_numpy(image, depth, P, win, target_rows=False):
         j10, j11 = (r[..., 1, 0] - py * r[..., 2, 0]) * g, (r[..., 1, 1] - py * r[..., 2, 1]) * g
         ex, ey = (t % wd).astype(np.float32) - px, (t // wd).astype(np.float32) - py
         idet = np.float32(1) / (j00 * j11 - j01 * j10)
-        dx, dy = (j11 * ex - j01 * ey) * idet, (j00 * ey - j10 * ex) * idet
+        a00, a01, a10, a11 = j11 * idet, -j01 * idet, -j10 * idet, j00 * idet
+        dx, dy = a00 * ex + a01 * ey, a10 * ex + a11 * ey
     bad = ~(np.isfinite(dx) & np.isfinite(dy))
     zero = np.float32(0)
     qx = np.clip(fu + np.where(bad, zero, dx), zero, np.float32(w - 1))

@@ -77,10 +77,12 @@ __device__ __forceinline__ void dbn_source_point(const float* __restrict__ depth
     const float j01 = __fmul_rn(__fsub_rn(P[1], __fmul_rn(px, P[9])), g);
     const float j10 = __fmul_rn(__fsub_rn(P[4], __fmul_rn(py, P[8])), g);
     const float j11 = __fmul_rn(__fsub_rn(P[5], __fmul_rn(py, P[9])), g);
-    const float ex = __fsub_rn((float)tx, px), ey = __fsub_rn((float)ty, py);
     const float idet = __fdiv_rn(1.0f, __fsub_rn(__fmul_rn(j00, j11), __fmul_rn(j01, j10)));
-    float dx = __fmul_rn(__fsub_rn(__fmul_rn(j11, ex), __fmul_rn(j01, ey)), idet);
-    float dy = __fmul_rn(__fsub_rn(__fmul_rn(j00, ey), __fmul_rn(j10, ex)), idet);
+    const float a00 = __fmul_rn(j11, idet), a01 = __fmul_rn(-j01, idet);
+    const float a10 = __fmul_rn(-j10, idet), a11 = __fmul_rn(j00, idet);
+    const float ex = __fsub_rn((float)tx, px), ey = __fsub_rn((float)ty, py);
+    float dx = __fadd_rn(__fmul_rn(a00, ex), __fmul_rn(a01, ey));
+    float dy = __fadd_rn(__fmul_rn(a10, ex), __fmul_rn(a11, ey));
     if (!(dbn_finite(dx) && dbn_finite(dy))) { dx = 0.0f; dy = 0.0f; }
     *qx = __fadd_rn(fu, dx); *qy = __fadd_rn(fv, dy);
 }
