@@ -4,7 +4,7 @@
 
 # %% auto #0
 __all__ = ['FRAMES', 'Accumulated', 'accumulate_blur', 'pose_grid', 'check_depth', 'kernel_paths', 'kernel_maps', 'motion_extent',
-           'pose_times', 'reblur', 'inpaint_holes', 'add_noise', 'Blurred', 'synthesize']
+           'pose_times', 'reblur', 'reblur_operator', 'inpaint_holes', 'add_noise', 'Blurred', 'synthesize']
 
 # %% ../nbs/04_synthesis.ipynb #dcc18535
 from typing import NamedTuple
@@ -308,33 +308,47 @@ def pose_times(depth, K, poses, exposure, t_readout=0.0, reference="start", max_
     return (np.arange(n) + 0.5) * (exposure / n)                     # midpoints: each pose stands for τ/n
 
 # %% ../nbs/04_synthesis.ipynb #33a7a4d3
+@numba.njit(cache=True, nogil=True, inline="always", error_model="numpy")
+def _reblur_point_nb(path, h, w, x, y, i, s, iters):
+    "The point q with q + path(q) = (x, y) at fraction `s` of segment `i` (fixed point, path bilinear in space)."
+    one = np.float32(1)
+    fx, fy = np.float32(x), np.float32(y)
+    qx = fx - (path[y, x, 2 * i] * (one - s) + path[y, x, 2 * i + 2] * s)
+    qy = fy - (path[y, x, 2 * i + 1] * (one - s) + path[y, x, 2 * i + 3] * s)
+    for _ in range(iters):
+        tp = _taps_nb(h, w, qx, qy)
+        dx = _blend_nb(path, tp, 2 * i) * (one - s) + _blend_nb(path, tp, 2 * i + 2) * s
+        dy = _blend_nb(path, tp, 2 * i + 1) * (one - s) + _blend_nb(path, tp, 2 * i + 3) * s
+        qx, qy = fx - dx, fy - dy
+    return qx, qy
+
 @numba.njit(cache=True, nogil=True, error_model="numpy")
-def _reblur_nb(img, path, nsub, wts, iters, out):
-    "Per pixel: mean over the path's sub-instants of `img` at the point that lands on the pixel (fixed point)."
+def _reblur_nb(img, path, nsub, wts, iters, out, adjoint):
+    "Per pixel, the mean over the path's sub-instants of `img` at the point that lands there; `adjoint`: its transpose."
     h, w = img.shape[0], img.shape[1]
     one, half = np.float32(1), np.float32(0.5)
     for y in range(h):
         for x in range(w):
-            fx, fy = np.float32(x), np.float32(y)
             for i in range(nsub.shape[0]):
                 wt = wts[i] / np.float32(nsub[i])
                 for m in range(nsub[i]):
-                    s = (np.float32(m) + half) / np.float32(nsub[i])
-                    qx = fx - (path[y, x, 2 * i] * (one - s) + path[y, x, 2 * i + 2] * s)
-                    qy = fy - (path[y, x, 2 * i + 1] * (one - s) + path[y, x, 2 * i + 3] * s)
-                    for _ in range(iters):                   # q + path(q) = pixel, path bilinear between pixels
-                        tp = _taps_nb(h, w, qx, qy)
-                        dx = _blend_nb(path, tp, 2 * i) * (one - s) + _blend_nb(path, tp, 2 * i + 2) * s
-                        dy = _blend_nb(path, tp, 2 * i + 1) * (one - s) + _blend_nb(path, tp, 2 * i + 3) * s
-                        qx, qy = fx - dx, fy - dy
+                    qx, qy = _reblur_point_nb(path, h, w, x, y, i, (np.float32(m) + half) / np.float32(nsub[i]), iters)
                     tp = _taps_nb(h, w, qx, qy)
-                    for c in range(img.shape[2]): out[y, x, c] += wt * _blend_nb(img, tp, c)
+                    if not adjoint:
+                        for c in range(img.shape[2]): out[y, x, c] += wt * _blend_nb(img, tp, c)
+                        continue
+                    x0, x1, y0, y1, ax, ay = tp                # scatter with the same bilinear weights
+                    for c in range(img.shape[2]):
+                        g = wt * img[y, x, c]
+                        out[y0, x0, c] += g * (one - ax) * (one - ay)
+                        out[y0, x1, c] += g * ax * (one - ay)
+                        out[y1, x0, c] += g * (one - ax) * ay
+                        out[y1, x1, c] += g * ax * ay
 
-def reblur(sharp, path, weights=None, valid=None, max_step=0.25, iterations=3):
-    "Render blur from a sharp image and its kernel path (`H×W×(k+1)×2`): the forward model the path describes."
-    img = as_image(sharp, "sharp")
-    h, w, C = img.shape
-    p = np.asarray(path, np.float32)
+def _reblur_setup(p, hw, weights, valid, max_step):
+    "Check a path for `reblur`; fill unknown pixels; the sub-sample count and weight of each segment."
+    h, w = hw
+    p = np.asarray(p, np.float32)
     if p.ndim != 4 or p.shape[:2] != (h, w) or p.shape[3] != 2 or p.shape[2] < 2:
         raise ValueError(f"path: shape {p.shape} is not {h}×{w}×(k+1)×2 with k ≥ 1 (the sharp image's size)")
     if not np.isfinite(p).all(): raise ValueError("path: contains NaN or inf")
@@ -351,10 +365,30 @@ def reblur(sharp, path, weights=None, valid=None, max_step=0.25, iterations=3):
         raise ValueError(f"weights: need {k} finite, non-negative weights (one per segment) with a positive sum")
     step = np.linalg.norm(np.diff(p, axis=2), axis=-1).reshape(-1, k).max(0)
     nsub = np.maximum(1, np.ceil(step / max_step)).astype(np.int64)
-    out = np.zeros((h, w, C), np.float32)
-    _reblur_nb(img, np.ascontiguousarray(p.reshape(h, w, -1)), nsub, (wts / wts.sum()).astype(np.float32),
-               int(iterations), out)
+    return np.ascontiguousarray(p.reshape(h, w, -1)), nsub, (wts / wts.sum()).astype(np.float32)
+
+def reblur(sharp, path, weights=None, valid=None, max_step=0.25, iterations=3):
+    "Render blur from a sharp image and its kernel path (`H×W×(k+1)×2`): the forward model the path describes."
+    img = np.ascontiguousarray(as_image(sharp, "sharp"))
+    setup = _reblur_setup(path, img.shape[:2], weights, valid, max_step)
+    out = np.zeros(img.shape, np.float32)
+    _reblur_nb(img, *setup, int(iterations), out, False)
     return np.clip(out, 0, 1)
+
+# %% ../nbs/04_synthesis.ipynb #a8049f2c
+def reblur_operator(path, channels=3, weights=None, valid=None, max_step=0.25, iterations=3):
+    "`reblur` as a scipy `LinearOperator` on flattened `H×W×channels` float32 images, with its exact adjoint."
+    from scipy.sparse.linalg import LinearOperator
+    h, w = np.shape(path)[:2]
+    setup = _reblur_setup(path, (h, w), weights, valid, max_step)
+    shape = (h, w, int(channels))
+    def apply(v, adjoint):
+        x = np.ascontiguousarray(np.asarray(v, np.float32).reshape(shape))
+        out = np.zeros(shape, np.float32)
+        _reblur_nb(x, *setup, int(iterations), out, adjoint)
+        return out.ravel()
+    n = h * w * int(channels)
+    return LinearOperator((n, n), matvec=lambda v: apply(v, False), rmatvec=lambda v: apply(v, True), dtype=np.float32)
 
 # %% ../nbs/04_synthesis.ipynb #6de654f8
 def inpaint_holes(image, holes, radius=3):

@@ -156,3 +156,18 @@ def test_blur_longer_than_the_image_is_refused():
     fast = Poses(Rotation.from_rotvec([[0, 0, 0], [0, 1e6 * 0.05, 0]]).as_matrix(), np.zeros((2, 3)), [0, 0.05])
     with pytest.raises(ValueError, match="poses:"): synthesize(TEXTURE, PLANE, K, fast, 0.04, sf=0.01)
     assert check_depth(PLANE).dtype == np.float32
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_reblur_operator_adjoint_and_forward(seed):
+    "The deconvolution operator: A equals reblur without clipping, and Aᵀ is its exact transpose (dot-product test)."
+    from deblur_nbdev.synthesis import reblur_operator
+    tr = synthetic_shake(0.05, seed=seed, rot_scale=2, trans_scale=3)
+    path = kernel_paths(PLANE[:40, :56], K, tr, 0.04, segments=3)
+    A = reblur_operator(path, channels=1)
+    g = np.random.default_rng(seed)
+    x, y = g.normal(size=A.shape[0]).astype(np.float32), g.normal(size=A.shape[0]).astype(np.float32)
+    lhs, rhs = float(np.dot(A.matvec(x), y)), float(np.dot(x, A.rmatvec(y)))
+    assert abs(lhs - rhs) <= 1e-4 * (abs(lhs) + 1), (lhs, rhs)
+    img = TEXTURE[:40, :56, :1]
+    np.testing.assert_allclose(A.matvec(img.ravel()).reshape(img.shape), reblur(img, path), atol=1e-6)
