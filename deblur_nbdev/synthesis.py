@@ -17,7 +17,7 @@ from .camera_motion import Poses, exposure_times, row_times
 from functools import partial
 from .warp import (projection_matrices, project_pixels, forward_warp, zbuffer_numpy, zbuffer_numba, _as_P,
                                _check_index_range, _zbuffer_pose_nb, _decode_nb, _EMPTY, _xyz_nb, BACKENDS, _resolve, _zbuffer,
-                               _source_point_nb, _offset_nb, _aux_pass_nb, _bilinear_nb, _taps_nb, _blend_nb, subpixel_numpy, _xyz)
+                               _source_point_nb, _sample_nb, _offset_nb, _aux_pass_nb, _bilinear_nb, _taps_nb, _blend_nb, subpixel_numpy, _xyz)
 
 # %% ../nbs/04_synthesis.ipynb #e8819340
 @numba.njit(cache=True, nogil=True, error_model="numpy")
@@ -34,17 +34,13 @@ def _accumulate_nb(img, win, w, acc, wsum, hits):
 @numba.njit(cache=True, nogil=True, error_model="numpy")
 def _accumulate_sub_nb(img, depth, P, win, wt, wd, hd, trows, acc, wsum, hits):
     "Add one pose's winners with weight `wt`, the colour taken at each winner's exact sub-pixel source point."
-    w = depth.shape[1]
-    for ty in range(hd):
-        for tx in range(wd):
-            t = ty * wd + tx
-            s = win[t]
-            if s >= 0:
-                qx, qy = _source_point_nb(depth, P, s, w, hd, tx, ty, trows)
-                taps = _taps_nb(img.shape[0], w, qx, qy)
-                for c in range(img.shape[2]): acc[t, c] += wt * _blend_nb(img, taps, c)
-                wsum[t] += wt
-                hits[t] += 1
+    vals = np.empty((win.shape[0], img.shape[2]), np.float32)
+    _sample_nb(img, depth, P, win, wd, hd, trows, vals)
+    for t in range(win.shape[0]):
+        if win[t] >= 0:
+            for c in range(img.shape[2]): acc[t, c] += wt * vals[t, c]
+            wsum[t] += wt
+            hits[t] += 1
 
 @numba.njit(cache=True, nogil=True, error_model="numpy")
 def _accumulate_keys_nb(img, aux, keys, wt, subpix, acc, wsum, hits):
