@@ -12,12 +12,12 @@ import numpy as np
 import numba
 import cv2
 from scipy import ndimage
-from .blur_model import as_image, as_depth, as_K, valid_depth
+from .blur_model import as_image, as_depth, as_K, valid_depth, project
 from .camera_motion import Poses, exposure_times, row_times
 from functools import partial
 from .warp import (projection_matrices, project_pixels, forward_warp, zbuffer_numpy, zbuffer_numba, _as_P,
                                _check_index_range, _zbuffer_pose_nb, _decode_nb, _EMPTY, _xyz_nb, BACKENDS, _resolve, _zbuffer,
-                               _source_point_nb, _sample_nb, _offset_nb, _aux_pass_nb, _bilinear_nb, _taps_nb, _blend_nb, subpixel_numpy, _xyz)
+                               _source_point_nb, _sample_nb, _offset_nb, _landing_rows, _aux_pass_nb, _bilinear_nb, _taps_nb, _blend_nb, subpixel_numpy, _xyz)
 
 # %% ../nbs/04_synthesis.ipynb #e8819340
 @numba.njit(cache=True, nogil=True, error_model="numpy")
@@ -198,10 +198,7 @@ def _finite_path(px, py, u, v):
 
 def _on_target_rows(P, rows, fu, fv, d, h):
     "Projection under the matrix of the row each point lands on (one fixed-point step from `rows`, as `_row_nb`)."
-    x, y, z = _xyz(P[rows], fu, fv, d)
-    ty = y / z + np.float32(0.5)
-    ok = (z > 0) & (ty >= 0) & (ty < np.float32(h))
-    x, y, z = _xyz(P[np.where(ok, np.floor(np.where(ok, ty, 0)).astype(np.int64), rows)], fu, fv, d)
+    x, y, z = _xyz(P[_landing_rows(P[None], rows[None], fu, fv, d, h)[0]], fu, fv, d)
     return x / z, y / z
 
 def _blurry_frame_paths(d, K, traj, times, t_readout, t_ref, backend):
@@ -277,12 +274,12 @@ def motion_extent(depth, K, poses, exposure, t_readout=0.0, reference="start", n
     traj = _reference_poses(_trajectory(poses), exposure, reference)
     span = exposure + t_readout
     t = traj.at(traj.times[0] + np.linspace(0, span, n_times))
-    X = (np.linalg.inv(K) @ np.stack([u, v, np.ones_like(u)])) * z                  # 3×n points, camera frame
-    x = (K @ t.R) @ X + (t.T @ K.T)[:, :, None]                                        # n_times×3×n
+    X = (np.stack([u, v, np.ones_like(u)], -1) @ np.linalg.inv(K).T) * z[:, None]        # n×3, camera frame
+    xy, zz = project(np.einsum("tij,nj->tni", t.R, X) + t.T[:, None], K)                 # n_times×n
     with np.errstate(divide="ignore", invalid="ignore"):
-        p = np.where(x[:, 2:] > 0, x[:, :2] / x[:, 2:], np.inf)
-        step = np.sqrt((np.diff(p, axis=0) ** 2).sum(1)).max()
-        dist = np.sqrt(((p - p[:1]) ** 2).sum(1)).max()
+        p = np.where(zz[..., None] > 0, xy, np.inf)
+        step = np.linalg.norm(np.diff(p, axis=0), axis=-1).max()
+        dist = np.linalg.norm(p - p[:1], axis=-1).max()
     speed = step / (span / (n_times - 1))
     return float(np.nan_to_num(speed, nan=np.inf)), float(np.nan_to_num(dist, nan=np.inf))
 

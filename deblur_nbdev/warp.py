@@ -37,16 +37,20 @@ def _xyz(P, u, v, d):
     c = lambda i: (P[..., i, 0] * u + (P[..., i, 1] * v + P[..., i, 2])) * d + P[..., i, 3]
     return c(0), c(1), c(2)
 
-def _pose_rows(P, u, v, d, hd, target_rows):
-    "The matrices each pixel uses: its source row's, or (`target_rows`) those of the row its first projection lands on."
-    Pr = P[:, :, None]                                        # N×R×1×3×4 broadcasts over rows (R=H) or all (R=1)
-    if not target_rows or P.shape[1] == 1: return Pr
-    x, y, z = _xyz(Pr, u, v, d)
+def _landing_rows(P, start, fu, fv, d, hd):
+    "Row of `P` (`N×R×3×4`) a point uses when timed by the row it lands on: one step from row `start` (`_row_nb`)."
+    x, y, z = _xyz(P[np.arange(len(P))[:, None], start], fu, fv, d)
     with np.errstate(divide="ignore", invalid="ignore"):
         ty = y / z + np.float32(0.5)
         ok = (d > 0) & (z > 0) & (ty >= 0) & (ty < np.float32(hd))
-    r = np.where(ok, np.floor(np.where(ok, ty, 0)).astype(np.int64), np.arange(P.shape[1])[:, None])
-    return P[np.arange(len(P))[:, None, None], r]             # N×H×W×3×4: each pixel's own matrix
+    return np.where(ok, np.floor(np.where(ok, ty, 0)).astype(np.int64), start)
+
+def _pose_rows(P, u, v, d, hd, target_rows):
+    "The matrices each pixel uses: its source row's, or (`target_rows`) those of the row its first projection lands on."
+    if not target_rows or P.shape[1] == 1: return P[:, :, None]  # N×R×1×3×4 broadcasts over rows (R=H) or all (R=1)
+    N, start = len(P), np.broadcast_to(v.astype(np.int64).ravel(), (len(P), v.size))
+    r = _landing_rows(P, start, u.ravel(), v.ravel(), np.broadcast_to(d, v.shape).ravel(), hd)
+    return P[np.arange(N)[:, None], r].reshape(N, *v.shape, 3, 4)   # each pixel's own matrix
 
 def project_pixels(depth, P, target_rows=False):
     "Float32 projection of every source pixel: `x/z`, `y/z`, `z` (each `N×H×W`), NaN where depth is a hole or z ≤ 0."
@@ -283,12 +287,7 @@ def _sample_nb(img, depth, P, win, wd, hd, trows, out):
 def _winner_rows(P, v, fu, fv, d, hd, target_rows):
     "Row of `P` (`N×R×3×4`) each winner uses (`v`, `fu`, `fv`, `d`: `N×m`), as `_row_nb` chooses it."
     if P.shape[1] == 1: return np.zeros_like(v)
-    if not target_rows: return v
-    x, y, z = _xyz(P[np.arange(len(P))[:, None], v], fu, fv, d)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        ty = y / z + np.float32(0.5)
-        ok = (d > 0) & (z > 0) & (ty >= 0) & (ty < np.float32(hd))
-    return np.where(ok, np.floor(np.where(ok, ty, 0)).astype(np.int64), v)
+    return _landing_rows(P, v, fu, fv, d, hd) if target_rows else v
 
 def subpixel_numpy(image, depth, P, win, target_rows=False):
     "Reference sub-pixel gather: colour of each winner `win` (`N×Hd×Wd`) at its exact source point, `N×Hd×Wd×C`."
