@@ -11,7 +11,7 @@ from pathlib import Path
 from fastcore.script import call_parse, is_cli
 from .dataset import VARIANTS, generate_dataset, verify_dataset, read_manifest
 from .training import train, PRESETS
-from .results import tune_baseline, evaluate, write_report
+from .results import evaluate, write_report
 
 # %% ../nbs/17_demo.ipynb #2946a2ba
 DEMO_DATA = dict(sources=("procedural", "motorcycle"), test_scenes=("motorcycle",), focal=(1.0, 1.6),
@@ -53,10 +53,8 @@ def run_demo(out="demo_out",               # output folder: dataset/, models/<va
         r = _stage(times, f"train {v}", lambda: train(data, out / "models" / v, variant=v, epochs=epochs, steps_per_epoch=steps_per_epoch,
                                                       crop=crop, seed=seed, val=False, progress=progress, preset=DEMO_TRAIN["preset"]), progress)
         models[v] = r["model_path"]
-    tb = _stage(times, "tune baseline", lambda: tune_baseline(data, split="train"), progress)
-    res = _stage(times, "evaluate", lambda: evaluate(models, data, split="test", balance=tb["balance"], progress=progress,
-                                                     examples=examples), progress)
-    res["params"]["baseline_tuning"] = tb
+    res = _stage(times, "evaluate", lambda: evaluate(models, data, split="test", progress=progress, examples=examples),
+                 progress)                    # the defaults of `deblur_evaluate`: the same baseline settings
     paths = _stage(times, "report", lambda: write_report(res, out / "report"), progress)
     info = dict(command=" ".join(["deblur_demo", f"--out {out}", f"--n {n}", f"--n_scenes {n_scenes}", f"--height {height}", f"--width {width}",
                                   f"--epochs {epochs}", f"--steps_per_epoch {steps_per_epoch}", f"--seed {seed}"]),
