@@ -5,8 +5,9 @@
 # %% auto #0
 __all__ = ['FORMAT', 'FORMAT_VERSION', 'SPLITS', 'VARIANTS', 'PATH_SEGMENTS', 'PATH_VARIANTS', 'ALL_VARIANTS', 'Sample',
            'shard_bytes', 'atomic_write', 'write_shard', 'shard_record', 'read_shard', 'write_manifest',
-           'read_manifest', 'write_dataset', 'verify_dataset', 'iter_samples', 'plan_splits', 'dataset_params',
-           'load_item', 'generate_sample', 'plan_shards', 'generate_dataset', 'deblur_dataset', 'make_tf_dataset']
+           'read_manifest', 'write_dataset', 'check_complete', 'verify_dataset', 'iter_samples', 'plan_splits',
+           'dataset_params', 'load_item', 'generate_sample', 'plan_shards', 'generate_dataset', 'deblur_dataset',
+           'make_tf_dataset']
 
 # %% ../nbs/06_dataset.ipynb #d633e7b2
 import hashlib, io, json, os, re, sys, time, zipfile
@@ -262,14 +263,23 @@ def write_dataset(folder,                    # dataset folder (created)
     splits = {s: dict(count=len(by_split[s]), scenes=sorted(scenes[s])) for s in SPLITS}
     return write_manifest(folder, params or {}, recs, splits=splits, generator=generator)
 
+# %% ../nbs/06_dataset.ipynb #2acd4cfe
+def check_complete(folder,  # dataset folder
+                   m        # its manifest (`read_manifest`)
+                  ) -> dict:  # the manifest
+    "Refuse a dataset whose generation has not finished (`complete: false`), naming it and saying how to finish it."
+    if not m.get("complete", True):
+        raise ValueError(f"data: {folder} is an incomplete dataset ({sum(r['count'] for r in m['shards'])} of "
+                         f"{m['n_samples']} samples written: `complete: false` in its manifest.json); rerun the same "
+                         f"command to finish it")
+    return m
+
 # %% ../nbs/06_dataset.ipynb #17cc77f6
 def verify_dataset(folder,          # dataset folder
                    read=False       # also open every sample (slower; checks the content, not just the checksum)
                   ) -> dict:        # counts per split
     "Check a dataset: manifest complete, every shard present with its recorded SHA-256 and count; raise naming the bad shard."
-    folder = Path(folder); m = read_manifest(folder)
-    if not m["complete"]: raise ValueError(f"{folder}: incomplete dataset ({sum(r['count'] for r in m['shards'])} of "
-                                           f"{m['n_samples']} samples written); rerun the same command to finish it")
+    folder = Path(folder); m = check_complete(folder, read_manifest(folder))
     seen = set()
     for r in m["shards"]:
         p = folder / r["file"]
@@ -810,6 +820,7 @@ def make_tf_dataset(path,                 # dataset folder
     if int(batch) != batch or batch < 1: raise ValueError(f"batch: must be a positive integer, got {batch}")
     if not depth_near > 0: raise ValueError(f"depth_near: must be > 0 m, got {depth_near}")
     folder = Path(path); m = read_manifest(folder)
+    check_complete(folder, m)
     files = [r["file"] for r in m["shards"] if split is None or r["split"] == split]
     if not files: raise ValueError(f"split: {folder} holds no {split} samples")
     chans = ALL_VARIANTS[variant]; use_d, use_k, use_p = "depth" in chans, "kx" in chans, "p0x" in chans

@@ -16,7 +16,7 @@ from typing import NamedTuple
 import numpy as np
 from fastcore.script import call_parse, is_cli
 from .blur_model import as_image, as_depth, intrinsics, default_K, valid_depth
-from .dataset import VARIANTS, ALL_VARIANTS, PATH_SEGMENTS, iter_samples, read_manifest, atomic_write
+from .dataset import VARIANTS, ALL_VARIANTS, PATH_SEGMENTS, iter_samples, read_manifest, atomic_write, check_complete
 
 # %% ../nbs/15_results.ipynb #ee8ae4d3
 def _metric_inputs(pred, target, mask):
@@ -340,10 +340,10 @@ def evaluate(models,                  # `{variant: model or .keras path}` (or 'b
     "Score blurry input, baseline and each model variant on a split: per-sample rows, bootstrap summaries, paired differences."
     from tqdm.auto import tqdm
     from deblur_nbdev.unet import make_input, predict_image
+    m = check_complete(data, read_manifest(data))
     ms = _as_models(models)
     if max_samples is not None and (int(max_samples) != max_samples or max_samples < 1):
         raise ValueError(f"max_samples: a positive integer or None, got {max_samples}")
-    m = read_manifest(data)
     if split not in m["splits"] or not m["splits"][split]["count"]: raise ValueError(f"split: {data} holds no {split!r} samples")
     total = m["splits"][split]["count"] if max_samples is None else min(int(max_samples), m["splits"][split]["count"])
     methods = ["blurry"] + (["baseline"] if baseline else []) + list(ms)

@@ -164,12 +164,13 @@ def _config(data, variant, preset, epochs, batch, crop, lr, steps_per_epoch, dep
             loss=None, schedule=None, arch=None, blocks=None):
     "Resolve the preset and overrides into the full configuration (checked), plus the dataset facts."
     if preset not in PRESETS: raise ValueError(f"preset: one of {list(PRESETS)}, got {preset!r}")
-    if variant not in ALL_VARIANTS: raise ValueError(f"variant: one of {list(ALL_VARIANTS)}, got {variant!r}")
+    if variant is not None and variant not in ALL_VARIANTS:
+        raise ValueError(f"variant: one of {list(ALL_VARIANTS)}, got {variant!r}")
     p = dict(PRESETS[preset]); ft = None
     if fine_tune is not None:
         fp = Path(fine_tune)
         base = load_model(fp, compile=False); info = model_info(base)           # safe_mode: runs no code from the file
-        if variant not in ("blind", info["variant"]):
+        if variant not in (None, info["variant"]):
             raise ValueError(f"variant: {variant!r} given, but the fine-tuned model {fp} is a {info['variant']!r} U-Net")
         variant = info["variant"]
         if depth not in (None, info["depth"]) or width not in (None, info["width"]):
@@ -180,6 +181,7 @@ def _config(data, variant, preset, epochs, batch, crop, lr, steps_per_epoch, dep
                  depth=info["depth"], width=info["width"], arch=info["arch"], blocks=info["blocks"], steps_per_epoch=None)
         ft = dict(path=str(fp.resolve()), sha256=_sha256(fp))
         if mask is None: mask = True
+    variant = variant or "blind"
     over = dict(epochs=epochs, batch=batch, lr=lr, steps_per_epoch=steps_per_epoch, depth=depth, width=width,
                 loss=loss, schedule=schedule, arch=arch, blocks=blocks)
     p.update({k: v for k, v in over.items() if v is not None})
@@ -250,7 +252,7 @@ def _load_checkpoint(path):
 
 def train(data,                  # dataset folder written by `deblur_nbdev.dataset` (train split; test split for validation)
           out,                   # output folder: checkpoints/, model.keras, log.csv, tensorboard/, train.json
-          variant="blind",       # a name of `ALL_VARIANTS` ('blind', …, 'depth+path'; with `fine_tune`: the model's)
+          variant=None,          # a name of `ALL_VARIANTS` ('blind', …, 'depth+path'; None: 'blind', or the fine-tuned model's)
           preset="thesis",       # 'thesis' (the thesis recipe) or 'cpu' (small, for tests and demos)
           epochs=None,           # total epochs (None: the preset's; 15 when fine-tuning)
           batch=None,            # global batch size (None: the preset's; 2 when fine-tuning)

@@ -10,7 +10,7 @@ __all__ = ['ARCHS', 'LOSSES', 'ResidualRGB', 'build_unet', 'model_info', 'Simple
 import os
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")                  # TensorFlow's start-up chatter
 from pathlib import Path
-import zipfile
+import warnings, zipfile
 import numpy as np
 import keras
 from .dataset import VARIANTS, ALL_VARIANTS, PATH_SEGMENTS
@@ -250,6 +250,9 @@ def make_input(variant_or_model,   # a variant name (`ALL_VARIANTS`: 'blind', �
         info = dict(variant=_check_variant(variant_or_model), depth_near=0.5, kernel_scale=0.1)
     else: info = model_info(variant_or_model)
     variant = info["variant"]; chans = ALL_VARIANTS[variant]
+    unused = [k for k, v, c in (("depth", depth, "depth"), ("kernel", kernel, "kx"), ("path", path, "p0x"))
+              if v is not None and c not in chans]
+    if unused: warnings.warn(f"{', '.join(unused)}: given, but the {variant!r} model does not use it", stacklevel=2)
     dn = info["depth_near"] if depth_near is None else float(depth_near)
     ks = info["kernel_scale"] if kernel_scale is None else float(kernel_scale)
     x = [_image01(blurry, "blurry")]; hw = x[0].shape[:2]
@@ -283,6 +286,8 @@ def predict_image(model,   # a U-Net from `build_unet` / `load_model`
                  ) -> np.ndarray:  # float32 `H×W×3` (or `N×H×W×3`) in [0, 1]
     "Deblur whole images of any size: reflect-pad to a multiple of 2**depth, run, crop back, clip to [0, 1]."
     info = model_info(model)
+    if np.asarray(x).dtype == np.uint8:
+        raise TypeError("x: uint8 input; stack the image with `make_input` (it scales 8-bit images to [0, 1])")
     a = np.asarray(x, np.float32)
     if a.ndim not in (3, 4): raise ValueError(f"x: need H×W×C or N×H×W×C, got shape {a.shape}")
     single = a.ndim == 3
@@ -291,6 +296,9 @@ def predict_image(model,   # a U-Net from `build_unet` / `load_model`
         raise ValueError(f"x: model variant {info['variant']!r} needs {info['channels']} channels, got {a.shape[-1]}")
     if a.shape[1] < 1 or a.shape[2] < 1: raise ValueError(f"x: empty image, shape {a.shape}")
     if not np.isfinite(a).all(): raise ValueError("x: contains NaN or inf")
+    if a.size and (a[..., :3].min() < 0 or a[..., :3].max() > 1):
+        raise ValueError(f"x: the RGB channels must lie in [0, 1], found [{a[..., :3].min():.4g}, {a[..., :3].max():.4g}] "
+                         f"(stack the image with `make_input`)")
     if isinstance(batch, bool) or int(batch) != batch or batch < 1: raise ValueError(f"batch: a positive integer, got {batch!r}")
     H, W = a.shape[1:3]; p = _pad_to(a, info["multiple"])
     out = [keras.ops.convert_to_numpy(model(p[i:i + int(batch)], training=False)) for i in range(0, len(p), int(batch))]

@@ -386,3 +386,14 @@ def test_sigkill_of_a_pool_run_leaves_no_workers_and_resumes(tmp_path):
     r = run_cli(*args)
     assert r.returncode == 0, r.stderr
     assert folder_bytes(tmp_path / "out") == folder_bytes(tmp_path / "ref")
+
+
+def test_an_incomplete_dataset_is_refused_by_the_loader_and_evaluate(tmp_path):
+    "A dataset whose generation was interrupted (`complete: false`) is refused, named, by make_tf_dataset and evaluate."
+    from deblur_nbdev.results import evaluate
+    d = tmp_path / "d"
+    generate_dataset(d, n=4, height=32, width=48, n_scenes=2, workers=1, progress=False)
+    m = json.loads((d / "manifest.json").read_text()); m["complete"] = False
+    (d / "manifest.json").write_text(json.dumps(m))
+    with pytest.raises(ValueError, match=re.escape(f"data: {d} is an incomplete dataset")): make_tf_dataset(d)
+    with pytest.raises(ValueError, match="incomplete dataset"): evaluate({}, d, baseline=True, progress=False)
