@@ -332,16 +332,16 @@ class Warp(NamedTuple):
 
 BACKENDS = ("auto", "numpy", "numba", "cuda")
 
-def _resolve(backend, cpu="numba"):
+def _resolve(backend, cpu="numba", work=None):
     "Check `backend`; resolve 'auto'/'cuda' with `warp_cuda.resolve_backend` (CUDA when CuPy and a GPU are usable, else `cpu`)."
     if backend not in BACKENDS: raise ValueError(f"backend: {backend!r} is not one of {BACKENDS}")
     if backend not in ("auto", "cuda"): return backend
     from deblur_nbdev.warp_cuda import resolve_backend          # imported late: warp_cuda builds on this module
-    return resolve_backend(backend, cpu)
+    return resolve_backend(backend, cpu, work)
 
 def _zbuffer(depth, P, dst_shape, backend="auto", threads=1, target_rows=False):
     "Dispatch the z-buffer to a backend."
-    backend = _resolve(backend)
+    backend = _resolve(backend, work=np.size(depth) * len(P))
     if backend == "numpy": return zbuffer_numpy(depth, P, dst_shape, target_rows)
     if backend == "cuda":
         from deblur_nbdev.warp_cuda import zbuffer_cuda
@@ -376,7 +376,7 @@ def forward_warp(image, depth, K_src, R, T, K_dst=None, dst_shape=None, backend=
     single = np.ndim(R) == 2
     P = projection_matrices(K_src, np.reshape(as_rotation(R), (-1, 3, 3)), np.reshape(T, (-1, 3)), K_dst)
     hd, wd = _dst_shape(dst_shape, img.shape)
-    backend = _resolve(backend)
+    backend = _resolve(backend, work=d.size * len(P))
     if backend == "cuda":                                    # z-buffer and gather on the GPU (03_warp_cuda)
         from deblur_nbdev.warp_cuda import cuda_warp
         res = cuda_warp(img, d, P, (hd, wd), sample=sample)
