@@ -6,7 +6,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 DEMO_OUT ?= demo_out
 
-.PHONY: demo test venv clean readme bench
+.PHONY: demo test venv clean readme bench models
 
 venv: $(STAMP)
 
@@ -21,6 +21,10 @@ $(STAMP): settings.ini setup.py
 demo: venv
 	$(BIN)/deblur_synth --scene all --out $(DEMO_OUT)/synth
 	$(BIN)/deblur_demo --out $(DEMO_OUT)
+
+# The models that ship in deblur_nbdev/models/ (hours on a CPU; resumable: rerun to continue). See tools/train_models.py.
+models: venv
+	$(BIN)/python tools/train_models.py
 
 test: venv
 	$(BIN)/python tools/run_tests.py

@@ -12,12 +12,13 @@ from fastcore.script import call_parse, is_cli
 from .dataset import VARIANTS, generate_dataset, verify_dataset, read_manifest
 from .training import train, PRESETS
 from .results import evaluate, write_report
+from .pretrained import pretrained_models, load_pretrained
 
 # %% ../nbs/17_demo.ipynb #2946a2ba
 DEMO_DATA = dict(sources=("procedural", "motorcycle"), test_scenes=("motorcycle",), focal=(1.0, 1.6),
                  exposure=(0.02, 0.05), translation=(0.0, 1.0), rot_scale=(0.5, 1.5), reference="mid",
                  shard_size=16)
-DEMO_TRAIN = dict(preset="cpu", epochs=6, steps_per_epoch=100)
+DEMO_TRAIN = dict(preset="cpu", epochs=10, steps_per_epoch=200)
 
 def _stage(log, name, fn, progress):
     "Run one stage, timing it into `log`."
@@ -37,7 +38,8 @@ def run_demo(out="demo_out",               # output folder: dataset/, models/<va
              workers=0,                    # dataset worker processes (0: one per core)
              seed=0,                       # seed of the dataset and of training
              examples=3,                   # example figures in the report
-             progress=True                 # progress bars and stage headers
+             progress=True,                # progress bars and stage headers
+             shipped=True                  # also score the models shipped in the package (`pretrained`), as 'shipped:<variant>'
             ) -> dict:                     # `report` (evaluation result), `paths`, `timings`, `out`
     "Generate a dataset from the embedded scenes, train the U-Net variants, evaluate them and write the report."
     variants = list(variants)
@@ -53,6 +55,7 @@ def run_demo(out="demo_out",               # output folder: dataset/, models/<va
         r = _stage(times, f"train {v}", lambda: train(data, out / "models" / v, variant=v, epochs=epochs, steps_per_epoch=steps_per_epoch,
                                                       crop=crop, seed=seed, val=False, progress=progress, preset=DEMO_TRAIN["preset"]), progress)
         models[v] = r["model_path"]
+    if shipped: models.update({f"shipped:{v}": load_pretrained(v) for v in pretrained_models()})
     res = _stage(times, "evaluate", lambda: evaluate(models, data, split="test", progress=progress, examples=examples),
                  progress)                    # the defaults of `deblur_evaluate`: the same baseline settings
     paths = _stage(times, "report", lambda: write_report(res, out / "report"), progress)

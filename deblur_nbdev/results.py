@@ -10,7 +10,7 @@ __all__ = ['BASELINE_BALANCE', 'BASELINE_TILE', 'BASELINE_TAU', 'BASELINE_MAX_IT
            'deblur_file', 'deblur_image']
 
 # %% ../nbs/15_results.ipynb #e24d9494
-import json, math, os, sys
+import json, math, os, sys, warnings
 from pathlib import Path
 from typing import NamedTuple
 import numpy as np
@@ -233,12 +233,22 @@ def scene_group(scene:str) -> str:
     "Summary group of a scene configuration: 'synthetic' for procedural scenes, else the scene's own name."
     return "synthetic" if str(scene).startswith("procedural") else str(scene)
 
+def _variant_of(name): return str(name).rpartition(":")[2]
+
+def _uses(model, sample):
+    "The extra inputs of `sample` that `model`'s variant reads (so `make_input` gets nothing it would not use)."
+    from deblur_nbdev.unet import model_info
+    ch = ALL_VARIANTS[model_info(model)["variant"]]
+    return dict(depth=sample.depth if "depth" in ch else None, kernel=sample.kernel if "kx" in ch else None,
+                path=sample.path if "p0x" in ch else None)
+
 def _as_models(models):
-    "`{name: model or .keras path}` → `{name: (model, source)}`; a path string 'a=p,b=q' or a folder is accepted too."
+    "`{name: model or .keras path}` → `{name: (model, source)}`; a name is a variant or 'label:variant' ('shipped:blind')."
     if isinstance(models, (str, Path)): models = parse_models(models)
     if not isinstance(models, dict) or not models: raise ValueError("models: need a non-empty {variant: model or path}")
     for name, m in models.items():                                       # cheap checks before TensorFlow loads
-        if name not in VARIANTS: raise ValueError(f"models: {name!r} is not a variant; one of {list(VARIANTS)}")
+        if _variant_of(name) not in ALL_VARIANTS:
+            raise ValueError(f"models: {name!r} is not a variant (or 'label:variant'); one of {list(ALL_VARIANTS)}")
         if isinstance(m, (str, Path)) and not Path(m).is_file(): raise FileNotFoundError(f"models: {name}: model file not found: {m}")
     from deblur_nbdev.unet import load_model, model_info
     out = {}
@@ -246,9 +256,9 @@ def _as_models(models):
         src = "in memory"
         if isinstance(m, (str, Path)): src, m = str(m), load_model(m)
         v = model_info(m)["variant"]
-        if name != v: raise ValueError(f"models: {name!r} = {src} is a {v!r} model (the name must be its variant)")
+        if _variant_of(name) != v: raise ValueError(f"models: {name!r} = {src} is a {v!r} model (the name must be its variant)")
         out[name] = (m, src)
-    return dict(sorted(out.items(), key=lambda kv: list(VARIANTS).index(kv[0])))
+    return dict(sorted(out.items(), key=lambda kv: (":" in kv[0], list(ALL_VARIANTS).index(_variant_of(kv[0])))))
 
 def _peek_variant(path):
     "The variant stored in a `.keras` file's config (the U-Net's `ResidualRGB` layer), read without TensorFlow; None if not found."
@@ -350,7 +360,7 @@ def evaluate(models,                  # `{variant: model or .keras path}` (or 'b
     rows, kept, seen_groups, used = [], [], set(), dict(paths=0, wiener=0, its=[])
     bar = tqdm(total=total, unit="image", desc="evaluate", disable=not progress)
     def score(chunk):
-        outs = {v: predict_image(mod, np.stack([make_input(mod, s.blurry, s.depth, s.kernel) for s in chunk]), batch=batch)
+        outs = {v: predict_image(mod, np.stack([make_input(mod, s.blurry, **_uses(mod, s)) for s in chunk]), batch=batch)
                 for v, (mod, _) in ms.items()}
         for j, s in enumerate(chunk):
             o = dict(blurry=s.blurry)
@@ -655,6 +665,10 @@ def deblur_file(model,              # U-Net or `.keras` path
         v = model_info(m)["variant"]
     chans = ALL_VARIANTS[v]
     need_d, need_k, need_p = "depth" in chans, "kx" in chans, "p0x" in chans
+    unused = [f for f, given, used in (("depth", depth, need_d), ("kernel", kernel, need_k), ("path", path, need_p),
+                                       ("imu", imu, need_k or need_p)) if given is not None and not used]
+    if unused: warnings.warn(f"{', '.join('--' + f for f in unused)}: given, but the {v!r} model does not use "
+                             f"{'it' if len(unused) == 1 else 'them'}", stacklevel=2)
     missing_k = (need_k and kernel is None and imu is None) or (need_p and path is None and imu is None)
     if (need_d and d is None) or missing_k:
         kind = "kernel paths (--path" if need_p else "kernel maps (--kernel"

@@ -4,7 +4,7 @@
 
 1. `deblur_dataset` makes the training data (DATA below; the motorcycle held out in the test split) and a second
    test set drawn the same way with another seed (TEST).
-2. `deblur_train` trains each variant (TRAIN below) into WORK/<variant>; rerunning resumes from the last checkpoint,
+2. `deblur_train` trains each variant (TRAIN below) into training/<variant>; rerunning resumes from the last checkpoint,
    so the job may be stopped at any time and continued (also in a later session, from committed checkpoints).
 3. `deblur_evaluate` scores each finished model on both test sets; `ship_model` then copies it (without optimizer
    state, sha256 recorded) into deblur_nbdev/models/ and records in models.json the exact commands, the dataset
@@ -18,8 +18,7 @@ DATA = dict(n=2400, sources="procedural,motorcycle", n_scenes=240, height=240, w
             photons="1000,10000", read_noise="0,0.01", reference="mid", test_fraction=0.1, test_scenes="motorcycle",
             shard_size=16, seed=1)
 TEST = dict(DATA, n=240, n_scenes=24, seed=2, test_fraction=0.5)   # drawn like the training data, another seed
-TRAIN = dict(preset="cpu", epochs=30, steps_per_epoch=200, unet_depth=4, unet_width=16, crop="128,128", batch=8,
-             lr=2e-3, schedule="cosine", loss="l1+fft", seed=0)
+TRAIN = dict(preset="cpu", epochs=30, steps_per_epoch=200, unet_depth=3, unet_width=16, crop="128,128", batch=8, seed=0)
 
 def flags(d): return [f"--{k}={v}" for k, v in d.items()]
 
@@ -34,7 +33,10 @@ def run(cmd, log):
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--variants", default="blind,depth,kernel,depth+kernel,path")
-    ap.add_argument("--work", default="runs/shipped"); ap.add_argument("--workers", type=int, default=0)
+    ap.add_argument("--work", default="runs/shipped", help="datasets (regenerated bit-identically when missing)")
+    ap.add_argument("--runs", default="training", help="training runs, checkpoints included (committed, so a later "
+                    "session resumes them)")
+    ap.add_argument("--workers", type=int, default=0)
     ap.add_argument("--no_ship", action="store_true", help="train and evaluate, but do not copy into the package")
     a = ap.parse_args()
     work = Path(a.work); work.mkdir(parents=True, exist_ok=True); log = work / "train_models.log"
@@ -43,7 +45,7 @@ def main():
     c_test = run([str(BIN / "deblur_dataset"), f"--out={test}", f"--workers={a.workers}", "--quiet", *flags(TEST)], log)
     from deblur_nbdev.pretrained import ship_model
     for v in a.variants.split(","):
-        out = work / v.replace("+", "_")
+        out = Path(a.runs) / v.replace("+", "_")
         t = time.perf_counter()
         c_train = run([str(BIN / "deblur_train"), f"--data={data}", f"--out={out}", f"--variant={v}", "--no_val", "--quiet",
                        *flags(TRAIN)], log)
