@@ -6,8 +6,8 @@
 __all__ = ['BASELINE_BALANCE', 'BASELINE_TILE', 'BASELINE_TAU', 'BASELINE_MAX_ITERATIONS', 'BASELINE_ITERATIONS', 'BLUR_BINS',
            'psnr', 'ssim', 'line_psf', 'deconvolve', 'tune_baseline', 'noise_sigma', 'sample_sigma', 'Deconvolved',
            'deconvolve_paths', 'bootstrap_ci', 'scene_group', 'parse_models', 'blur_size', 'evaluate', 'blur_bins',
-           'conclusions', 'report_markdown', 'write_report', 'read_report', 'example_figure', 'deblur_evaluate',
-           'deblur_file', 'deblur_image']
+           'conclusions', 'report_markdown', 'write_report', 'read_report', 'example_figure', 'coarse_factor',
+           'deblur_coarse', 'deblur_evaluate', 'deblur_file', 'deblur_image']
 
 # %% ../nbs/15_results.ipynb #e24d9494
 import json, math, os, sys, warnings
@@ -584,6 +584,43 @@ def example_figure(example,    # an entry of `evaluate(...)["examples"]`: `index
         fig.savefig(path, dpi=dpi, **kw)
     return fig
 
+# %% ../nbs/15_results.ipynb #a51c01f6
+def coarse_factor(blur_px,   # the image's blur size (px), e.g. `blur_size` or the median kernel-path diameter
+                  max_blur   # the largest blur the deblurring method handles (px)
+                 ) -> int:   # the integer scale-down factor s ≥ 1 with blur_px / s ≤ max_blur
+    "The smallest integer factor that brings a blur of `blur_px` within `max_blur`."
+    if not (np.isfinite(max_blur) and max_blur > 0): raise ValueError(f"max_blur: must be > 0 px, got {max_blur}")
+    if not (np.isfinite(blur_px) and blur_px >= 0): raise ValueError(f"blur: must be ≥ 0 px, got {blur_px}")
+    return max(1, int(np.ceil(blur_px / max_blur - 1e-9)))
+
+# %% ../nbs/15_results.ipynb #d2bf7510
+def deblur_coarse(deblur,       # `deblur(image, depth, kernel, path) -> image`, at the coarse scale
+                  image,        # `H×W×3` blurry image, float in [0, 1] or uint8
+                  s,            # integer scale-down factor (`coarse_factor`)
+                  depth=None,   # `H×W` depth (m), resized by nearest neighbour
+                  kernel=None,  # `H×W×2` kernel maps (px): resized and divided by s
+                  path=None     # `H×W×(k+1)×2` kernel path (px): resized and divided by s
+                 ) -> np.ndarray:  # float32 `H×W×3` in [0, 1]
+    "Deblur at 1/s of the size, scale back up, and add back the detail layer the downscale removed."
+    import cv2
+    img = as_image(image, "image"); h, w = img.shape[:2]
+    if isinstance(s, bool) or int(s) != s or s < 1: raise ValueError(f"s: a positive integer, got {s}")
+    s = int(s)
+    if s == 1: return np.clip(deblur(img, depth, kernel, path), 0, 1).astype(np.float32)
+    hs, ws = max(1, round(h / s)), max(1, round(w / s))
+    if hs < 8 or ws < 8: raise ValueError(f"s: {s} would shrink the {w}×{h} image to {ws}×{hs} px; the blur is too large")
+    def down(a, how):                                                  # OpenCV resizes at most 4 channels at a time
+        a = np.asarray(a, np.float32)
+        if a.ndim == 2 or a.shape[2] <= 4: return cv2.resize(np.ascontiguousarray(a), (ws, hs), interpolation=how)
+        return np.dstack([down(a[..., j:j + 4], how) for j in range(0, a.shape[2], 4)])
+    up = lambda a: cv2.resize(a, (w, h), interpolation=cv2.INTER_CUBIC)
+    small = down(img, cv2.INTER_AREA)
+    d = None if depth is None else down(depth, cv2.INTER_NEAREST)
+    k = None if kernel is None else down(kernel, cv2.INTER_AREA) / s
+    p = None if path is None else down(np.reshape(path, (h, w, -1)), cv2.INTER_AREA).reshape(hs, ws, -1, 2) / s
+    out = up(np.asarray(deblur(small, d, k, p), np.float32)) + (img - up(small))
+    return np.clip(out, 0, 1).astype(np.float32)
+
 # %% ../nbs/15_results.ipynb #a539ee20
 @call_parse
 def deblur_evaluate(
@@ -646,7 +683,9 @@ def deblur_file(model,              # U-Net or `.keras` path
                 kernel=None,        # kernel-map .npy (H×W×2)
                 imu=None,           # IMU CSV (instead of `kernel`)
                 t_start=None, exposure=None, fx=None, fy=None, cx=None, cy=None, time_offset=0.0, t_readout=0.0,
-                path=None           # kernel-path .npy (H×W×5×2), for the 'path' variants (or --imu)
+                path=None,          # kernel-path .npy (H×W×5×2), for the 'path' variants (or --imu)
+                max_blur=None,      # the model's largest trained blur (px): larger blur is deblurred at a coarser scale
+                blur=None           # the photo's blur (px) if known otherwise (default: from the kernel maps / path)
                ) -> np.ndarray:     # float32 `H×W×3` deblurred image
     "Deblur one image file with a trained U-Net, reading or computing the depth and kernel maps its variant needs."
     from deblur_nbdev.scenes import read_image, read_depth
@@ -683,7 +722,16 @@ def deblur_file(model,              # U-Net or `.keras` path
     if m is None:
         m = load_model(model, compile=False)
         if model_info(m)["variant"] != v: raise ValueError(f"model: {model} describes itself as {v!r} but loads as {model_info(m)['variant']!r}")
-    return predict_image(m, make_input(m, img, d if need_d else None, k, path=pa))
+    run = lambda im, dd, kk, pp: predict_image(m, make_input(m, im, dd if need_d else None, kk, path=pp))
+    if blur is None and (pa is not None or k is not None):
+        ok = np.ones((h, w), bool) if d is None else valid_depth(d)
+        blur = float(np.median(np.linalg.norm(pa[:, :, None] - pa[:, :, :, None], axis=-1).max(axis=(2, 3))[ok]) if pa is not None
+                     else np.median(np.linalg.norm(k, axis=-1)[ok]))
+    s = coarse_factor(blur, max_blur) if max_blur is not None and blur is not None else 1
+    if s > 1:
+        warnings.warn(f"blur of {blur:.0f} px is beyond the model's trained {max_blur:g} px: deblurred at 1/{s} scale "
+                      f"(`deblur_coarse`), detail added back", stacklevel=2)
+    return deblur_coarse(run, img, s, d if need_d else None, k, pa)
 
 @call_parse
 def deblur_image(
