@@ -23,8 +23,8 @@ from .unet import build_unet, model_info, load_model, MaskedL1, DeblurLoss, LOSS
 PRESETS = {
     "thesis": dict(lr=1e-4, beta_1=0.9, beta_2=0.999, epochs=100, decay_at=0.8, decay=0.1, batch=32, crop=None,
                    depth=4, width=32, steps_per_epoch=None, schedule="step", loss="l1", arch="unet", blocks=2),
-    "cpu": dict(lr=1e-3, beta_1=0.9, beta_2=0.999, epochs=6, decay_at=0.8, decay=0.1, batch=8, crop=(64, 64),
-                depth=3, width=16, steps_per_epoch=25, schedule="step", loss="l1", arch="unet", blocks=2),
+    "cpu": dict(lr=2e-3, beta_1=0.9, beta_2=0.999, epochs=6, decay_at=0.8, decay=0.1, batch=8, crop=(64, 64),
+                depth=3, width=16, steps_per_epoch=25, schedule="cosine", loss="l1+fft", arch="unet", blocks=2),
 }
 FINE_TUNE = dict(lr_factor=0.1, batch=2, epochs=15)   # thesis: fine-tuning on real data
 SCHEDULES = ("step", "cosine")
