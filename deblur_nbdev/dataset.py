@@ -189,6 +189,10 @@ def _shard_indices(z):
 def _read_sample(z, i, name, as_float=True):
     "Read sample `i` from an open shard `z`."
     pre = f"{i:09d}/"
+    if pre + "meta" not in z.files:                   # e.g. two shard files swapped or renamed
+        held = ", ".join(map(str, _shard_indices(z)[:4]))
+        raise ValueError(f"shard {name}: holds no sample {i} (it holds samples {held}…): the file was renamed or "
+                         "swapped with another shard; check the folder with deblur_dataset --verify")
     try:
         g = lambda k: z[pre + k] if pre + k in z.files else None
         meta = json.loads(bytes(g("meta")).decode())
