@@ -592,7 +592,7 @@ def deblur_image(
     out:str="deblurred.png", # output image (8-bit; format by suffix); never the input --image
     overwrite:bool=False,    # replace an existing --out file
     depth:str=None,          # z-depth: .npy (metres) or 16-bit PNG (× depth_scale); needed by depth variants
-    depth_scale:float=None,  # metres per depth-PNG unit (default 0.001)
+    depth_scale:float=None,  # metres per stored depth unit (default: 1 for .npy, 0.001 for a 16-bit PNG)
     kernel:str=None,         # kernel maps .npy, H×W×2 (dx, dy) px start → end
     imu:str=None,            # IMU record to compute kernel maps from (with --depth): a CSV file or a DeepGyro folder
     t_start:float=None,      # exposure start on the IMU's clock (s; default for a DeepGyro folder: its first image)
