@@ -295,7 +295,8 @@ def read_imu_csv(
     if not p.is_file(): raise FileNotFoundError(f"{p}: IMU CSV file not found")
     try:
         with open(p) as fh: header = [h.strip().lower() for h in fh.readline().split(",")]
-        if header == [""]: raise ValueError(f"{p}: empty file; an IMU CSV needs the header t,gx,gy,gz[,ax,ay,az] and rows")
+        if header == [""]:
+            raise ValueError(f"{p}: empty file; an IMU CSV needs the header t,gx,gy,gz[,ax,ay,az] and rows")
         with warnings.catch_warnings():                 # numpy warns on a header-only file; we say it ourselves
             warnings.simplefilter("ignore", UserWarning)
             data = np.loadtxt(p, delimiter=",", skiprows=1, ndmin=2, dtype=np.float64)

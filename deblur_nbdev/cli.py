@@ -54,7 +54,8 @@ def _scenes_from_args(scene, rgb, depth, depth_scale, fx, fy, cx, cy, height, wi
     img = read_image(rgb, name="--rgb")
     d = read_depth(depth, scale=depth_scale, name="--depth")
     h, w = img.shape[:2]
-    if d.shape != (h, w): raise ValueError(f"--depth: {depth} is {d.shape[1]}×{d.shape[0]} px but --rgb {rgb} is {w}×{h}")
+    if d.shape != (h, w):
+        raise ValueError(f"--depth: {depth} is {d.shape[1]}×{d.shape[0]} px but --rgb {rgb} is {w}×{h}")
     cx = (w - 1) / 2 if cx is None else cx
     cy = (h - 1) / 2 if cy is None else cy
     K = default_K(w, h) if fx is None else intrinsics(fx, fy or fx, cx, cy)
@@ -122,8 +123,9 @@ def deblur_synth(
 ) -> list:                     # the scene folders written
     "Blur bundled or given RGB-D scenes with depth-aware camera motion; write blurry PNGs, kernel maps, poses and previews."
     if sf is not None:
+        same = round(exposure / sf) + 1 if exposure else "exposure/sf + 1"
         print("deblur_synth: warning: --sf is deprecated and will be removed in the next release; use --n_poses "
-              f"(--sf {sf} is --n_poses {round(exposure / sf) + 1 if exposure else 'exposure/sf + 1'})", file=sys.stderr)
+              f"(--sf {sf} is --n_poses {same})", file=sys.stderr)
     rec, t0, exposure = _imu_source(imu, t_start, exposure)
     positive(exposure, "--exposure", "s")
     if exposure > MAX_EXPOSURE:
@@ -236,7 +238,8 @@ def deblur_demo(
     vs = [v for v in variants.split(",") if v]
     from deblur_nbdev.dataset import VARIANTS
     bad = [v for v in vs if v not in VARIANTS]
-    if bad or not vs: raise ValueError(f"--variants: {', '.join(bad) or 'none given'}; choose from {','.join(VARIANTS)}")
+    if bad or not vs:
+        raise ValueError(f"--variants: {', '.join(bad) or 'none given'}; choose from {','.join(VARIANTS)}")
     if overwrite:
         for part in DEMO_PARTS:
             p = outp / part

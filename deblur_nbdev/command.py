@@ -20,7 +20,8 @@ def quiet_tensorflow():
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")     # a setting of the user's own wins
 
 # %% ../nbs/00a_command.ipynb #55b5c0da
-_CHATTER = re.compile(rb"(WARNING: All log messages before absl::InitializeLog\(\)|[IW]\d{4} [\d:.]+ +\d+ \S+\.cc:\d+\]|"
+_CHATTER = re.compile(rb"(WARNING: All log messages before absl::InitializeLog\(\)|"
+                      rb"[IW]\d{4} [\d:.]+ +\d+ \S+\.cc:\d+\]|"
                       rb"To enable the following instructions:|E\d{4} [\d:.]+ +\d+ \S+\.cc:\d+\] Unable to register)")
 
 def _forward(r, w):
@@ -219,13 +220,15 @@ def positive(value,     # the number the user gave
             ) -> float:
     "`value` as a float if it is finite and > 0; otherwise an error naming `name`."
     v = float(value)
-    if not (np.isfinite(v) and v > 0): raise ValueError(f"{name}: must be > 0{' ' + unit if unit else ''}, got {value}")
+    if not (np.isfinite(v) and v > 0):
+        raise ValueError(f"{name}: must be > 0{' ' + unit if unit else ''}, got {value}")
     return v
 
 def non_negative(value, name, unit="") -> float:
     "`value` as a float if it is finite and ≥ 0; otherwise an error naming `name`."
     v = float(value)
-    if not (np.isfinite(v) and v >= 0): raise ValueError(f"{name}: must be ≥ 0{' ' + unit if unit else ''}, got {value}")
+    if not (np.isfinite(v) and v >= 0):
+        raise ValueError(f"{name}: must be ≥ 0{' ' + unit if unit else ''}, got {value}")
     return v
 
 # %% ../nbs/00a_command.ipynb #605c1d1b

@@ -368,7 +368,7 @@ def _int(v, name, lo):
     return int(v)
 
 def dataset_params(n=64,                    # number of samples
-                   sources=("procedural",), # scene sources: procedural, motorcycle, folder:PATH, scenenet:PATH (list or comma-separated)
+                   sources=("procedural",), # procedural, motorcycle, folder:PATH, scenenet:PATH (list or comma-separated)
                    n_scenes=16,             # number of procedural scene configurations
                    height=240,              # image height (px)
                    width=320,               # image width (px)

@@ -530,7 +530,7 @@ def _user_kernel(kernel, imu, depth, shape, t_start, exposure, fx, fy, cx, cy, t
     from deblur_nbdev.synthesis import kernel_maps, kernel_paths
     if depth is None: raise ValueError("imu: kernel maps from an IMU record need the scene depth too (--depth)")
     rec = None
-    if Path(imu).is_dir():                                       # a DeepGyro folder: images.txt has starts and exposures
+    if Path(imu).is_dir():                                 # a DeepGyro folder: images.txt has starts and exposures
         rec, images = read_deepgyro(imu)
         t_start = images[0, 0] if t_start is None else t_start
         k = int(np.argmin(np.abs(images[:, 0] - t_start)))
@@ -559,7 +559,8 @@ def deblur_file(model,              # U-Net or `.keras` path
     d = None
     if depth is not None:
         d = read_depth(depth, depth_scale, name="--depth")
-        if d.shape != (h, w): raise ValueError(f"--depth: {depth} is {d.shape[1]}×{d.shape[0]} but --image is {w}×{h}")
+        if d.shape != (h, w):
+            raise ValueError(f"--depth: {depth} is {d.shape[1]}×{d.shape[0]} but --image is {w}×{h}")
     if kernel is not None and imu is not None: raise ValueError("kernel: give --kernel or --imu, not both")
     m = None
     v = _peek_variant(model) if isinstance(model, (str, Path)) else None      # check the inputs before TensorFlow loads
