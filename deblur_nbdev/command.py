@@ -160,7 +160,7 @@ def run_command(func,          # the command's function
               "traceback)", file=sys.stderr)
         return 1
 
-# %% ../nbs/00a_command.ipynb #341a3e6d
+# %% ../nbs/00a_command.ipynb #dfd78984
 def _renamed_kwargs(name, renamed, kwargs) -> dict:
     "Python callers' deprecated keyword names, renamed (with a `DeprecationWarning`)."
     for old, new in renamed.items():
@@ -186,7 +186,7 @@ def command(func=None,      # the command's function
     _f.renamed = renamed
     return _f
 
-# %% ../nbs/00a_command.ipynb #9f658b71
+# %% ../nbs/00a_command.ipynb #f6da13f1
 def need_file(path,   # the path the user gave
               name    # the option (or input) it came from, e.g. '--depth'
              ) -> Path:
@@ -196,7 +196,7 @@ def need_file(path,   # the path the user gave
     if not p.is_file(): raise FileNotFoundError(f"{name}: file not found: {p}")
     return p
 
-# %% ../nbs/00a_command.ipynb #71b5f762
+# %% ../nbs/00a_command.ipynb #1bd4df09
 def load_npy(path,   # a `.npy` file
              name    # the option it came from, e.g. '--kernel'
             ) -> np.ndarray:
@@ -213,7 +213,7 @@ def load_npy(path,   # a `.npy` file
     if a.dtype.kind not in "biuf": raise ValueError(f"{name}: {p} holds {a.dtype} values; need numbers")
     return a
 
-# %% ../nbs/00a_command.ipynb #e28c3985
+# %% ../nbs/00a_command.ipynb #ad8ece24
 def positive(value,     # the number the user gave
              name,      # the option, e.g. '--exposure'
              unit=""    # its unit, for the message (e.g. 's', 'px')
@@ -231,7 +231,7 @@ def non_negative(value, name, unit="") -> float:
         raise ValueError(f"{name}: must be ≥ 0{' ' + unit if unit else ''}, got {value}")
     return v
 
-# %% ../nbs/00a_command.ipynb #605c1d1b
+# %% ../nbs/00a_command.ipynb #aabd9340
 def out_folder(path,          # the output folder the user gave
                name="--out"   # the option it came from
               ) -> Path:
@@ -243,7 +243,7 @@ def out_folder(path,          # the output folder the user gave
         raise NotADirectoryError(f"{name}: cannot create the folder {p}: a part of its path is a file") from None
     return p
 
-# %% ../nbs/00a_command.ipynb #82b8076d
+# %% ../nbs/00a_command.ipynb #362845a5
 def _fsync(path, folder=False):
     "Flush a file (or a folder's entry list) to disk; some file systems refuse it for folders, which is harmless."
     try:
@@ -272,7 +272,7 @@ def _clean_stale(dst, base):
         elif q.is_dir(): shutil.rmtree(q, ignore_errors=True)
         else: q.unlink(missing_ok=True)
 
-# %% ../nbs/00a_command.ipynb #49958e4b
+# %% ../nbs/00a_command.ipynb #51514cd8
 @contextlib.contextmanager
 def atomic_file(path):  # the final file name
     "Yield a temporary path beside `path` (same suffix); when the block succeeds, rename it onto `path` in one step."
@@ -287,7 +287,7 @@ def atomic_file(path):  # the final file name
     finally:
         if tmp.exists(): tmp.unlink()
 
-# %% ../nbs/00a_command.ipynb #8afad30a
+# %% ../nbs/00a_command.ipynb #c618f029
 _RENAME_EXCHANGE, _AT_FDCWD = 2, -100
 
 def _exchange(a, b) -> bool:
@@ -312,7 +312,7 @@ def replace_folder(new,   # a complete folder
     os.rename(new, dst)
     shutil.rmtree(old)
 
-# %% ../nbs/00a_command.ipynb #077fc471
+# %% ../nbs/00a_command.ipynb #cf6e077e
 @contextlib.contextmanager
 def staged_folder(dst):  # the final folder
     "Yield an empty temporary folder beside `dst`; when the block succeeds, it replaces `dst` in one step."
