@@ -19,7 +19,7 @@ $(STAMP): settings.ini setup.py
 # The main job (deblur_demo, < 15 min on 2 cores): blur the bundled scenes, then dataset → train the four U-Nets →
 # evaluate → demo_out/report/results.md. Rerunning resumes where an interrupted run stopped.
 demo: venv
-	$(BIN)/deblur_synth --scene all --out $(DEMO_OUT)/synth
+	$(BIN)/deblur_synth --scene all --overwrite --out $(DEMO_OUT)/synth
 	$(BIN)/deblur_demo --out $(DEMO_OUT)
 
 # The models that ship in deblur_nbdev/models/ (hours on a CPU; resumable: rerun to continue). See tools/train_models.py.

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import NamedTuple
 import numpy as np
 import cv2
-from fastcore.script import call_parse, is_cli
+from .command import command, out_folder
 from .blur_model import as_image, as_depth, as_K, as_rotation, as_translation, valid_depth, unproject, transform, project, intrinsics
 from .warp import forward_warp, Warp
 from .scenes import read_image, read_depth
@@ -263,7 +263,7 @@ def capture_rows(captures, phone, dslr, zed, zed_depth) -> list:
     if rows is None and captures is None: raise ValueError("--captures: give a capture list CSV, or --phone/--dslr/--zed/--zed_depth")
     return rows if rows is not None else read_captures(captures)
 
-@call_parse
+@command
 def deblur_align(
     rig:str=None,            # rig JSON (required): intrinsics, sizes, distortion, poses ZED → camera
     captures:str=None,       # capture list CSV with columns phone,dslr,zed,zed_depth
@@ -273,28 +273,27 @@ def deblur_align(
     zed_depth:str=None,      # ... the ZED depth (.npy metres or 16-bit PNG)
     depth_scale:float=None,  # metres per stored depth unit (default: 1 for .npy, 0.001 for a 16-bit PNG)
     out:str="aligned",       # output folder
-    quiet:bool=False,        # print nothing
+    quiet:bool=False,        # no details; only the closing line saying what was written
 ):
     "Align the DSLR image and the ZED depth into each phone capture's view; write `STEM_sharp.png`, `STEM_depth.npy`, `STEM_valid.png`."
-    try:
-        if rig is None: raise ValueError("--rig: the rig JSON file is required")
-        cams = read_rig(rig)
-        rows = capture_rows(captures, phone, dslr, zed, zed_depth)
-        done, failed = [], []
-        for r in rows:
-            stem = Path(r["phone"]).stem
-            try:
-                al = align_capture(load_capture(r, cams, depth_scale), cams)
-                write_aligned(out, stem, al); done.append(stem)
-                if not quiet: print(f"{stem}: {al.valid.mean():.1%} of the phone view aligned → {out}/{stem}_*")
-            except (ValueError, FileNotFoundError) as e:
-                if len(rows) == 1: raise
-                failed.append(dict(capture=stem, error=str(e)))
-                print(f"{stem}: skipped: {e}", file=sys.stderr)
-        Path(out).mkdir(parents=True, exist_ok=True)
-        (Path(out) / "align_report.json").write_text(json.dumps(dict(aligned=done, failed=failed), indent=1))
-        if not done: raise ValueError(f"no capture could be aligned ({len(failed)} failed; see {out}/align_report.json)")
-        return None if is_cli(deblur_align) else dict(aligned=done, failed=failed)
-    except (ValueError, TypeError, OSError) as e:
-        if not is_cli(deblur_align): raise
-        sys.exit(f"deblur_align: error: {e}")
+    if rig is None: raise ValueError("--rig: the rig JSON file is required")
+    cams = read_rig(rig)
+    rows = capture_rows(captures, phone, dslr, zed, zed_depth)
+    out_folder(out)
+    done, failed = [], []
+    for r in rows:
+        stem = Path(r["phone"]).stem
+        try:
+            al = align_capture(load_capture(r, cams, depth_scale), cams)
+            write_aligned(out, stem, al); done.append(stem)
+            if not quiet: print(f"{stem}: {al.valid.mean():.1%} of the phone view aligned → {out}/{stem}_*")
+        except (ValueError, FileNotFoundError) as e:
+            if len(rows) == 1: raise
+            failed.append(dict(capture=stem, error=str(e)))
+            print(f"{stem}: skipped: {e}", file=sys.stderr)
+    Path(out).mkdir(parents=True, exist_ok=True)
+    (Path(out) / "align_report.json").write_text(json.dumps(dict(aligned=done, failed=failed), indent=1))
+    if not done: raise ValueError(f"no capture could be aligned ({len(failed)} failed; see {out}/align_report.json)")
+    print(f"deblur_align: wrote {len(done)} aligned capture{'s' * (len(done) > 1)} to {out}/"
+          + (f" ({len(failed)} skipped)" if failed else "") + " and align_report.json")
+    return dict(aligned=done, failed=failed)

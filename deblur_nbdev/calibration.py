@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import cv2
 from scipy.spatial.transform import Rotation
-from fastcore.script import call_parse, is_cli
+from .command import command
 from .rig_sim import Camera, Rig, board_points
 
 # %% ../nbs/09_calibration.ipynb #20dce13e
@@ -279,7 +279,7 @@ def _describe(c:Calibration):
     if c.dropped: s += "\n  dropped (outliers): " + ", ".join(f"{n} ({e:.2f} px)" for n, e in c.dropped)
     return s
 
-@call_parse
+@command
 def deblur_calibrate(
     images:str=None,          # glob of the checkerboard photos (quote it), camera 1
     pattern:str="9x6",        # inner corners COLSxROWS
@@ -291,32 +291,29 @@ def deblur_calibrate(
     calib1:str=None,          # stereo: camera 1 intrinsics from this JSON (default: calibrate from --images)
     calib2:str=None,          # stereo: camera 2 intrinsics from this JSON (default: calibrate from --images2)
     min_views:int=5,          # fewest usable views per camera (stereo pairs: 3)
-    quiet:bool=False,         # print nothing
+    quiet:bool=False,         # no details; only the closing line saying what was written
 ):
     "Calibrate a camera (fx, fy, cx, cy, distortion, RMS) or, with --images2, a camera pair, from 9×6 checkerboard photos."
-    try:
-        if images is None: raise ValueError("--images is required (a glob of checkerboard photos)")
-        pat = _pattern(pattern)
-        if not square > 0: raise ValueError(f"--square: must be > 0 metres, got {square}")
-        f1 = _glob(images, "--images")
-        if images2 is None:
-            cams = {name: calibrate_camera(f1, pat, square, name, min_views=min_views)}; stereo = []
-        else:
-            f2 = _glob(images2, "--images2")
-            c1 = _one(calib1, name, "--calib1") if calib1 else calibrate_camera(f1, pat, square, name, min_views=min_views)
-            c2 = _one(calib2, name2, "--calib2") if calib2 else calibrate_camera(f2, pat, square, name2, min_views=min_views)
-            c1.name, c2.name = name, name2
-            cams = {name: c1, name2: c2}
-            stereo = [calibrate_stereo(f1, f2, c1, c2, pat, square, names=[f"{Path(a).name}|{Path(b).name}" for a, b in zip(f1, f2)])]
-        p = save_calibration(out, cams, stereo)
-        if not quiet:
-            for c in cams.values(): print(_describe(c))
-            for s in stereo:
-                print(f"stereo {s.a} → {s.b}: rotation vector {np.degrees(Rotation.from_matrix(s.R).as_rotvec()).round(4).tolist()}°, "
-                      f"T {s.T.round(5).tolist()} m, RMS {s.rms:.4f} px over {len(s.view_errors)} pairs"
-                      + (f"; skipped {', '.join(s.skipped)}" if s.skipped else "") + (f"; dropped {', '.join(n for n, _ in s.dropped)}" if s.dropped else ""))
-            print(f"wrote {p}")
-        return None if is_cli(deblur_calibrate) else (cams, stereo)
-    except (ValueError, OSError) as e:
-        if not is_cli(deblur_calibrate): raise
-        sys.exit(f"deblur_calibrate: error: {e}")
+    if images is None: raise ValueError("--images is required (a glob of checkerboard photos)")
+    pat = _pattern(pattern)
+    if not square > 0: raise ValueError(f"--square: must be > 0 metres, got {square}")
+    f1 = _glob(images, "--images")
+    if images2 is None:
+        cams = {name: calibrate_camera(f1, pat, square, name, min_views=min_views)}; stereo = []
+    else:
+        f2 = _glob(images2, "--images2")
+        c1 = _one(calib1, name, "--calib1") if calib1 else calibrate_camera(f1, pat, square, name, min_views=min_views)
+        c2 = _one(calib2, name2, "--calib2") if calib2 else calibrate_camera(f2, pat, square, name2, min_views=min_views)
+        c1.name, c2.name = name, name2
+        cams = {name: c1, name2: c2}
+        stereo = [calibrate_stereo(f1, f2, c1, c2, pat, square, names=[f"{Path(a).name}|{Path(b).name}" for a, b in zip(f1, f2)])]
+    p = save_calibration(out, cams, stereo)
+    if not quiet:
+        for c in cams.values(): print(_describe(c))
+        for s in stereo:
+            print(f"stereo {s.a} → {s.b}: rotation vector {np.degrees(Rotation.from_matrix(s.R).as_rotvec()).round(4).tolist()}°, "
+                  f"T {s.T.round(5).tolist()} m, RMS {s.rms:.4f} px over {len(s.view_errors)} pairs"
+                  + (f"; skipped {', '.join(s.skipped)}" if s.skipped else "") + (f"; dropped {', '.join(n for n, _ in s.dropped)}" if s.dropped else ""))
+    print(f"deblur_calibrate: wrote {p} ({len(cams)} camera{'s' * (len(cams) > 1)}"
+          + (f", {len(stereo)} stereo pair)" if stereo else ")"))
+    return (cams, stereo)

@@ -7,6 +7,7 @@ __all__ = ['Poses', 'identity_poses', 'exposure_times', 'row_times', 'synthetic_
            'read_imu_csv', 'read_deepgyro', 'deepgyro_calibration']
 
 # %% ../nbs/01_camera_motion.ipynb #518f7301
+import warnings
 import numpy as np
 from pathlib import Path
 from scipy.spatial.transform import Rotation, Slerp
@@ -290,11 +291,20 @@ def read_imu_csv(
 ) -> IMU:
     "Read an IMU record from a plain CSV file."
     p = Path(path)
+    if p.is_dir(): raise IsADirectoryError(f"{p}: is a folder; an IMU CSV is a file (a DeepGyro record is a folder)")
     if not p.is_file(): raise FileNotFoundError(f"{p}: IMU CSV file not found")
     try:
         with open(p) as fh: header = [h.strip().lower() for h in fh.readline().split(",")]
-        data = np.loadtxt(p, delimiter=",", skiprows=1, ndmin=2, dtype=np.float64)
-    except (OSError, ValueError, UnicodeDecodeError) as ex: raise ValueError(f"{p}: cannot read as an IMU CSV ({ex})") from ex
+        if header == [""]:
+            raise ValueError(f"{p}: empty file; an IMU CSV needs the header t,gx,gy,gz[,ax,ay,az] and rows")
+        with warnings.catch_warnings():                 # numpy warns on a header-only file; we say it ourselves
+            warnings.simplefilter("ignore", UserWarning)
+            data = np.loadtxt(p, delimiter=",", skiprows=1, ndmin=2, dtype=np.float64)
+        if data.size == 0: raise ValueError(f"{p}: only a header, no IMU samples")
+    except (OSError, UnicodeDecodeError) as ex: raise ValueError(f"{p}: cannot read as an IMU CSV ({ex})") from ex
+    except ValueError as ex:
+        if str(ex).startswith(str(p)): raise
+        raise ValueError(f"{p}: cannot read as an IMU CSV ({ex})") from ex
     missing = [c for c in ("t", "gx", "gy", "gz") if c not in header]
     if missing: raise ValueError(f"{p}: missing column(s) {missing}; the header must name t,gx,gy,gz[,ax,ay,az], got {header}")
     has_acc = [c in header for c in ("ax", "ay", "az")]

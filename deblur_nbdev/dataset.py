@@ -15,7 +15,8 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 import numpy as np
-from fastcore.script import call_parse, is_cli
+from fastcore.meta import delegates
+from .command import command, out_folder
 from . import __version__
 from .blur_model import as_image, as_depth, as_K, default_K
 from .camera_motion import Poses, synthetic_shake, imu_poses, read_imu_csv, read_deepgyro
@@ -189,6 +190,10 @@ def _shard_indices(z):
 def _read_sample(z, i, name, as_float=True):
     "Read sample `i` from an open shard `z`."
     pre = f"{i:09d}/"
+    if pre + "meta" not in z.files:                   # e.g. two shard files swapped or renamed
+        held = ", ".join(map(str, _shard_indices(z)[:4]))
+        raise ValueError(f"shard {name}: holds no sample {i} (it holds samples {held}…): the file was renamed or "
+                         "swapped with another shard; check the folder with deblur_dataset --verify")
     try:
         g = lambda k: z[pre + k] if pre + k in z.files else None
         meta = json.loads(bytes(g("meta")).decode())
@@ -373,18 +378,18 @@ def _int(v, name, lo):
     return int(v)
 
 def dataset_params(n=64,                    # number of samples
-                   sources=("procedural",), # scene sources (see the table above); a list or a comma-separated string
+                   sources=("procedural",), # procedural, motorcycle, folder:PATH, scenenet:PATH (list or comma-separated)
                    n_scenes=16,             # number of procedural scene configurations
                    height=240,              # image height (px)
                    width=320,               # image width (px)
                    exposure=(0.02, 0.08),   # exposure time range (s)
-                   n_poses=None,            # poses over the exposure (None: by the blur, ≤ 1 px apart, ≥ 5)
+                   n_poses:int=None,        # poses over the exposure (None: by the blur, ≤ 1 px apart, ≥ 5)
                    rot_scale=(0.5, 1.5),    # rotation multiplier range
                    translation=(0.0, 2.0),  # translation multiplier range
                    focal=(1.0, 1.0),        # focal-length multiplier range (random intrinsics)
                    imu=None,                # IMU records (CSV files / DeepGyro folders) instead of the synthetic shake
                    photons=None,            # shot-noise photon range at full scale (None: no shot noise)
-                   read_noise=0.0,          # Gaussian read-noise std range
+                   read_noise:float|tuple=0.0,  # Gaussian read-noise std range
                    segments=1,              # kernel-map segments (> 1 also stores `kernel_segments`)
                    path_segments=4,         # kernel-path segments stored as `path` (0: no path)
                    t_readout=0.0,           # rolling-shutter readout time (s)
@@ -697,55 +702,30 @@ def generate_dataset(out,                  # output folder (created; resumed whe
     return write(True) if todo else read_manifest(out)
 
 # %% ../nbs/06_dataset.ipynb #edc42570
-@call_parse
+@command(renamed=dict(source="sources"))
+@delegates(dataset_params)
 def deblur_dataset(
     out:str="dataset",          # output folder
-    n:int=64,                   # number of samples
-    source:str="procedural",    # comma-separated sources: procedural, motorcycle, folder:PATH, scenenet:PATH
-    n_scenes:int=16,            # procedural scene configurations
-    height:int=240,             # image height (px)
-    width:int=320,              # image width (px)
-    exposure:str="0.02,0.08",   # exposure range 'lo,hi' in seconds (or one value)
-    n_poses:int=None,           # poses per exposure (default: by the blur, ≤ 1 px apart)
-    rot_scale:str="0.5,1.5",    # rotation multiplier range
-    translation:str="0,2",      # translation multiplier range
-    focal:str="1,1",            # focal-length multiplier range (random intrinsics)
-    imu:str=None,               # comma-separated IMU CSV files / DeepGyro folders (default: synthetic hand-shake)
-    photons:str=None,           # shot-noise photon range 'lo,hi' (default: none)
-    read_noise:str="0",         # Gaussian read-noise std range
-    segments:int=1,             # kernel-map segments
-    path_segments:int=4,        # kernel-path segments stored per sample (0: none)
-    t_readout:float=0.0,        # rolling-shutter readout time (s)
-    reference:str="start",      # sharp image at exposure 'start' or 'mid'
-    test_fraction:float=0.2,    # fraction of scene configurations in the test split
-    test_scenes:str=None,       # comma-separated configurations always in the test split (e.g. motorcycle)
-    shard_size:int=8,           # samples per shard
-    image_dtype:str="uint8",    # image storage: uint8 or float32
-    seed:int=0,                 # dataset seed
     workers:int=0,              # local worker processes (0: one per CPU core; 1: in this process)
     scheduler:str=None,         # Dask scheduler address (e.g. tcp://host:8786) instead of local processes
     overwrite:bool=False,       # replace a dataset made with other parameters
     verify:bool=False,          # only check the dataset in --out (checksums and counts) and exit
-    quiet:bool=False,           # no progress bar
-):
+    quiet:bool=False,           # no progress bar; only the closing line saying what was written
+    **kwargs                    # the generation parameters of `dataset_params` (ranges as 'lo,hi')
+) -> dict:                      # the manifest (with --verify: the sample counts)
     "Generate a reproducible, resumable, sharded deblurring dataset (or check one with --verify)."
-    try:
-        if verify:
-            counts = verify_dataset(out)
-            if not quiet: print(f"{out}: OK, {counts['train']} train + {counts['test']} test samples, checksums match")
-            return None if is_cli(deblur_dataset) else counts
-        workers = (os.cpu_count() or 1) if workers == 0 else workers
-        m = generate_dataset(out, workers=workers, client=scheduler, overwrite=overwrite, progress=not quiet, n=n, sources=source,
-                             n_scenes=n_scenes, height=height, width=width, exposure=exposure, n_poses=n_poses,
-                             rot_scale=rot_scale, translation=translation, focal=focal, imu=imu, photons=photons,
-                             read_noise=read_noise, segments=segments, path_segments=path_segments, t_readout=t_readout, reference=reference,
-                             test_fraction=test_fraction, test_scenes=test_scenes or (), shard_size=shard_size,
-                             image_dtype=image_dtype, seed=seed)
-        if not quiet: print(f"{out}: {m['splits']['train']['count']} train + {m['splits']['test']['count']} test samples in {len(m['shards'])} shards")
-        return None if is_cli(deblur_dataset) else m
-    except (ValueError, TypeError, OSError) as e:
-        if not is_cli(deblur_dataset): raise
-        sys.exit(f"deblur_dataset: error: {e}")
+    if verify:
+        if not Path(out).is_dir(): raise FileNotFoundError(f"--out: dataset folder not found: {out}")
+        counts = verify_dataset(out)
+        print(f"deblur_dataset: {out}: OK, {counts['train']} train + {counts['test']} test samples, checksums match")
+        return counts
+    dataset_params(**kwargs)                               # every parameter checked before the folder is touched
+    out_folder(out)
+    workers = (os.cpu_count() or 1) if workers == 0 else workers
+    m = generate_dataset(out, workers=workers, client=scheduler, overwrite=overwrite, progress=not quiet, **kwargs)
+    print(f"deblur_dataset: wrote {m['splits']['train']['count']} train + {m['splits']['test']['count']} test samples "
+          f"in {len(m['shards'])} shards to {out}/")
+    return m
 
 # %% ../nbs/06_dataset.ipynb #9ca3e636
 VARIANTS = {"blind": ("r", "g", "b"), "depth": ("r", "g", "b", "depth"), "kernel": ("r", "g", "b", "kx", "ky"),

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import NamedTuple
 import numpy as np
 import cv2
-from fastcore.script import call_parse, is_cli
+from .command import command, out_folder
 from .blur_model import as_image, as_depth, as_K, as_rotation, as_translation, project
 from .warp import forward_warp, projection_matrices, project_pixels
 from .camera_motion import Poses
@@ -235,7 +235,7 @@ def candidates_to_dict(r:Realigned) -> dict:
     return dict(R=r.R.tolist(), T=np.ravel(r.T).tolist(), method=r.best.method, threshold=r.best.threshold, score=r.best.score,
                 n_matches=r.n_matches, candidates=[c2d(c) for c in r.candidates])
 
-@call_parse
+@command
 def deblur_realign(
     rig:str=None,            # rig JSON (required) (see `10_alignment`)
     captures:str=None,       # capture list CSV: phone,dslr,zed,zed_depth[,imu,t_start,exposure]
@@ -246,31 +246,29 @@ def deblur_realign(
     depth_scale:float=None,  # metres per stored depth unit (default: 1 for .npy, 0.001 for a 16-bit PNG)
     min_matches:int=12,      # fewer SIFT matches with depth: the capture is skipped
     out:str="realigned",     # output folder
-    quiet:bool=False,        # print nothing
+    quiet:bool=False,        # no details; only the closing line saying what was written
 ):
     "Re-align each phone capture to the ZED by SIFT + PnP-RANSAC variants; write the pose and the re-aligned sharp image and depth."
-    try:
-        if rig is None: raise ValueError("--rig: the rig JSON file is required")
-        cams = read_rig(rig)
-        rows = capture_rows(captures, phone, dslr, zed, zed_depth)
-        outp = Path(out); outp.mkdir(parents=True, exist_ok=True)
-        done, failed = [], []
-        for r in rows:
-            stem = Path(r["phone"]).stem
-            try:
-                ims = load_capture(r, cams, depth_scale)
-                res = realign(ims.zed, ims.zed_depth, cams["zed"].K, ims.phone, cams["phone"].K, *zed_pose(cams, "phone"),
-                              poses=exposure_poses(r), min_matches=min_matches)
-                (outp / f"{stem}_pose.json").write_text(json.dumps(candidates_to_dict(res), indent=1))
-                write_aligned(outp, stem, align_capture(ims, cams, res.R, res.T)); done.append(stem)
-                if not quiet: print(f"{stem}: {res.best.method} (threshold {res.best.threshold:g} px), score {res.best.score:.4f}, "
-                                    f"{res.n_matches} matches → {out}/{stem}_*")
-            except (ValueError, FileNotFoundError) as e:          # RealignError is a ValueError: report, skip, go on
-                failed.append(dict(capture=stem, error=str(e)))
-                print(f"{stem}: skipped: {e}", file=sys.stderr)
-        (outp / "realign_report.json").write_text(json.dumps(dict(realigned=done, failed=failed), indent=1))
-        if not done: raise ValueError(f"no capture could be re-aligned ({len(failed)} failed; see {out}/realign_report.json)")
-        return None if is_cli(deblur_realign) else dict(realigned=done, failed=failed)
-    except (ValueError, TypeError, OSError) as e:
-        if not is_cli(deblur_realign): raise
-        sys.exit(f"deblur_realign: error: {e}")
+    if rig is None: raise ValueError("--rig: the rig JSON file is required")
+    cams = read_rig(rig)
+    rows = capture_rows(captures, phone, dslr, zed, zed_depth)
+    outp = out_folder(out)
+    done, failed = [], []
+    for r in rows:
+        stem = Path(r["phone"]).stem
+        try:
+            ims = load_capture(r, cams, depth_scale)
+            res = realign(ims.zed, ims.zed_depth, cams["zed"].K, ims.phone, cams["phone"].K, *zed_pose(cams, "phone"),
+                          poses=exposure_poses(r), min_matches=min_matches)
+            (outp / f"{stem}_pose.json").write_text(json.dumps(candidates_to_dict(res), indent=1))
+            write_aligned(outp, stem, align_capture(ims, cams, res.R, res.T)); done.append(stem)
+            if not quiet: print(f"{stem}: {res.best.method} (threshold {res.best.threshold:g} px), score {res.best.score:.4f}, "
+                                f"{res.n_matches} matches → {out}/{stem}_*")
+        except (ValueError, FileNotFoundError) as e:          # RealignError is a ValueError: report, skip, go on
+            failed.append(dict(capture=stem, error=str(e)))
+            print(f"{stem}: skipped: {e}", file=sys.stderr)
+    (outp / "realign_report.json").write_text(json.dumps(dict(realigned=done, failed=failed), indent=1))
+    if not done: raise ValueError(f"no capture could be re-aligned ({len(failed)} failed; see {out}/realign_report.json)")
+    print(f"deblur_realign: wrote {len(done)} re-aligned capture{'s' * (len(done) > 1)} to {out}/"
+          + (f" ({len(failed)} skipped)" if failed else "") + " and realign_report.json")
+    return dict(realigned=done, failed=failed)

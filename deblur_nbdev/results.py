@@ -4,17 +4,17 @@
 
 # %% auto #0
 __all__ = ['BASELINE_BALANCE', 'BASELINE_TILE', 'BASELINE_TAU', 'BASELINE_MAX_ITERATIONS', 'BASELINE_ITERATIONS', 'BLUR_BINS',
-           'psnr', 'ssim', 'line_psf', 'deconvolve', 'tune_baseline', 'noise_sigma', 'sample_sigma', 'Deconvolved',
-           'deconvolve_paths', 'bootstrap_ci', 'scene_group', 'parse_models', 'blur_size', 'evaluate', 'blur_bins',
-           'conclusions', 'report_markdown', 'write_report', 'read_report', 'example_figure', 'coarse_factor',
-           'deblur_coarse', 'deblur_evaluate', 'deblur_file', 'deblur_image']
+           'REPORT_FILES', 'psnr', 'ssim', 'line_psf', 'deconvolve', 'tune_baseline', 'noise_sigma', 'sample_sigma',
+           'Deconvolved', 'deconvolve_paths', 'bootstrap_ci', 'scene_group', 'parse_models', 'blur_size', 'evaluate',
+           'blur_bins', 'conclusions', 'report_markdown', 'write_report', 'read_report', 'example_figure',
+           'coarse_factor', 'deblur_coarse', 'deblur_evaluate', 'deblur_file', 'deblur_image']
 
 # %% ../nbs/15_results.ipynb #e24d9494
-import json, math, os, sys, warnings
+import json, math, os, re, sys, warnings
 from pathlib import Path
 from typing import NamedTuple
 import numpy as np
-from fastcore.script import call_parse, is_cli
+from .command import command, need_file, load_npy, out_folder, atomic_file, staged_folder, positive, non_negative
 from .blur_model import as_image, as_depth, intrinsics, default_K, valid_depth
 from .dataset import VARIANTS, ALL_VARIANTS, PATH_SEGMENTS, iter_samples, read_manifest, atomic_write, check_complete
 
@@ -525,21 +525,33 @@ def report_markdown(result) -> str:
         L += ["## Examples", ""] + [f"![{Path(f).stem.replace('_', ' ')}]({Path(f).name})" for f in result["figures"]] + [""]
     return "\n".join(L)
 
+REPORT_FILES = re.compile(r"results\.(md|json)|example_\d+\.jpg")   # what a report folder holds
+
+def _check_report_folder(out):
+    "Refuse an `out` that is a file, or a folder holding anything but an earlier report (it would be replaced)."
+    if out.exists() and not out.is_dir(): raise NotADirectoryError(f"--out: {out} is a file, not a folder")
+    other = sorted(p.name for p in out.iterdir() if not REPORT_FILES.fullmatch(p.name)) if out.is_dir() else []
+    if other: raise FileExistsError(f"--out: {out} holds files that are not part of a report ({', '.join(other[:3])}"
+                                    f"{', …' if len(other) > 3 else ''}); give an empty or a report folder")
+
 def write_report(result,        # `evaluate`'s result
-                 out,           # output folder (created)
+                 out,           # output folder: created, or an earlier report's, which is replaced as a whole
                  figures=True   # also write one example figure per kept example
                 ) -> dict:      # paths written: `markdown`, `json`, `figures`
-    "Write `results.md`, `results.json` and the example figures of an evaluation into `out`."
-    out = Path(out); out.mkdir(parents=True, exist_ok=True)
-    figs = []
-    if figures:
-        for e in result.get("examples", []):
-            f = out / f"example_{e['index']:06d}.jpg"
-            example_figure(e, path=f); figs.append(str(f))
-    result = {**result, "figures": figs}
-    md = atomic_write(out / "results.md", report_markdown(result))
-    js = atomic_write(out / "results.json", json.dumps(_jsonable({k: v for k, v in result.items() if k != "examples"}), indent=1, allow_nan=False))
-    return dict(markdown=str(md), json=str(js), figures=figs)
+    "Write `results.md`, `results.json` and the example figures of an evaluation into `out`, atomically, as a whole."
+    out = Path(out)
+    _check_report_folder(out)
+    with staged_folder(out) as d:                   # complete or absent; nothing of an earlier report stays
+        figs = []
+        for e in result.get("examples", []) if figures else []:
+            name = f"example_{e['index']:06d}.jpg"
+            example_figure(e, path=d / name)
+            figs.append(str(out / name))
+        result = {**result, "figures": figs}
+        (d / "results.md").write_text(report_markdown(result))
+        (d / "results.json").write_text(json.dumps(_jsonable({k: v for k, v in result.items() if k != "examples"}),
+                                                   indent=1, allow_nan=False))
+    return dict(markdown=str(out / "results.md"), json=str(out / "results.json"), figures=figs)
 
 def read_report(folder  # a folder written by `write_report`
                ) -> dict:
@@ -622,7 +634,7 @@ def deblur_coarse(deblur,       # `deblur(image, depth, kernel, path) -> image`,
     return np.clip(out, 0, 1).astype(np.float32)
 
 # %% ../nbs/15_results.ipynb #a539ee20
-@call_parse
+@command
 def deblur_evaluate(
     data:str=None,                  # dataset folder (`deblur_dataset`)
     models:str=None,                # 'blind=a.keras,depth=b.keras,...' or a folder of `<variant>/model.keras`
@@ -631,47 +643,55 @@ def deblur_evaluate(
     max_samples:int=None,           # only the first N samples of the split
     no_baseline:bool=False,         # skip the known-kernel baseline
     balance:float=BASELINE_BALANCE, # Wiener balance, for samples without kernel paths (choose it: `tune_baseline`)
-    iterations:int=BASELINE_ITERATIONS, # Richardson–Lucy iterations, for samples with kernel paths
+    iterations:int=None,            # fixed Richardson–Lucy iterations with kernel paths (default: stopped by the noise level)
     examples:int=3,                 # example figures
     n_resamples:int=2000,           # bootstrap resamples
     seed:int=0,                     # bootstrap seed
-    quiet:bool=False                # no progress bar, no table on stdout
+    quiet:bool=False                # no progress bar, no table; only the closing line saying what was written
 ):
     "Evaluate trained U-Net variants (and the known-kernel baseline) on a dataset split; write a markdown/JSON report and figures."
-    try:
-        if data is None or models is None: raise ValueError("need --data DATASET and --models blind=a.keras,... (or a folder of models)")
-        if not Path(data).is_dir(): raise FileNotFoundError(f"data: dataset folder not found: {data}")
-        read_manifest(data)
-        r = evaluate(models, data, split, not no_baseline, max_samples, not quiet, balance, n_resamples, seed, examples,
-                     iterations=iterations)
-        paths = write_report(r, out)
-        if not quiet: print(Path(paths["markdown"]).read_text())
-        return None if is_cli(deblur_evaluate) else r
-    except (ValueError, TypeError, OSError) as e:
-        if not is_cli(deblur_evaluate): raise
-        sys.exit(f"deblur_evaluate: error: {e}")
+    if data is None or models is None: raise ValueError("need --data DATASET and --models blind=a.keras,... (or a folder of models)")
+    if not Path(data).is_dir(): raise FileNotFoundError(f"--data: dataset folder not found: {data}")
+    for v, flag, lo in ((n_resamples, "--n_resamples", 1), (examples, "--examples", 0), (iterations, "--iterations", 1),
+                        (max_samples, "--max_samples", 1)):                # checked before the evaluation, not after
+        if v is not None and v < lo: raise ValueError(f"{flag}: must be at least {lo}, got {v}")
+    positive(balance, "--balance")
+    _check_report_folder(Path(out))
+    read_manifest(data)
+    parse_models(models)
+    r = evaluate(models, data, split, not no_baseline, max_samples, not quiet, balance, n_resamples, seed, examples,
+                 iterations=iterations)
+    paths = write_report(r, out)
+    if not quiet: print(Path(paths["markdown"]).read_text())
+    print(f"deblur_evaluate: wrote results.md, results.json and {len(paths['figures'])} example figure"
+          f"{'s' * (len(paths['figures']) != 1)} to {out}/")
+    return r
 
 # %% ../nbs/15_results.ipynb #0c56e6db
 def _user_kernel(kernel, imu, depth, shape, t_start, exposure, fx, fy, cx, cy, time_offset, t_readout, segments=0):
     "Kernel maps (`segments=0`) or paths from a `.npy` file or from an IMU record (needs depth and intrinsics)."
     h, w = shape
     if kernel is not None:
+        what = "--path" if segments else "--kernel"
         p = Path(kernel)
-        if not p.is_file(): raise FileNotFoundError(f"kernel: file not found: {p}")
-        try: k = np.load(p, allow_pickle=False)
-        except (ValueError, OSError) as e: raise ValueError(f"kernel: cannot read {p} as a .npy array ({e})") from None
+        k = load_npy(p, what)
         need = (h, w, segments + 1, 2) if segments else (h, w, 2)
-        what = "path" if segments else "kernel"
         if k.shape != need: raise ValueError(f"{what}: {p} has shape {k.shape}; need {need} (the image's H×W)")
-        if not np.isfinite(k).all(): raise ValueError(f"kernel: {p} contains NaN or inf")
+        if not np.isfinite(k).all(): raise ValueError(f"{what}: {p} contains NaN or inf")
         return k.astype(np.float32)
-    from deblur_nbdev.camera_motion import read_imu_csv, imu_poses
+    from deblur_nbdev.camera_motion import read_imu_csv, read_deepgyro, imu_poses
     from deblur_nbdev.synthesis import kernel_maps, kernel_paths
     if depth is None: raise ValueError("imu: kernel maps from an IMU record need the scene depth too (--depth)")
+    rec = None
+    if Path(imu).is_dir():                                 # a DeepGyro folder: images.txt has starts and exposures
+        rec, images = read_deepgyro(imu)
+        t_start = images[0, 0] if t_start is None else t_start
+        k = int(np.argmin(np.abs(images[:, 0] - t_start)))
+        if exposure is None and abs(images[k, 0] - t_start) < 1e-6: exposure = float(images[k, 1])
     if t_start is None or exposure is None: raise ValueError("imu: kernel maps from an IMU record need --t_start and --exposure (s)")
     if fx is None: raise ValueError("imu: kernel maps from an IMU record need the focal length --fx (px)")
     K = intrinsics(fx, fy if fy is not None else fx, cx if cx is not None else (w - 1) / 2, cy if cy is not None else (h - 1) / 2)
-    poses = imu_poses(read_imu_csv(imu), t_start, exposure + t_readout, time_offset=time_offset)
+    poses = imu_poses(read_imu_csv(imu) if rec is None else rec, t_start, exposure + t_readout, time_offset=time_offset)
     if segments:                                                 # a kernel path of `segments` segments
         return kernel_paths(depth, K, poses, exposure, segments, t_readout=t_readout, frame="blurry")
     return kernel_maps(depth, K, poses, exposure, t_readout=t_readout, frame="blurry")   # where the photo's streaks are
@@ -689,12 +709,13 @@ def deblur_file(model,              # U-Net or `.keras` path
                ) -> np.ndarray:     # float32 `H×W×3` deblurred image
     "Deblur one image file with a trained U-Net, reading or computing the depth and kernel maps its variant needs."
     from deblur_nbdev.scenes import read_image, read_depth
-    if isinstance(model, (str, Path)) and not Path(model).is_file(): raise FileNotFoundError(f"model: file not found: {model}")
-    img = read_image(image, "image"); h, w = img.shape[:2]
+    if isinstance(model, (str, Path)): need_file(model, "--model")
+    img = read_image(image, "--image"); h, w = img.shape[:2]
     d = None
     if depth is not None:
-        d = read_depth(depth, depth_scale, name="depth")
-        if d.shape != (h, w): raise ValueError(f"depth: {depth} is {d.shape[1]}×{d.shape[0]} but the image is {w}×{h}")
+        d = read_depth(depth, depth_scale, name="--depth")
+        if d.shape != (h, w):
+            raise ValueError(f"--depth: {depth} is {d.shape[1]}×{d.shape[0]} but --image is {w}×{h}")
     if kernel is not None and imu is not None: raise ValueError("kernel: give --kernel or --imu, not both")
     m = None
     v = _peek_variant(model) if isinstance(model, (str, Path)) else None      # check the inputs before TensorFlow loads
@@ -733,37 +754,58 @@ def deblur_file(model,              # U-Net or `.keras` path
                       f"(`deblur_coarse`), detail added back", stacklevel=2)
     return deblur_coarse(run, img, s, d if need_d else None, k, pa)
 
-@call_parse
+@command(renamed=dict(time_offset="imu_time_offset"))
 def deblur_image(
-    model:str=None,          # trained U-Net (.keras, `deblur_train`)
+    model:str=None,          # trained U-Net (.keras, `deblur_train`; default: the shipped model that fits the inputs)
     image:str=None,          # blurry image (PNG, JPEG, ...)
-    out:str="deblurred.png", # output image (8-bit; format by suffix)
+    out:str="deblurred.png", # output image (8-bit; format by suffix); never the input --image
+    overwrite:bool=False,    # replace an existing --out file
     depth:str=None,          # z-depth: .npy (metres) or 16-bit PNG (× depth_scale); needed by depth variants
-    depth_scale:float=None,  # metres per depth-PNG unit (default 0.001)
+    depth_scale:float=None,  # metres per stored depth unit (default: 1 for .npy, 0.001 for a 16-bit PNG)
     kernel:str=None,         # kernel maps .npy, H×W×2 (dx, dy) px start → end
-    imu:str=None,            # IMU CSV t,gx,gy,gz[,ax,ay,az] to compute kernel maps from (with --depth)
-    t_start:float=None,      # exposure start on the IMU's clock (s)
-    exposure:float=None,     # exposure time (s)
+    imu:str=None,            # IMU record to compute kernel maps from (with --depth): a CSV file or a DeepGyro folder
+    t_start:float=None,      # exposure start on the IMU's clock (s; default for a DeepGyro folder: its first image)
+    exposure:float=None,     # exposure time (s; default for a DeepGyro folder: images.txt's for --t_start)
     fx:float=None,           # focal length (px), for kernel maps from the IMU
     fy:float=None,           # default: fx
     cx:float=None,           # default: image centre
     cy:float=None,           # default: image centre
-    time_offset:float=0.0,   # camera time = IMU time + time_offset (s)
+    imu_time_offset:float=0.0,  # camera time = IMU time + this (s)
     t_readout:float=0.0,     # rolling-shutter readout time (s)
-    path:str=None            # kernel path .npy, H×W×5×2 px (the 'path' variants; or from --imu)
-):
+    path:str=None,           # kernel path .npy, H×W×5×2 px (the 'path' variants; or from --imu)
+    max_blur:float=None,     # the model's largest trained blur (px): larger blur is deblurred at a coarser scale
+                             # (default for a shipped model: its trained range, from models.json)
+    quiet:bool=False,        # nothing but the closing line saying what was written (there is no progress output)
+) -> np.ndarray:             # the deblurred image, float32 H×W×3
     "Deblur a photo with a trained U-Net; depth and kernel maps (a file, or from an IMU record) as its variant needs."
-    try:
-        import cv2
-        if model is None or image is None: raise ValueError("need --model MODEL.keras and --image BLURRY")
-        o = Path(out)
-        if o.suffix.lower() not in (".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp"): raise ValueError(f"out: {o} needs an image suffix (.png, .jpg, ...)")
-        y = deblur_file(model, image, depth, depth_scale, kernel, imu, t_start, exposure, fx, fy, cx, cy, time_offset,
-                        t_readout, path)
-        o.parent.mkdir(parents=True, exist_ok=True)
-        if not cv2.imwrite(str(o), cv2.cvtColor(np.floor(y * 255 + 0.5).astype(np.uint8), cv2.COLOR_RGB2BGR)):
-            raise OSError(f"out: cannot write {o}")
-        return None if is_cli(deblur_image) else y
-    except (ValueError, TypeError, OSError) as e:
-        if not is_cli(deblur_image): raise
-        sys.exit(f"deblur_image: error: {e}")
+    import cv2
+    if image is None: raise ValueError("need --image BLURRY (and --model MODEL.keras, or a shipped model is used)")
+    o = Path(out)
+    if o.suffix.lower() not in (".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp"):
+        raise ValueError(f"--out: {o} needs an image suffix (.png, .jpg, ...)")
+    need_file(image, "--image")
+    if o.is_dir(): raise IsADirectoryError(f"--out: {o} is a folder; give the output image's file name")
+    if o.exists() and o.resolve() == Path(image).resolve():
+        raise ValueError(f"--out: {o} is the input --image; write the result to another file")
+    if o.exists() and not overwrite: raise FileExistsError(f"--out: {o} exists; use --overwrite to replace it")
+    if exposure is not None: positive(exposure, "--exposure", "s")
+    non_negative(t_readout, "--t_readout", "s")
+    for v, flag in ((fx, "--fx"), (fy, "--fy")):
+        if v is not None: positive(v, flag, "px")
+    if imu is not None and not Path(imu).exists(): raise FileNotFoundError(f"--imu: not found: {imu}")
+    used = model
+    if model is None:                                # the shipped model that uses the most of what was given
+        from deblur_nbdev.pretrained import pick_variant, load_pretrained, pretrained_models
+        v = pick_variant(depth is not None, any(x is not None for x in (kernel, imu, path)))
+        e = pretrained_models()[v]
+        model, used = load_pretrained(v), f"the shipped {v!r} model ({e['file']})"
+        if max_blur is None and e.get("blur_range_px"): max_blur = e["blur_range_px"][1]
+    if max_blur is not None: positive(max_blur, "--max_blur", "px")
+    y = deblur_file(model, image, depth, depth_scale, kernel, imu, t_start, exposure, fx, fy, cx, cy, imu_time_offset,
+                    t_readout, path, max_blur=max_blur)
+    out_folder(o.parent)
+    with atomic_file(o) as t:                        # the old file, or the new one: never half an image
+        if not cv2.imwrite(str(t), cv2.cvtColor(np.floor(y * 255 + 0.5).astype(np.uint8), cv2.COLOR_RGB2BGR)):
+            raise OSError(f"--out: cannot write {o}")
+    print(f"deblur_image: wrote {o} ({y.shape[1]}×{y.shape[0]}) with {used}")
+    return y

@@ -9,7 +9,7 @@ __all__ = ['rig_sample', 'deblur_rig_dataset', 'write_capture_files']
 import json, sys, csv, shutil
 from pathlib import Path
 import numpy as np
-from fastcore.script import call_parse, is_cli
+from .command import command, out_folder
 from tqdm.auto import tqdm
 from .blur_model import as_image, as_K
 from .camera_motion import Poses
@@ -60,7 +60,7 @@ def _capture_sample(i, r, cams, depth_scale, do_realign, min_matches):
                                   T_zed_phone=np.ravel(T).tolist(), trusted_fraction=float(1 - mk.mask.mean())),
                       t_readout=float(r.get("t_readout") or 0.0))
 
-@call_parse
+@command
 def deblur_rig_dataset(
     rig:str=None,             # rig JSON (required) (see `10_alignment`)
     captures:str=None,        # (required) capture list CSV: phone,dslr,zed,zed_depth,imu,t_start,exposure[,R_imu_cam,imu_time_offset,scene,split]
@@ -69,34 +69,31 @@ def deblur_rig_dataset(
     no_realign:bool=False,    # use the calibration pose as is (skip SIFT + PnP)
     min_matches:int=12,       # re-alignment needs this many SIFT matches with depth
     shard_size:int=16,        # samples per shard
-    quiet:bool=False,         # no progress bar
+    quiet:bool=False,         # no progress bar; only the closing line saying what was written
 ):
     "Turn rig captures into a masked real dataset (blurry, aligned sharp, depth, IMU kernel maps, mask) in `06_dataset`'s format."
-    try:
-        if rig is None: raise ValueError("--rig: the rig JSON file is required")
-        if rig is None or captures is None: raise ValueError("--rig and --captures are required")
-        cams = read_rig(rig); rows = read_captures(captures)
-        outp = Path(out); parts = outp / ".parts"; parts.mkdir(parents=True, exist_ok=True)
-        samples, failed = [], []
-        for i, r in enumerate(tqdm(rows, desc="captures", disable=quiet)):
-            part = parts / f"{i:06d}.npz"; stem = Path(r["phone"]).stem
-            if part.is_file():
-                try: samples.append(read_shard(part)[0]); continue
-                except ValueError: part.unlink()              # a corrupt part (cannot happen with atomic writes): redo it
-            try:
-                s = _capture_sample(i, r, cams, depth_scale, not no_realign, min_matches)
-                write_shard(part, [s], image_dtype="float32"); samples.append(s)
-            except (ValueError, FileNotFoundError) as e:
-                failed.append(dict(capture=stem, error=str(e))); print(f"{stem}: skipped: {e}", file=sys.stderr)
-        if not samples: raise ValueError(f"no capture could be turned into a sample ({len(failed)} failed)")
-        m = write_dataset(outp, samples, params=dict(source="rig", rig=str(rig), captures=str(captures), realign=not no_realign,
-                                                     failed=failed), shard_size=shard_size, generator="deblur_rig_dataset")
-        shutil.rmtree(parts, ignore_errors=True)               # the dataset is complete: the parts are no longer needed
-        if not quiet: print(f"{len(samples)} samples ({len(failed)} skipped) → {out}")
-        return None if is_cli(deblur_rig_dataset) else m
-    except (ValueError, TypeError, OSError) as e:
-        if not is_cli(deblur_rig_dataset): raise
-        sys.exit(f"deblur_rig_dataset: error: {e}")
+    if rig is None: raise ValueError("--rig: the rig JSON file is required")
+    if captures is None: raise ValueError("--captures: the capture list CSV is required")
+    cams = read_rig(rig); rows = read_captures(captures)
+    outp = out_folder(out); parts = outp / ".parts"; parts.mkdir(parents=True, exist_ok=True)
+    samples, failed = [], []
+    for i, r in enumerate(tqdm(rows, desc="captures", disable=quiet)):
+        part = parts / f"{i:06d}.npz"; stem = Path(r["phone"]).stem
+        if part.is_file():
+            try: samples.append(read_shard(part)[0]); continue
+            except ValueError: part.unlink()              # a corrupt part (cannot happen with atomic writes): redo it
+        try:
+            s = _capture_sample(i, r, cams, depth_scale, not no_realign, min_matches)
+            write_shard(part, [s], image_dtype="float32"); samples.append(s)
+        except (ValueError, FileNotFoundError) as e:
+            failed.append(dict(capture=stem, error=str(e))); print(f"{stem}: skipped: {e}", file=sys.stderr)
+    if not samples: raise ValueError(f"no capture could be turned into a sample ({len(failed)} failed)")
+    m = write_dataset(outp, samples, params=dict(source="rig", rig=str(rig), captures=str(captures), realign=not no_realign,
+                                                 failed=failed), shard_size=shard_size, generator="deblur_rig_dataset")
+    shutil.rmtree(parts, ignore_errors=True)               # the dataset is complete: the parts are no longer needed
+    print(f"deblur_rig_dataset: wrote {len(samples)} samples" + (f" ({len(failed)} captures skipped)" if failed else "")
+          + f" to {out}/")
+    return m
 
 # %% ../nbs/12b_rig_dataset.ipynb #28fad45f
 def write_capture_files(captures,     # `rig_sim.Capture`s of one rig

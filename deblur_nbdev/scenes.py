@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 import cv2
 from skimage import data as skdata
+from .command import need_file, load_npy
 from .blur_model import as_image, as_depth, as_K, valid_depth, intrinsics, default_K, pixel_grid
 
 # %% ../nbs/05_scenes.ipynb #73faaafe
@@ -182,8 +183,7 @@ def load_scene(name:str,     # 'motorcycle' or 'procedural:SEED' (see `BUILTIN_S
 
 # %% ../nbs/05_scenes.ipynb #afdc0566
 def _imread(path, name):
-    p = Path(path)
-    if not p.is_file(): raise FileNotFoundError(f"{name}: file not found: {p}")
+    p = need_file(path, name)
     a = cv2.imread(str(p), cv2.IMREAD_UNCHANGED)
     if a is None: raise ValueError(f"{name}: cannot read {p} as an image")
     return a
@@ -208,8 +208,7 @@ def read_depth(path,          # `.npy` or 16-bit PNG
     scale = (1.0 if npy else 1e-3) if scale is None else scale
     if not (np.isfinite(scale) and scale > 0): raise ValueError(f"{name}: scale must be a positive number, got {scale}")
     if npy:
-        if not p.is_file(): raise FileNotFoundError(f"{name}: file not found: {p}")
-        d = as_depth(np.load(p), name)
+        d = as_depth(load_npy(p, name), name)
         return d if scale == 1 else d * np.float32(scale)
     a = _imread(p, name)
     if a.dtype == np.uint8: raise ValueError(f"{name}: {p} is 8-bit; depth needs a 16-bit PNG or a .npy file")

@@ -13,7 +13,8 @@ import csv, json, sys, os, re
 from pathlib import Path
 from typing import NamedTuple
 import numpy as np
-from fastcore.script import call_parse, Param, is_cli
+from fastcore.script import Param
+from .command import command
 import cv2
 from .rig_sim import TimeBase
 
@@ -214,14 +215,14 @@ def write_matches(res:SyncResult, captures, out, photo_index=None):
     return out.with_suffix(".csv"), out.with_suffix(".json")
 
 # %% ../nbs/08_sync.ipynb #080515d0
-@call_parse
+@command
 def deblur_sync(
     phone:str=None,                        # CSV of the phone's photo timestamps (phone clock, s)
     videos:Param("video timestamp CSVs as NAME=FILE (e.g. dslr=dslr.csv zed=zed.csv)", str, nargs="+")=None,
     clocks:str=None,                       # CSV camera,frame,reading,kind of the clock frames
     out:str="matches",                     # output stem: writes OUT.csv and OUT.json
     min_span:float=5.0,                    # shortest span of clock readings for fitting drift (s)
-    quiet:bool=False,                      # print nothing
+    quiet:bool=False,                      # no details; only the closing line saying what was written
     captures:str=None,                     # also write this capture list CSV (needs --frames)
     frames:Param("frame sources as NAME=DIR_OR_VIDEO for phone, dslr, zed, zed_depth", str, nargs="+")=None,
     imu:str=None,                          # IMU CSV of the session, or a folder of numbered CSVs (one per phone photo)
@@ -232,48 +233,45 @@ def deblur_sync(
     export:str=None,                       # folder for frames exported from videos (default: CAPTURES' folder/frames)
 ):
     "Fit every camera's clock from clock frames and match each phone photo to the nearest DSLR/ZED frames."
-    try:
-        if phone is None or not videos or clocks is None: raise ValueError("--phone, --videos and --clocks are required")
-        if (captures is None) != (not frames): raise ValueError("--captures and --frames go together (the capture list needs the frame sources)")
-        srcs = {}
-        for fr in frames or []:
-            if "=" not in fr: raise ValueError(f"--frames: {fr!r} must be NAME=DIR_OR_VIDEO")
-            n, f = fr.split("=", 1); srcs[n] = f
-        vids = {}
-        for v in videos:
-            if "=" not in v: raise ValueError(f"--videos: {v!r} must be NAME=FILE")
-            n, f = v.split("=", 1); vids[n] = read_timestamps(f, n)
-        caps = read_timestamps(phone, "phone")
-        stamps = {"phone": caps, **vids}
-        ref, ver = {}, {}
-        for cam, fr, rd, kind in read_clocks(clocks):
-            if cam not in stamps: raise ValueError(f"clocks: camera {cam!r} has no timestamp file (have {list(stamps)})")
-            d = (ref if kind == "reference" else ver).setdefault(cam, ([], []))
-            d[0].append(fr); d[1].append(rd)
-        conv = lambda dd: {c: clock_observations(stamps[c], f, r, c) for c, (f, r) in dd.items()}
-        ref, ver = conv(ref), conv(ver)
-        used = {fr for cam, fr, _, _ in read_clocks(clocks) if cam == "phone"}
-        keep = np.array([i for i in range(len(caps)) if i not in used], np.int64)
-        if keep.size == 0: raise ValueError("--phone: every phone timestamp is a clock photo; no photos left to match")
-        res = synchronise(caps[keep], vids, ref, ver, min_span)
-        paths = write_matches(res, caps[keep], out, keep)
-        if not quiet:
-            for n, t in res.timebases.items():
-                v = res.verification[n]
-                print(f"{n}: offset {t.offset:+.4f} s, drift {t.drift:+.2e}, fit rms {1e3 * res.fits[n].rms:.2f} ms"
-                      + ("" if v is None else f", reference-only error at verification {1e3 * v:.2f} ms"))
-            for v, m in res.matches.items():
-                print(f"{v}: {len(keep)} photos matched, residual max {1e3 * np.abs(m.residual).max():.1f} ms "
-                      f"(half frame {500 * m.interval:.1f} ms), flagged {int(m.flagged.sum())}: {idx_list(keep[m.flagged])}")
-            print(f"wrote {paths[0]} and {paths[1]}")
-        if captures is not None:
-            cl = capture_list(paths[0], srcs, captures, imu, exposure, imu_rotation, imu_time_offset, flagged, export)
-            if not quiet: print(f"wrote {cl['path']}: {len(cl['written'])} captures"
-                                + (f"; skipped flagged photo(s) {idx_list(cl['skipped'])}" if cl["skipped"] else ""))
-        return None if is_cli(deblur_sync) else res
-    except (ValueError, OSError) as e:
-        if not is_cli(deblur_sync): raise
-        sys.exit(f"deblur_sync: error: {e}")
+    if phone is None or not videos or clocks is None: raise ValueError("--phone, --videos and --clocks are required")
+    if (captures is None) != (not frames): raise ValueError("--captures and --frames go together (the capture list needs the frame sources)")
+    srcs = {}
+    for fr in frames or []:
+        if "=" not in fr: raise ValueError(f"--frames: {fr!r} must be NAME=DIR_OR_VIDEO")
+        n, f = fr.split("=", 1); srcs[n] = f
+    vids = {}
+    for v in videos:
+        if "=" not in v: raise ValueError(f"--videos: {v!r} must be NAME=FILE")
+        n, f = v.split("=", 1); vids[n] = read_timestamps(f, n)
+    caps = read_timestamps(phone, "phone")
+    stamps = {"phone": caps, **vids}
+    ref, ver = {}, {}
+    for cam, fr, rd, kind in read_clocks(clocks):
+        if cam not in stamps: raise ValueError(f"clocks: camera {cam!r} has no timestamp file (have {list(stamps)})")
+        d = (ref if kind == "reference" else ver).setdefault(cam, ([], []))
+        d[0].append(fr); d[1].append(rd)
+    conv = lambda dd: {c: clock_observations(stamps[c], f, r, c) for c, (f, r) in dd.items()}
+    ref, ver = conv(ref), conv(ver)
+    used = {fr for cam, fr, _, _ in read_clocks(clocks) if cam == "phone"}
+    keep = np.array([i for i in range(len(caps)) if i not in used], np.int64)
+    if keep.size == 0: raise ValueError("--phone: every phone timestamp is a clock photo; no photos left to match")
+    res = synchronise(caps[keep], vids, ref, ver, min_span)
+    paths = write_matches(res, caps[keep], out, keep)
+    if not quiet:
+        for n, t in res.timebases.items():
+            v = res.verification[n]
+            print(f"{n}: offset {t.offset:+.4f} s, drift {t.drift:+.2e}, fit rms {1e3 * res.fits[n].rms:.2f} ms"
+                  + ("" if v is None else f", reference-only error at verification {1e3 * v:.2f} ms"))
+        for v, m in res.matches.items():
+            print(f"{v}: {len(keep)} photos matched, residual max {1e3 * np.abs(m.residual).max():.1f} ms "
+                  f"(half frame {500 * m.interval:.1f} ms), flagged {int(m.flagged.sum())}: {idx_list(keep[m.flagged])}")
+    wrote = f"{paths[0]} and {paths[1]} ({len(keep)} photos matched)"
+    if captures is not None:
+        cl = capture_list(paths[0], srcs, captures, imu, exposure, imu_rotation, imu_time_offset, flagged, export)
+        wrote += (f" and {cl['path']} ({len(cl['written'])} captures"
+                  + (f"; skipped flagged photo(s) {idx_list(cl['skipped'])})" if cl["skipped"] else ")"))
+    print(f"deblur_sync: wrote {wrote}")
+    return res
 
 def idx_list(a): return "none" if len(a) == 0 else ", ".join(str(int(x)) for x in a)
 

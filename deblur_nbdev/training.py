@@ -4,7 +4,7 @@
 
 # %% auto #0
 __all__ = ['PRESETS', 'FINE_TUNE', 'SCHEDULES', 'lr_at', 'check_finite_data', 'checkpoints', 'read_log', 'EpochCheckpoint',
-           'ScalarLogger', 'train', 'deblur_train']
+           'ScalarLogger', 'train']
 
 # %% ../nbs/14_training.ipynb #aa37c860
 import os
@@ -318,43 +318,3 @@ def train(data,                  # dataset folder written by `deblur_nbdev.datas
                            f"or check the data; rerun to resume from the last good checkpoint")
     _save_atomic(model, out / "model.keras")
     return result()
-
-# %% ../nbs/14_training.ipynb #864a2718
-@call_parse
-def deblur_train(
-    data:str=None,              # dataset folder (written by deblur_dataset or deblur_rig_dataset)
-    out:str="runs/train",       # output folder (checkpoints, model.keras, log.csv, tensorboard/)
-    variant:str="blind",        # blind, depth, kernel, depth+kernel, path or depth+path
-    preset:str="thesis",        # thesis (Adam 1e-4, 100 epochs, batch 32) or cpu (small)
-    epochs:int=None,            # total epochs (default: the preset's)
-    batch:int=None,             # global batch size
-    crop:str=None,              # random training crop 'h,w' (multiples of 2**depth)
-    lr:float=None,              # learning rate
-    steps_per_epoch:int=None,   # steps per epoch
-    depth:int=None,             # U-Net depth
-    width:int=None,             # U-Net width
-    fine_tune:str=None,         # .keras model to fine-tune (lr/10, batch 2, 15 epochs, masked loss)
-    mask:bool=False,            # force the masked loss (default: when the dataset stores masks)
-    seed:int=0,                 # seed
-    mirrored:bool=False,        # MirroredStrategy over all visible GPUs
-    no_resume:bool=False,       # refuse to continue a run found in --out
-    overwrite:bool=False,       # replace a run with another configuration in --out
-    no_val:bool=False,          # no validation on the test split
-    no_check:bool=False,        # skip the NaN/inf scan of the training data
-    log_dir:str=None,           # TensorBoard folder (default OUT/tensorboard)
-    quiet:bool=False,           # no progress bar
-):
-    "Train a deblurring U-Net on a dataset folder; rerun the same command to resume after an interruption."
-    try:
-        if data is None: raise ValueError("data: give the dataset folder with --data")
-        r = train(data, out, variant, preset, epochs, batch, crop, lr, steps_per_epoch, depth, width, fine_tune,
-                  True if mask else None, seed, tf.distribute.MirroredStrategy() if mirrored else None, not no_resume,
-                  not quiet, not no_val, log_dir, overwrite, not no_check)
-        if not quiet:
-            last = r["history"][-1] if r["history"] else {}
-            print(f"{r['model_path']}: {r['epochs_done']} epochs, loss {last.get('loss', float('nan')):.4g}"
-                  + (f", val_loss {last['val_loss']:.4g}" if last.get("val_loss") is not None else ""))
-        return None if is_cli(deblur_train) else r
-    except (ValueError, TypeError, OSError) as e:
-        if not is_cli(deblur_train): raise
-        sys.exit(f"deblur_train: error: {e}")

@@ -17,14 +17,15 @@ def test_bundled_scene_writes_everything_and_is_reproducible(tmp_path):
     for d in ("a", "b"):
         r = run("--scene", "procedural:2", "--exposure", "0.03", "--seed", "5", "--photons", "800", "--out", str(tmp_path / d))
         assert r.returncode == 0, r.stderr
-    names = sorted(p.name for p in (tmp_path / "a").iterdir())
-    assert names == [f"procedural_2_{s}" for s in ("blurry.png", "kernel.npy", "meta.json", "path.npy", "preview.png",
-                                                    "sharp.png")]
-    for n in names: assert (tmp_path / "a" / n).read_bytes() == (tmp_path / "b" / n).read_bytes(), n
-    meta = json.loads((tmp_path / "a" / "procedural_2_meta.json").read_text())
+    assert sorted(p.name for p in (tmp_path / "a").iterdir()) == ["procedural_2"]          # one folder per scene
+    names = sorted(p.name for p in (tmp_path / "a" / "procedural_2").iterdir())
+    assert names == ["blurry.png", "kernel.npy", "meta.json", "path.npy", "preview.png", "sharp.png"]
+    for n in names: assert (tmp_path / "a" / "procedural_2" / n).read_bytes() == (tmp_path / "b" / "procedural_2" / n).read_bytes(), n
+    assert r.stdout.strip().splitlines()[-1] == f"deblur_synth: wrote 1 scene folder (procedural_2) to {tmp_path / 'b'}/"
+    meta = json.loads((tmp_path / "a" / "procedural_2" / "meta.json").read_text())
     assert len(meta["times"]) == meta["n_poses"] >= 5 and np.array(meta["K"]).shape == (3, 3)   # sampled by the blur
-    assert np.load(tmp_path / "a" / "procedural_2_kernel.npy").shape == (240, 320, 2)
-    assert np.load(tmp_path / "a" / "procedural_2_path.npy").shape == (240, 320, 5, 2)
+    assert np.load(tmp_path / "a" / "procedural_2" / "kernel.npy").shape == (240, 320, 2)
+    assert np.load(tmp_path / "a" / "procedural_2" / "path.npy").shape == (240, 320, 5, 2)
 
 def test_user_rgbd_pair_with_deepgyro_imu(tmp_path):
     import cv2
@@ -39,7 +40,7 @@ def test_user_rgbd_pair_with_deepgyro_imu(tmp_path):
     r = run("--rgb", str(tmp_path / "rgb.png"), "--depth", str(tmp_path / "depth.png"), "--imu", str(imu),
             "--exposure", "0.03", "--out", str(tmp_path / "out"))
     assert r.returncode == 0, r.stderr
-    meta = json.loads((tmp_path / "out" / "rgb_meta.json").read_text())
+    meta = json.loads((tmp_path / "out" / "rgb" / "meta.json").read_text())
     assert abs(meta["imu_t_start"] - 0.4) < 1e-9 and meta["kernel_max_px"] > 0.5
 
 @pytest.mark.parametrize("args,msg", [
@@ -74,16 +75,16 @@ def test_deepgyro_exposure_from_images_txt_and_gyro_only(tmp_path):
     imu, pair = _deepgyro(tmp_path / "rec"), _pair(tmp_path)
     r = run(*pair, "--imu", str(imu), "--gyro_only", "--out", str(tmp_path / "a"))
     assert r.returncode == 0, r.stderr
-    meta = json.loads((tmp_path / "a" / "rgb_meta.json").read_text())
+    meta = json.loads((tmp_path / "a" / "rgb" / "meta.json").read_text())
     assert meta["exposure"] == 0.02 and abs(meta["imu_t_start"] - 0.4) < 1e-12 and meta["gyro_only"]
     assert np.abs(meta["T"]).max() == 0 and meta["kernel_max_px"] > 0.1
     r = run(*pair, "--imu", str(imu), "--t_start", "0.9", "--out", str(tmp_path / "b"))
     assert r.returncode == 0, r.stderr
-    meta = json.loads((tmp_path / "b" / "rgb_meta.json").read_text())
+    meta = json.loads((tmp_path / "b" / "rgb" / "meta.json").read_text())
     assert meta["exposure"] == 0.04 and np.abs(meta["T"]).max() > 0             # the accelerometer is used
     r = run(*pair, "--imu", str(imu), "--exposure", "0.01", "--out", str(tmp_path / "c"))
     assert r.returncode == 0, r.stderr
-    assert json.loads((tmp_path / "c" / "rgb_meta.json").read_text())["exposure"] == 0.01   # explicit wins
+    assert json.loads((tmp_path / "c" / "rgb" / "meta.json").read_text())["exposure"] == 0.01   # explicit wins
     r = run(*pair, "--imu", str(imu), "--t_start", "0.5", "--out", str(tmp_path / "d"))
     assert r.returncode != 0 and "--t_start: 0.5 s is no image start" in r.stderr, r.stderr[-2000:]
 
@@ -113,7 +114,7 @@ def test_depth_scale_applies_to_npy(tmp_path):
     k = {}
     for name, extra in (("m", []), ("mm", ["--depth_scale", "0.001"])):
         r = run("--rgb", str(tmp_path / "rgb.png"), "--depth", str(tmp_path / f"{name}.npy"), *extra,
-                "--exposure", "0.03", "--trans_scale", "5", "--seed", "3", "--out", str(tmp_path / name))
+                "--exposure", "0.03", "--translation", "5", "--seed", "3", "--out", str(tmp_path / name))
         assert r.returncode == 0, r.stderr
-        k[name] = np.load(tmp_path / name / "rgb_kernel.npy")
+        k[name] = np.load(tmp_path / name / "rgb" / "kernel.npy")
     np.testing.assert_allclose(k["mm"], k["m"], atol=1e-4)                      # 2000 mm × 0.001 = the same 2 m

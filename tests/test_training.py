@@ -39,7 +39,7 @@ def run_cli(*args, **kw):
 def test_sigkill_then_rerun_resumes_to_the_same_end(data, tmp_path):
     out = tmp_path / "run"
     args = ["--data", str(data), "--out", str(out), "--preset", "cpu", "--epochs", "4", "--steps_per_epoch", "10",
-            "--crop", "32,32", "--depth", "2", "--width", "4", "--quiet"]
+            "--crop", "32,32", "--unet_depth", "2", "--unet_width", "4", "--quiet"]
     bad = run_cli("--data", str(out.parent / "nothing"), "--out", str(out.parent / "o"), "--quiet")  # meanwhile: an error
     p = run_cli(*args)
     first = out / "checkpoints" / "epoch-0001.keras"
@@ -61,7 +61,7 @@ def test_sigkill_then_rerun_resumes_to_the_same_end(data, tmp_path):
     assert not list((out / "checkpoints").glob(".*tmp*"))
     assert json.loads((out / "train.json").read_text())["epochs"] == 4
     msg, _ = bad.communicate(timeout=120)                                                # the CLI reports errors plainly
-    assert bad.returncode != 0 and "deblur_train: error: data:" in msg and "nothing" in msg and "Traceback" not in msg, msg
+    assert bad.returncode != 0 and "deblur_train: error: --data:" in msg and "nothing" in msg and "Traceback" not in msg, msg
 
 
 def test_masked_loss_ignores_untrusted_pixels_and_fine_tuning(tmp_path):
