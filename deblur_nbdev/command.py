@@ -22,7 +22,8 @@ def quiet_tensorflow():
 # %% ../nbs/00a_command.ipynb #55b5c0da
 _CHATTER = re.compile(rb"(WARNING: All log messages before absl::InitializeLog\(\)|"
                       rb"[IW]\d{4} [\d:.]+ +\d+ \S+\.cc:\d+\]|"
-                      rb"To enable the following instructions:|E\d{4} [\d:.]+ +\d+ \S+\.cc:\d+\] Unable to register)")
+                      rb"To enable the following instructions:|"
+                      rb"E\d{4} [\d:.]+ +\d+ \S+\.cc:\d+\] (Unable to register|failed call to cuInit))")   # no GPU here
 
 def _forward(r, w):
     "Copy the pipe `r` to the file descriptor `w`, dropping TensorFlow's start-up chatter lines."

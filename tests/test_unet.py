@@ -93,13 +93,15 @@ def test_load_errors(tmp_path):
 @settings(max_examples=20, deadline=None)
 @given(h=st.integers(1, 40), w=st.integers(1, 40), d=st.integers(1, 3), n=st.integers(1, 3), batch=st.integers(1, 3))
 def test_predict_pads_and_crops_any_size(zero_nets, h, w, d, n, batch):
-    x = np.random.default_rng(h * 41 + w).uniform(-0.2, 1.2, (n, h, w, 4)).astype(np.float32)
+    x = np.random.default_rng(h * 41 + w).uniform(0, 1, (n, h, w, 4)).astype(np.float32)
     y = predict_image(zero_nets[d], x, batch=batch)
     assert y.shape == (n, h, w, 3) and y.dtype == np.float32
-    np.testing.assert_array_equal(y, np.clip(x[..., :3], 0, 1))                        # zero net = identity, clipped
+    np.testing.assert_array_equal(y, x[..., :3])                                       # zero net = identity
 
 
 def test_predict_channel_check(zero_nets):
     with pytest.raises(ValueError, match="model variant 'depth' needs 4 channels, got 6"):
         predict_image(zero_nets[1], np.zeros((4, 4, 6), np.float32))
     with pytest.raises(ValueError, match="NaN"): predict_image(zero_nets[1], np.full((4, 4, 4), np.nan, np.float32))
+    with pytest.raises(ValueError, match=r"\[0, 1\]"): predict_image(zero_nets[1], np.full((4, 4, 4), 1.5, np.float32))
+    with pytest.raises(TypeError, match="uint8"): predict_image(zero_nets[1], np.zeros((4, 4, 4), np.uint8))

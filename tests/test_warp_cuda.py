@@ -290,3 +290,14 @@ def test_gpu_code_path_with_stand_in_cupy(fresh_status):
         c = synthesize(sc.image, sc.depth, sc.K, tr, 0.04, 0.005, backend="numba", **kw)
         for x, y in zip(g, c): np.testing.assert_array_equal(x, y)
     assert len(calls) == 1 and calls[0] == (CUDA_SOURCE, ("--fmad=false",))      # compiled once, cached per device
+
+
+@cuda
+def test_a_cupy_array_on_another_gpu_is_named():
+    "A CuPy input that lives on another device than the current one is refused by name, not misread."
+    import cupy
+    if cupy.cuda.runtime.getDeviceCount() < 2: pytest.skip("needs two GPUs")
+    d = np.full((16, 16), 2.0, np.float32)
+    P = projection_matrices(np.array([[16., 0, 7.5], [0, 16, 7.5], [0, 0, 1]]), np.eye(3)[None], np.zeros((1, 3)))
+    with cupy.cuda.Device(0): on0 = cupy.asarray(d)
+    with cupy.cuda.Device(1), pytest.raises(ValueError, match="CuPy array on GPU 0"): wc.cuda_warp(None, on0, P, (16, 16))
