@@ -111,7 +111,10 @@ def test_known_errors_exit_1_and_memory_errors_say_so(tmp_path):
 
 
 def test_ctrl_c_is_one_line_and_exit_130(tmp_path):
-    p = subprocess.Popen([str(BIN / "deblur_synth"), "--scene", "all", "--out", str(tmp_path / "o")],
+    # 720×960 at ≤ 0.5 px per pose: ~3 s per scene after the first, so the signal lands inside the loop even on a
+    # loaded machine (at the default 240×320 the other three scenes took < 1 s and the run could finish first)
+    p = subprocess.Popen([str(BIN / "deblur_synth"), "--scene", "all", "--out", str(tmp_path / "o"),
+                          "--height", "720", "--width", "960", "--max_step", "0.5"],
                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     first = p.stdout.readline()                        # the first scene is done: the command is in its work loop
     assert first.startswith("motorcycle:") or first.startswith("procedural"), first
