@@ -233,6 +233,7 @@ def deblur_demo(
     steps_per_epoch:int=None,  # steps per epoch (default: the demo's)
     variants:str="blind,depth,kernel,depth+kernel",  # comma-separated variants
     workers:int=0,             # dataset worker processes (0: one per core)
+    train_workers:int=0,       # variants trained at once, each in its own process (0: up to one per core)
     seed:int=0,                # seed
     overwrite:bool=False,      # delete an earlier run in --out (dataset, models, report) and start afresh
     quiet:bool=False,          # no progress output; only the closing line saying what was written
@@ -252,7 +253,7 @@ def deblur_demo(
             elif p.exists(): p.unlink()
     from deblur_nbdev.demo import run_demo                # imports TensorFlow
     kw = {k: v for k, v in dict(epochs=epochs, steps_per_epoch=steps_per_epoch).items() if v is not None}
-    r = run_demo(out, n, n_scenes, height, width, variants=vs, workers=workers, seed=seed, progress=not quiet, **kw)
+    r = run_demo(out, n, n_scenes, height, width, variants=vs, workers=workers, seed=seed, train_workers=train_workers, progress=not quiet, **kw)
     if not quiet: print(Path(r["paths"]["markdown"]).read_text())
     print(f"deblur_demo: wrote the report to {Path(out) / 'report'}/ (results.md, results.json, "
           f"{len(r['paths']['figures'])} figures) in {r['info']['total_s']:.0f} s "

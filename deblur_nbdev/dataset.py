@@ -613,10 +613,11 @@ def _adopt(path, split, indices):
     return dict(file=Path(path).name, split=split, count=len(indices), indices=list(indices),
                 sha256=hashlib.sha256(data).hexdigest(), bytes=len(data))
 
-_THREAD_VARS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "NUMBA_NUM_THREADS")
+_THREAD_VARS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "NUMBA_NUM_THREADS",
+                "TF_NUM_INTRAOP_THREADS", "TF_NUM_INTEROP_THREADS")
 
-def _executor(workers, client, mp_context):
-    "A `concurrent.futures` executor and its number of parallel slots (None: run in this process)."
+def _executor(workers, client, mp_context, threads=1):
+    "A `concurrent.futures` executor and its number of parallel slots (None: run in this process); `threads` per worker."
     if client is not None:
         from dask.distributed import Client
         own = isinstance(client, str)
@@ -626,10 +627,10 @@ def _executor(workers, client, mp_context):
     if workers > 1:
         import multiprocessing as mp
         from concurrent.futures import ProcessPoolExecutor
-        # one thread per worker process (parallelism is across samples): BLAS/OpenMP read these when they load,
-        # so they must be in the environment the children are spawned with
+        # `threads` per worker process (parallelism is across samples or trainings): BLAS/OpenMP/TensorFlow read
+        # these when they load, so they must be in the environment the children are spawned with
         saved = {v: os.environ.get(v) for v in _THREAD_VARS}
-        for v in _THREAD_VARS: os.environ.setdefault(v, "1")
+        for v in _THREAD_VARS: os.environ.setdefault(v, str(threads))
         def restore():
             for v, x in saved.items():
                 if x is None: os.environ.pop(v, None)

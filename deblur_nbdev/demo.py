@@ -18,14 +18,44 @@ from .pretrained import pretrained_models, load_pretrained
 DEMO_DATA = dict(sources=("procedural", "motorcycle"), test_scenes=("motorcycle",), focal=(1.0, 1.6),
                  exposure=(0.02, 0.05), translation=(0.0, 1.0), rot_scale=(0.5, 1.5), reference="mid",
                  shard_size=16)
-DEMO_TRAIN = dict(preset="cpu", epochs=10, steps_per_epoch=200)
+DEMO_TRAIN = dict(preset="cpu", epochs=10, steps_per_epoch=400)
 
 def _stage(log, name, fn, progress):
     "Run one stage, timing it into `log`."
     if progress: print(f"== deblur_demo: {name}", flush=True)
-    t = time.perf_counter(); r = fn(); log[name] = round(time.perf_counter() - t, 1)
+    t = time.perf_counter()
+    r = fn()
+    log[name] = round(time.perf_counter() - t, 1)
     return r
 
+# %% ../nbs/17_demo.ipynb #c4699c8b
+def _train_variant(data, out, kw):
+    "Pool worker: train one variant into `out`; its model path and training time (s)."
+    t = time.perf_counter()
+    return train(data, out, **kw)["model_path"], round(time.perf_counter() - t, 1)
+
+# %% ../nbs/17_demo.ipynb #62074966
+def _train_all(data, out, jobs, workers, progress):
+    "Train `jobs` ({variant: `train` keywords}) into `out`/models/<variant>, `workers` at a time in their own processes."
+    if workers <= 1:
+        return {v: _train_variant(data, out / "models" / v, kw | dict(progress=progress)) for v, kw in jobs.items()}
+    import importlib
+    from concurrent.futures import as_completed
+    from deblur_nbdev.dataset import _executor
+    threads = max(1, (os.cpu_count() or 1) // workers)
+    if progress: print(f"deblur_demo: training {', '.join(jobs)}: {workers} at a time, {threads} thread(s) each", flush=True)
+    ex, _, restore = _executor(workers, None, "spawn", threads=threads)
+    fn = importlib.import_module("deblur_nbdev.demo")._train_variant   # the installed function: picklable by name
+    try: futs = {ex.submit(fn, data, out / "models" / v, kw | dict(progress=False)): v for v, kw in jobs.items()}
+    finally: restore()                                       # the workers started with the thread limits
+    done = {}
+    with ex:
+        for f in as_completed(futs):
+            done[futs[f]] = f.result()
+            if progress: print(f"deblur_demo: trained {futs[f]} in {done[futs[f]][1]:.0f} s", flush=True)
+    return {v: done[v] for v in jobs}
+
+# %% ../nbs/17_demo.ipynb #755e82ab
 def run_demo(out="demo_out",               # output folder: dataset/, models/<variant>/, report/, demo.json
              n=384,                        # samples in the dataset (train + test)
              n_scenes=24,                  # procedural scene configurations (the motorcycle is one more)
@@ -39,22 +69,27 @@ def run_demo(out="demo_out",               # output folder: dataset/, models/<va
              seed=0,                       # seed of the dataset and of training
              examples=3,                   # example figures in the report
              progress=True,                # progress bars and stage headers
-             shipped=True                  # also score the models shipped in the package (`pretrained`), as 'shipped:<variant>'
+             shipped=True,                 # also score the models shipped in the package (`pretrained`), as 'shipped:<variant>'
+             train_workers=0               # variants trained at once, each in its own process (0: up to one per core)
             ) -> dict:                     # `report` (evaluation result), `paths`, `timings`, `out`
     "Generate a dataset from the embedded scenes, train the U-Net variants, evaluate them and write the report."
     variants = list(variants)
     for v in variants:
         if v not in VARIANTS: raise ValueError(f"variants: {v!r} is not one of {list(VARIANTS)}")
     if not variants: raise ValueError("variants: need at least one")
-    out = Path(out); out.mkdir(parents=True, exist_ok=True); data = out / "dataset"; times = {}
+    if not isinstance(train_workers, int) or train_workers < 0:
+        raise ValueError(f"train_workers: a whole number ≥ 0 (0: automatic), got {train_workers!r}")
+    tw = train_workers or min(len(variants), os.cpu_count() or 1)
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    data, times = out / "dataset", {}
     _stage(times, "dataset", lambda: generate_dataset(data, workers=(os.cpu_count() or 1) if workers == 0 else workers, progress=progress,
                                                       n=n, n_scenes=n_scenes, height=height, width=width, seed=seed, **DEMO_DATA), progress)
     counts = _stage(times, "verify", lambda: verify_dataset(data), progress)
-    models = {}
-    for v in variants:
-        r = _stage(times, f"train {v}", lambda: train(data, out / "models" / v, variant=v, epochs=epochs, steps_per_epoch=steps_per_epoch,
-                                                      crop=crop, seed=seed, val=False, progress=progress, preset=DEMO_TRAIN["preset"]), progress)
-        models[v] = r["model_path"]
+    jobs = {v: dict(variant=v, epochs=epochs, steps_per_epoch=steps_per_epoch, crop=crop, seed=seed, val=False,
+                    preset=DEMO_TRAIN["preset"]) for v in variants}
+    trained = _stage(times, "train", lambda: _train_all(data, out, jobs, tw, progress), progress)
+    models = {v: p for v, (p, _) in trained.items()}
     if shipped: models.update({f"shipped:{v}": load_pretrained(v) for v in pretrained_models()})
     res = _stage(times, "evaluate", lambda: evaluate(models, data, split="test", progress=progress, examples=examples),
                  progress)                    # the defaults of `deblur_evaluate`: the same baseline settings
@@ -65,6 +100,7 @@ def run_demo(out="demo_out",               # output folder: dataset/, models/<va
                 counts=counts, train=dict(preset=DEMO_TRAIN["preset"], epochs=epochs, steps_per_epoch=steps_per_epoch, **{
                     k: PRESETS[DEMO_TRAIN["preset"]][k] for k in ("batch", "crop", "lr", "depth", "width")}),
                 data=dict(n=n, n_scenes=n_scenes, height=height, width=width, seed=seed, **DEMO_DATA), timings=times,
+                train_s={v: s for v, (_, s) in trained.items()}, train_workers=tw,
                 total_s=round(sum(times.values()), 1), cpu_count=os.cpu_count())
     (out / "demo.json").write_text(json.dumps(info, indent=1, default=list))
     return dict(report=res, paths=paths, timings=times, out=str(out), info=info)

@@ -53,11 +53,14 @@ def load_pretrained(variant="blind", # a shipped variant ('blind', 'depth', 'ker
 # %% ../nbs/18_pretrained.ipynb #416f3393
 def pick_variant(depth=False,    # the user gave a depth map
                  motion=False,   # the user gave the motion (IMU record or kernel maps)
-                 available=None  # variants to choose from (default: the shipped ones)
+                 available=None, # variants to choose from (default: the shipped ones)
+                 path=False      # the user gave kernel paths (`--path`): the path variants come first
                 ) -> str:        # the variant to use
-    "The shipped variant that uses the most of the inputs given: depth+kernel, depth, kernel, then blind."
+    "The shipped variant that uses the most of the inputs given: (depth+)path, depth+kernel, depth, kernel, then blind."
     have = set(pretrained_models() if available is None else available)
-    order = (["depth+kernel"] if depth and motion else []) + (["depth"] if depth else []) + (["kernel"] if motion else [])
+    order = (["depth+path"] if depth and path else []) + (["path"] if path else [])
+    order += (["depth+kernel"] if depth and motion else []) + (["depth"] if depth else [])
+    order += ["kernel"] if motion else []
     for v in order + ["blind"]:
         if v in have: return v
     raise ValueError(f"models: no shipped model fits (shipped: {sorted(have) or 'none'}); pass --model")

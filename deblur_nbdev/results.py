@@ -775,6 +775,7 @@ def deblur_image(
     path:str=None,           # kernel path .npy, H×W×5×2 px (the 'path' variants; or from --imu)
     max_blur:float=None,     # the model's largest trained blur (px): larger blur is deblurred at a coarser scale
                              # (default for a shipped model: its trained range, from models.json)
+    blur:float=None,         # the photo's blur (px), if known: a blind model has no kernel maps to measure it from
     quiet:bool=False,        # nothing but the closing line saying what was written (there is no progress output)
 ) -> np.ndarray:             # the deblurred image, float32 H×W×3
     "Deblur a photo with a trained U-Net; depth and kernel maps (a file, or from an IMU record) as its variant needs."
@@ -796,13 +797,14 @@ def deblur_image(
     used = model
     if model is None:                                # the shipped model that uses the most of what was given
         from deblur_nbdev.pretrained import pick_variant, load_pretrained, pretrained_models
-        v = pick_variant(depth is not None, any(x is not None for x in (kernel, imu, path)))
+        v = pick_variant(depth is not None, kernel is not None or imu is not None, path=path is not None)
         e = pretrained_models()[v]
         model, used = load_pretrained(v), f"the shipped {v!r} model ({e['file']})"
         if max_blur is None and e.get("blur_range_px"): max_blur = e["blur_range_px"][1]
     if max_blur is not None: positive(max_blur, "--max_blur", "px")
+    if blur is not None: positive(blur, "--blur", "px")
     y = deblur_file(model, image, depth, depth_scale, kernel, imu, t_start, exposure, fx, fy, cx, cy, imu_time_offset,
-                    t_readout, path, max_blur=max_blur)
+                    t_readout, path, max_blur=max_blur, blur=blur)
     out_folder(o.parent)
     with atomic_file(o) as t:                        # the old file, or the new one: never half an image
         if not cv2.imwrite(str(t), cv2.cvtColor(np.floor(y * 255 + 0.5).astype(np.uint8), cv2.COLOR_RGB2BGR)):
