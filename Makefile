@@ -6,7 +6,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 DEMO_OUT ?= demo_out
 
-.PHONY: demo test venv clean readme bench models
+.PHONY: demo test venv clean readme bench models docs
 
 venv: $(STAMP)
 
@@ -28,6 +28,11 @@ models: venv
 
 test: venv
 	$(BIN)/python tools/run_tests.py
+
+# The docs site in _docs/ (open _docs/index.html): nbdev_docs where Quarto is installed, else tools/build_docs.py
+# (nbdev's pre-processing + nbconvert, from the notebooks' saved outputs; formulas as MathML, widgets offline).
+docs: venv
+	if command -v quarto >/dev/null; then $(BIN)/nbdev_docs; else $(BIN)/python tools/build_docs.py; fi
 
 readme: venv
 	$(BIN)/python tools/make_readme.py

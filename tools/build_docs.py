@@ -1,0 +1,359 @@
+"""Build the docs site into _docs/ without Quarto (which these machines cannot install); `make docs` runs it.
+
+The notebooks are not executed: nbdev's own pre-processing (`nbdev.serve.proc_nbs`, as `nbdev_docs` does) writes
+_proc/ (frontmatter, `#| hide`, `#| export`, show_doc cells); then each notebook becomes one page through nbconvert's
+`basic` HTML template, wrapped in a page with a sidebar in book order (index first, then nbs/*.ipynb by name) and
+previous/next links. At build time: TeX in markdown becomes MathML (latex2mathml; browsers render it natively),
+links to the github.io site or to notebooks become relative .html links, and the ipywidgets manager
+(`@jupyter-widgets/html-manager`, with `requirejs`) is fetched once from the npm registry into a cache folder and
+copied into _docs/_static/, so the saved widget state renders offline.
+
+    python tools/build_docs.py [--out _docs] [--no-proc]"""
+import argparse, ast, html, json, re, shutil, subprocess, sys, tarfile
+from configparser import ConfigParser
+from pathlib import Path
+
+import nbformat, yaml
+from latex2mathml.converter import convert as tex2mathml
+from nbconvert import HTMLExporter
+from nbconvert.filters.markdown_mistune import markdown2html_mistune
+from pygments.formatters import HtmlFormatter
+
+ROOT = Path(__file__).resolve().parents[1]
+NPM_PKGS = {"html-manager": "@jupyter-widgets/html-manager@1.0.15", "requirejs": "requirejs@2.3.8"}
+CACHE = Path.home() / ".cache" / "deblur_nbdev" / "docs-js"
+WIDGET_STATE = "application/vnd.jupyter.widget-state+json"
+WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
+WARNINGS = []
+
+
+def warn(msg):
+    WARNINGS.append(msg)
+    print("warning:", msg, file=sys.stderr)
+
+
+def settings():
+    cfg = ConfigParser()
+    cfg.read(ROOT / "settings.ini")
+    return cfg["DEFAULT"]
+
+
+# ---------------------------------------------------------------- notebooks and their order
+
+def book_order(nbs_dir):
+    "index.ipynb first, then the other notebooks by file name (names starting with `_` or `.` are not pages)."
+    nbs = sorted(p for p in nbs_dir.glob("*.ipynb") if not p.name.startswith(("_", ".")))
+    return sorted(nbs, key=lambda p: p.name != "index.ipynb")
+
+
+def split_frontmatter(nb):
+    "The YAML of the notebook's raw frontmatter cell (nbdev's FrontmatterProc writes it), and the other cells."
+    cells, fm = [], {}
+    for c in nb.cells:
+        src = c.source.strip()
+        if c.cell_type == "raw" and not fm and src.startswith("---") and src.endswith("---"):
+            fm = yaml.safe_load(src.strip("-")) or {}
+        else:
+            cells.append(c)
+    return fm, cells
+
+
+def page_name(nb_path, fm):
+    return fm.get("output-file") or Path(nb_path).with_suffix(".html").name
+
+
+# ---------------------------------------------------------------- TeX → MathML
+
+_re_code = re.compile(r"(^[ \t]*(```|~~~).*?^[ \t]*\2[ \t]*$|(`+).+?\3)", re.MULTILINE | re.DOTALL)
+_re_display = re.compile(r"\$\$(.+?)\$\$", re.DOTALL)
+_re_inline = re.compile(r"(?<![\\$\w])\$(?![\s$])([^$\n]+?)(?<![\s\\])\$(?![\w$])")
+
+
+class Math:
+    "Replaces TeX with alphanumeric placeholders before the markdown is rendered, and the placeholders with MathML after."
+    def __init__(self): self.formulas = {}
+
+    def _hold(self, tex, display):
+        key = f"MATHPH{len(self.formulas)}X"
+        try: self.formulas[key] = tex2mathml(tex.strip(), display="block" if display else "inline")
+        except Exception as e:
+            warn(f"TeX not converted ({e}): {tex!r}")
+            self.formulas[key] = f'<code class="tex">{html.escape(tex)}</code>'
+        return key
+
+    def _text(self, text):
+        text = _re_display.sub(lambda m: self._hold(m.group(1), True), text)
+        return _re_inline.sub(lambda m: self._hold(m.group(1), False), text)
+
+    def hold(self, md):
+        "`md` with its formulas (outside code) replaced by placeholders."
+        out, pos = [], 0
+        for m in _re_code.finditer(md):
+            out += [self._text(md[pos:m.start()]), m.group(0)]
+            pos = m.end()
+        return "".join(out + [self._text(md[pos:])])
+
+    def restore(self, page):
+        if not self.formulas: return page
+        return re.sub(r"MATHPH\d+X", lambda m: self.formulas.get(m.group(0), m.group(0)), page)
+
+
+# ---------------------------------------------------------------- markdown fixes (Quarto syntax, links)
+
+_re_attr_link = re.compile(r"\[([^\]]*)\]\(([^)\s]*)\)\{([^}]*)\}")
+_re_heading_attr = re.compile(r"^(#+ .*?)\s*\{[^}]*\}\s*$", re.MULTILINE)
+
+
+def attr_link(m):
+    "`[text](url){target=… style=…}` (Quarto) → an HTML link."
+    attrs = " ".join(a for a in re.findall(r'\w[\w-]*="[^"]*"', m.group(3)))
+    return f'<a href="{html.escape(m.group(2))}" {attrs}>{html.escape(m.group(1))}</a>'
+
+
+def fix_markdown(md, math):
+    md = _re_attr_link.sub(attr_link, md)
+    md = _re_heading_attr.sub(r"\1", md)
+    return math.hold(md)
+
+
+_re_namedtuple = re.compile(r"blob/[^/]+/(\S+?\.py)#L\d+\)[\s\S]*?(```python\ndef (\w+)\(\n\s*\*args, \*\*kwargs\n\):\n```)")
+
+
+def namedtuple_signature(md):
+    "show_doc renders a NamedTuple as `def Name(*args, **kwargs)`; show its fields instead (read from the source)."
+    m = _re_namedtuple.search(md)
+    if not m or not (ROOT / m.group(1)).exists(): return md
+    fields = namedtuple_fields(ROOT / m.group(1), m.group(3))
+    if fields is None: return md
+    sig = "\n".join([f"class {m.group(3)}(NamedTuple):"] + [f"    {f}" for f in fields or ["..."]])
+    return md[:m.start(2)] + f"```python\n{sig}\n```" + md[m.end(2):]
+
+
+def namedtuple_fields(py, name):
+    "The `field: type = default` lines of class `name(NamedTuple)` in `py`, or None if it is not one."
+    for node in ast.walk(ast.parse(py.read_text())):
+        if not (isinstance(node, ast.ClassDef) and node.name == name): continue
+        if not any(ast.unparse(b).endswith("NamedTuple") for b in node.bases): return None
+        return [ast.unparse(s) for s in node.body if isinstance(s, ast.AnnAssign)]
+    return None
+
+
+# ---------------------------------------------------------------- cells
+
+def directives(src):
+    "The `#| key: value` lines at the top of a code cell, and the source without them."
+    lines, dirs = src.splitlines(), {}
+    while lines and re.match(r"\s*#\|", lines[0]):
+        key, _, val = lines.pop(0).split("|", 1)[1].strip().partition(":")
+        dirs[key.strip()] = val.strip().strip('"').lower() if val else ""
+    return dirs, "\n".join(lines).strip()
+
+
+def prep_output(out, math):
+    data = out.get("data", {})
+    if "text/markdown" in data:
+        md = data["text/markdown"]
+        md = "".join(md) if isinstance(md, list) else md
+        data["text/markdown"] = fix_markdown(namedtuple_signature(md), math)
+    return out
+
+
+def prep_code(c, math):
+    "The cell as the page shows it, or None when nothing of it is shown."
+    dirs, c.source = directives(c.source)
+    if dirs.get("include") == "false": return None
+    if dirs.get("output") == "false": c.outputs = []
+    c.outputs = [prep_output(o, math) for o in c.get("outputs", [])]
+    if dirs.get("echo") == "false" or not c.source: c.metadata.setdefault("transient", {})["remove_source"] = True
+    if not c.source and not c.outputs: return None
+    return c
+
+
+def prep_cell(c, math):
+    if "source" not in c: return None   # nbdev's hide_/rm_export delete the source of hidden and exported cells
+    if c.cell_type == "code": return prep_code(c, math)
+    if c.cell_type == "markdown":
+        c.source = fix_markdown(c.source, math)
+        return c if c.source.strip() else None
+    return None   # raw cells other than the frontmatter
+
+
+# ---------------------------------------------------------------- links
+
+def fix_links(page, site_prefixes, names):
+    "Absolute links into the docs site and links to notebooks → relative .html links."
+    def one(m):
+        url = m.group(2)
+        for p in site_prefixes:
+            if url.startswith(p): url = url[len(p):].lstrip("/") or "index.html"
+        path, hash_, frag = url.partition("#")
+        if path.endswith(".ipynb") and "://" not in path:
+            path = names.get(Path(path).name, Path(path).with_suffix(".html").name)
+        return f'{m.group(1)}"{path}{hash_}{frag}"'
+    page = re.sub(r'(href=)"([^"]*)"', one, page)
+    return lower_heading_ids(page)
+
+
+def lower_heading_ids(page):
+    "Quarto's (and so nbdev's link) anchors are lower case; nbconvert keeps the heading's case."
+    ids = set(re.findall(r'<h\d id="([^"]+)"', page))
+    for i in ids:
+        if i != i.lower(): page = page.replace(f'id="{i}"', f'id="{i.lower()}"').replace(f'href="#{i}"', f'href="#{i.lower()}"')
+    return page
+
+
+# ---------------------------------------------------------------- widgets: the manager from the npm registry
+
+def npm_fetch(spec, dest):
+    "Unpack the npm package `spec` into `dest` (cached); False when npm or the registry is not there."
+    if (dest / "package.json").exists(): return True
+    if not shutil.which("npm"): return False
+    tmp = dest.parent / (dest.name + ".tmp")
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir(parents=True)
+    r = subprocess.run(["npm", "pack", spec, "--silent", "--pack-destination", str(tmp)], capture_output=True, text=True)
+    tgz = next(tmp.glob("*.tgz"), None)
+    if r.returncode or not tgz:
+        warn(f"npm pack {spec} failed: {r.stderr.strip()[-300:]}")
+        return False
+    with tarfile.open(tgz) as t: t.extractall(tmp, filter="data")
+    shutil.rmtree(dest, ignore_errors=True)
+    (tmp / "package").rename(dest)
+    shutil.rmtree(tmp)
+    return True
+
+
+def install_widget_js(static):
+    "Copy embed-amd.js (+ its fonts) and require.js into `static`; False (pages then show the text fallback) without npm."
+    hm, rq = CACHE / "html-manager", CACHE / "requirejs"
+    if not (npm_fetch(NPM_PKGS["html-manager"], hm) and npm_fetch(NPM_PKGS["requirejs"], rq)):
+        warn("no widget manager (npm registry unreachable): widgets show as text")
+        return False
+    (static / "widgets").mkdir(parents=True, exist_ok=True)
+    for f in (hm / "dist").iterdir():
+        if f.name == "embed-amd.js" or f.suffix in (".woff2", ".woff", ".ttf", ".eot", ".svg"):
+            shutil.copy2(f, static / "widgets" / f.name)
+    shutil.copy2(rq / "require.js", static / "require.js")
+    return True
+
+
+def widget_scripts(nb, have_js):
+    state = nb.metadata.get("widgets", {}).get(WIDGET_STATE)
+    if not state or not have_js: return ""
+    js = json.dumps(state).replace("</", "<\\/")
+    return (f'<script type="{WIDGET_STATE}">{js}</script>\n<script src="_static/require.js"></script>\n'
+            '<script src="_static/widgets/embed-amd.js"></script>')
+
+
+# ---------------------------------------------------------------- pages
+
+PAGE = """<!DOCTYPE html>
+<html lang="en"><head>
+<meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<title>{title} – {site}</title>
+<link rel="stylesheet" href="_static/pygments.css"><link rel="stylesheet" href="_static/site.css">
+<link rel="stylesheet" href="styles.css">
+</head><body>
+<nav class="sidebar"><a class="site-title" href="index.html">{site}</a>
+<ol>
+{sidebar}
+</ol></nav>
+<main>
+<header><h1 class="title">{title}</h1>{description}</header>
+{body}
+<nav class="prev-next">{prev}{next}</nav>
+</main>
+{widgets}
+</body></html>
+"""
+
+CSS = """body{margin:0;display:flex;font:16px/1.5 system-ui,sans-serif;color:#222}
+.sidebar{width:16rem;flex:none;padding:1rem;background:#f6f7f9;border-right:1px solid #ddd;min-height:100vh;
+  box-sizing:border-box;position:sticky;top:0;align-self:flex-start;max-height:100vh;overflow:auto;font-size:.9rem}
+.sidebar ol{padding-left:1.2rem}.sidebar li{margin:.2rem 0}.sidebar a{text-decoration:none;color:#2a5db0}
+.sidebar li.current a{font-weight:bold;color:#000}.site-title{font-weight:bold;font-size:1.1rem}
+main{flex:1;min-width:0;max-width:60rem;padding:1rem 2rem}.description{color:#555;font-size:1.1rem}
+pre{background:#f8f8f8;padding:.5rem;overflow-x:auto;border-radius:4px}
+.jp-InputArea pre{border-left:3px solid #8ab}.jp-OutputArea pre{background:#fff;border-left:3px solid #ddd}
+.jp-InputPrompt,.jp-OutputPrompt{display:none}.jp-Cell{margin:.6rem 0}
+.jp-RenderedImage img,img{max-width:100%}table{border-collapse:collapse}td,th{border:1px solid #ddd;padding:.2rem .5rem}
+.anchor-link{visibility:hidden;margin-left:.3rem;text-decoration:none}h1:hover .anchor-link,h2:hover .anchor-link,
+h3:hover .anchor-link{visibility:visible}.prev-next{display:flex;justify-content:space-between;margin:2rem 0;
+  padding-top:1rem;border-top:1px solid #ddd}math[display=block]{margin:.6rem 0}
+"""
+
+
+def sidebar(pages, current):
+    items = []
+    for p in pages:
+        cls = ' class="current"' if p["file"] == current else ""
+        items.append(f'<li{cls}><a href="{p["file"]}">{html.escape(p["title"])}</a></li>')
+    return "\n".join(items)
+
+
+def render_page(page, pages, i, exporter, cfg, have_js):
+    math = Math()
+    nb = page["nb"]
+    nb.cells = [c for c in (prep_cell(c, math) for c in page["cells"]) if c is not None]
+    body, _ = exporter.from_notebook_node(nb)
+    desc = page["fm"].get("description", "")
+    desc = f'<div class="description">{markdown2html_mistune(fix_markdown(desc, math))}</div>' if desc else ""
+    prev = f'<a rel="prev" href="{pages[i-1]["file"]}">← {html.escape(pages[i-1]["title"])}</a>' if i else "<span></span>"
+    nxt = (f'<a rel="next" href="{pages[i+1]["file"]}">{html.escape(pages[i+1]["title"])} →</a>'
+           if i + 1 < len(pages) else "<span></span>")
+    out = PAGE.format(title=html.escape(page["title"]), site=html.escape(cfg["title"]), sidebar=sidebar(pages, page["file"]),
+                      description=desc, body=body, prev=prev, next=nxt, widgets=widget_scripts(nb, have_js))
+    prefixes = [cfg["doc_host"].rstrip("/") + cfg["doc_baseurl"].rstrip("/") + "/", cfg["doc_host"].rstrip("/") + "/"]
+    return fix_links(math.restore(out), prefixes, {p["nb_name"]: p["file"] for p in pages})
+
+
+def load_pages(proc_dir, nbs_dir):
+    pages = []
+    for src in book_order(nbs_dir):
+        nb = nbformat.read(proc_dir / src.name, as_version=4)
+        fm, cells = split_frontmatter(nb)
+        title = str(fm.get("title") or src.stem)
+        pages.append(dict(nb=nb, fm=fm, cells=cells, title=title, nb_name=src.name, file=page_name(src, fm)))
+    return pages
+
+
+def copy_resources(proc_dir, out):
+    "Everything of _proc/ that is not a notebook or a Quarto config (styles.css, assets/, …)."
+    for f in proc_dir.rglob("*"):
+        rel = f.relative_to(proc_dir)
+        if f.is_dir() or f.suffix in (".ipynb", ".yml") or rel.parts[0].startswith("."): continue
+        (out / rel).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(f, out / rel)
+
+
+def build(out=ROOT / "_docs", proc=True):
+    cfg = settings()
+    nbs_dir = ROOT / cfg.get("nbs_path", "nbs")
+    if proc:
+        from nbdev.serve import proc_nbs
+        proc_dir = Path(proc_nbs(path=str(nbs_dir)))
+    else: proc_dir = ROOT / "_proc"
+    shutil.rmtree(out, ignore_errors=True)
+    (out / "_static").mkdir(parents=True)
+    copy_resources(proc_dir, out)
+    (out / "_static" / "site.css").write_text(CSS)
+    (out / "_static" / "pygments.css").write_text(HtmlFormatter().get_style_defs(".highlight"))
+    have_js = install_widget_js(out / "_static")
+    exporter = HTMLExporter(template_name="basic", exclude_anchor_links=False)
+    pages = load_pages(proc_dir, nbs_dir)
+    for i, page in enumerate(pages):
+        (out / page["file"]).write_text(render_page(page, pages, i, exporter, cfg, have_js))
+    (out / ".nojekyll").touch()
+    manifest = dict(pages=[dict(file=p["file"], notebook=p["nb_name"], title=p["title"]) for p in pages],
+                    widgets=have_js, warnings=WARNINGS)
+    (out / "_manifest.json").write_text(json.dumps(manifest, indent=1))
+    print(f"{len(pages)} pages in {out} ({len(WARNINGS)} warnings)")
+    return manifest
+
+
+if __name__ == "__main__":
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--out", default=str(ROOT / "_docs"))
+    ap.add_argument("--no-proc", action="store_true", help="reuse _proc/ as it is (no nbdev pre-processing)")
+    a = ap.parse_args()
+    build(Path(a.out), proc=not a.no_proc)
