@@ -237,12 +237,42 @@ def install_widget_js(static):
     return True
 
 
+def widget_views(nb):
+    "The widget-view outputs of `nb`, in order."
+    return [o.data[WIDGET_VIEW] for c in nb.cells for o in c.get("outputs", []) if WIDGET_VIEW in o.get("data", {})]
+
+
+def repair_widget_views(nb, name):
+    """Point widget views whose model is missing from the saved state at the state's unreferenced top-level views.
+
+    A notebook whose outputs and widget state were saved by different runs has views of models the state lacks
+    (the page would show nothing); when there are as many such views as top-level views in the state, pair them
+    in order (the state keeps creation order)."""
+    state = nb.metadata.get("widgets", {}).get(WIDGET_STATE, {}).get("state", {})
+    missing = [v for v in widget_views(nb) if v["model_id"] not in state]
+    if not missing: return
+    refs = set(re.findall(r"IPY_MODEL_(\w+)", json.dumps(state)))
+    roots = [k for k, v in state.items() if k not in refs and v.get("state", {}).get("_view_name")]
+    if len(roots) != len(missing):
+        warn(f"{name}: {len(missing)} widget views have no saved state (re-run the notebook, save widget state)")
+        return
+    warn(f"{name}: widget views {[v['model_id'] for v in missing]} not in the saved state; paired with {roots}")
+    for v, root in zip(missing, roots): v["model_id"] = root
+
+
+def prep_widgets(nb, name, have_js):
+    "Widget views rendered from the saved state where the manager is there, else their text fallback."
+    if not have_js: nb.metadata.pop("widgets", None)
+    else: repair_widget_views(nb, name)
+
+
 def widget_scripts(nb, have_js):
-    state = nb.metadata.get("widgets", {}).get(WIDGET_STATE)
-    if not state or not have_js: return ""
-    js = json.dumps(state).replace("</", "<\\/")
-    return (f'<script type="{WIDGET_STATE}">{js}</script>\n<script src="_static/require.js"></script>\n'
-            '<script src="_static/widgets/embed-amd.js"></script>')
+    "The widget manager; the state itself is written by nbconvert's template."
+    if not have_js or not nb.metadata.get("widgets", {}).get(WIDGET_STATE): return ""
+    return '<script src="_static/require.js"></script>\n<script src="_static/widgets/embed-amd.js"></script>'
+
+
+_re_jquery_element = re.compile(r'<script type="text/javascript">\s*var element = \$\(\'#[\w-]+\'\);\s*</script>')
 
 
 # ---------------------------------------------------------------- pages
@@ -295,7 +325,9 @@ def render_page(page, pages, i, exporter, cfg, have_js):
     math = Math()
     nb = page["nb"]
     nb.cells = [c for c in (prep_cell(c, math) for c in page["cells"]) if c is not None]
+    prep_widgets(nb, page["nb_name"], have_js)
     body, _ = exporter.from_notebook_node(nb)
+    body = _re_jquery_element.sub("", body)   # the classic template's jQuery line; there is no jQuery here
     desc = page["fm"].get("description", "")
     desc = f'<div class="description">{markdown2html_mistune(fix_markdown(desc, math))}</div>' if desc else ""
     prev = f'<a rel="prev" href="{pages[i-1]["file"]}">← {html.escape(pages[i-1]["title"])}</a>' if i else "<span></span>"
