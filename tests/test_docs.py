@@ -37,7 +37,7 @@ return {
   text: vis,
   sidebar: [...document.querySelectorAll('nav.sidebar a')].map(a => a.href),
   prevnext: [...document.querySelectorAll('nav.prev-next a')].map(a => a.href),
-  images: imgs.length + document.querySelectorAll('main .jp-OutputArea-output > svg, main .jp-RenderedSVG svg').length,
+  images: imgs.length + document.querySelectorAll('main .output_svg svg, main .output_subarea > svg').length,
   broken: imgs.filter(i => !(i.complete && i.naturalWidth > 0)).map(i => i.src.slice(0, 80)),
   paragraphs: [...document.querySelectorAll('main p, main li, main td, main h1, main h2, main h3')].map(noCode),
   math: [...document.querySelectorAll('math')].map(m => m.getBoundingClientRect().width),
@@ -110,7 +110,15 @@ def load(browser, site, nb):
     facts.update(browser.execute_script(PAGE_JS))
     RESULTS.mkdir(parents=True, exist_ok=True)
     browser.save_screenshot(str(RESULTS / f"{path.stem}.png"))
+    if facts["widgets"]: screenshot_widget(browser, RESULTS / f"{path.stem}-widget.png")
     return facts
+
+
+def screenshot_widget(browser, png):
+    from selenium.webdriver.common.by import By
+    el = browser.find_elements(By.CSS_SELECTOR, ".output_widget_view")[0]
+    browser.execute_script("arguments[0].scrollIntoView()", el)
+    el.screenshot(str(png))
 
 
 def wait_for_sliders(browser):

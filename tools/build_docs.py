@@ -304,9 +304,8 @@ CSS = """body{margin:0;display:flex;font:16px/1.5 system-ui,sans-serif;color:#22
 .sidebar li.current a{font-weight:bold;color:#000}.site-title{font-weight:bold;font-size:1.1rem}
 main{flex:1;min-width:0;max-width:60rem;padding:1rem 2rem}.description{color:#555;font-size:1.1rem}
 pre{background:#f8f8f8;padding:.5rem;overflow-x:auto;border-radius:4px}
-.jp-InputArea pre{border-left:3px solid #8ab}.jp-OutputArea pre{background:#fff;border-left:3px solid #ddd}
-.jp-InputPrompt,.jp-OutputPrompt{display:none}.jp-Cell{margin:.6rem 0}
-.jp-RenderedImage img,img{max-width:100%}table{border-collapse:collapse}td,th{border:1px solid #ddd;padding:.2rem .5rem}
+.input_area pre{border-left:3px solid #8ab}.output_area pre{background:#fff;border-left:3px solid #ddd}
+.prompt{display:none}.cell{margin:.6rem 0}img{max-width:100%}.output_error pre{background:#fee}table{border-collapse:collapse}td,th{border:1px solid #ddd;padding:.2rem .5rem}
 .anchor-link{visibility:hidden;margin-left:.3rem;text-decoration:none}h1:hover .anchor-link,h2:hover .anchor-link,
 h3:hover .anchor-link{visibility:visible}.prev-next{display:flex;justify-content:space-between;margin:2rem 0;
   padding-top:1rem;border-top:1px solid #ddd}math[display=block]{margin:.6rem 0}
