@@ -69,8 +69,17 @@ _re_display = re.compile(r"\$\$(.+?)\$\$", re.DOTALL)
 _re_inline = re.compile(r"(?<![\\$\w])\$(?![\s$])([^$\n]+?)(?<![\s\\])\$(?![\w$])")
 
 
+def outside_code(md, f):
+    "`md` with `f` applied to the text between its code blocks and code spans."
+    out, pos = [], 0
+    for m in _re_code.finditer(md):
+        out += [f(md[pos:m.start()]), m.group(0)]
+        pos = m.end()
+    return "".join(out + [f(md[pos:])])
+
+
 class Math:
-    "Replaces TeX with alphanumeric placeholders before the markdown is rendered, and the placeholders with MathML after."
+    "TeX → alphanumeric placeholders before the markdown is rendered; placeholders → MathML after."
     def __init__(self): self.formulas = {}
 
     def _hold(self, tex, display):
@@ -87,11 +96,7 @@ class Math:
 
     def hold(self, md):
         "`md` with its formulas (outside code) replaced by placeholders."
-        out, pos = [], 0
-        for m in _re_code.finditer(md):
-            out += [self._text(md[pos:m.start()]), m.group(0)]
-            pos = m.end()
-        return "".join(out + [self._text(md[pos:])])
+        return outside_code(md, self._text)
 
     def restore(self, page):
         if not self.formulas: return page
@@ -112,11 +117,12 @@ def attr_link(m):
 
 def fix_markdown(md, math):
     md = _re_attr_link.sub(attr_link, md)
-    md = _re_heading_attr.sub(r"\1", md)
+    md = outside_code(md, lambda t: _re_heading_attr.sub(r"\1", t))
     return math.hold(md)
 
 
-_re_namedtuple = re.compile(r"blob/[^/]+/(\S+?\.py)#L\d+\)[\s\S]*?(```python\ndef (\w+)\(\n\s*\*args, \*\*kwargs\n\):\n```)")
+_re_namedtuple = re.compile(r"blob/[^/]+/(\S+?\.py)#L\d+\)[\s\S]*?"   # the source link, then the signature
+                            r"(```python\ndef (\w+)\(\n\s*\*args, \*\*kwargs\n\):\n```)")
 
 
 def namedtuple_signature(md):
@@ -198,7 +204,8 @@ def lower_heading_ids(page):
     "Quarto's (and so nbdev's link) anchors are lower case; nbconvert keeps the heading's case."
     ids = set(re.findall(r'<h\d id="([^"]+)"', page))
     for i in ids:
-        if i != i.lower(): page = page.replace(f'id="{i}"', f'id="{i.lower()}"').replace(f'href="#{i}"', f'href="#{i.lower()}"')
+        if i != i.lower():
+            page = page.replace(f'id="{i}"', f'id="{i.lower()}"').replace(f'href="#{i}"', f'href="#{i.lower()}"')
     return page
 
 
@@ -211,7 +218,8 @@ def npm_fetch(spec, dest):
     tmp = dest.parent / (dest.name + ".tmp")
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir(parents=True)
-    r = subprocess.run(["npm", "pack", spec, "--silent", "--pack-destination", str(tmp)], capture_output=True, text=True)
+    cmd = ["npm", "pack", spec, "--silent", "--pack-destination", str(tmp)]
+    r = subprocess.run(cmd, capture_output=True, text=True)
     tgz = next(tmp.glob("*.tgz"), None)
     if r.returncode or not tgz:
         warn(f"npm pack {spec} failed: {r.stderr.strip()[-300:]}")
@@ -224,7 +232,7 @@ def npm_fetch(spec, dest):
 
 
 def install_widget_js(static):
-    "Copy embed-amd.js (+ its fonts) and require.js into `static`; False (pages then show the text fallback) without npm."
+    "Copy embed-amd.js (+ its fonts) and require.js into `static`; False without npm (widgets then show as text)."
     hm, rq = CACHE / "html-manager", CACHE / "requirejs"
     if not (npm_fetch(NPM_PKGS["html-manager"], hm) and npm_fetch(NPM_PKGS["requirejs"], rq)):
         warn("no widget manager (npm registry unreachable): widgets show as text")
@@ -297,27 +305,17 @@ PAGE = """<!DOCTYPE html>
 </body></html>
 """
 
-CSS = """body{margin:0;display:flex;font:16px/1.5 system-ui,sans-serif;color:#222}
-.sidebar{width:16rem;flex:none;padding:1rem;background:#f6f7f9;border-right:1px solid #ddd;min-height:100vh;
-  box-sizing:border-box;position:sticky;top:0;align-self:flex-start;max-height:100vh;overflow:auto;font-size:.9rem}
-.sidebar ol{padding-left:1.2rem}.sidebar li{margin:.2rem 0}.sidebar a{text-decoration:none;color:#2a5db0}
-.sidebar li.current a{font-weight:bold;color:#000}.site-title{font-weight:bold;font-size:1.1rem}
-main{flex:1;min-width:0;max-width:60rem;padding:1rem 2rem}.description{color:#555;font-size:1.1rem}
-pre{background:#f8f8f8;padding:.5rem;overflow-x:auto;border-radius:4px}
-.input_area pre{border-left:3px solid #8ab}.output_area pre{background:#fff;border-left:3px solid #ddd}
-.prompt{display:none}.cell{margin:.6rem 0}img{max-width:100%}.output_error pre{background:#fee}table{border-collapse:collapse}td,th{border:1px solid #ddd;padding:.2rem .5rem}
-.anchor-link{visibility:hidden;margin-left:.3rem;text-decoration:none}h1:hover .anchor-link,h2:hover .anchor-link,
-h3:hover .anchor-link{visibility:visible}.prev-next{display:flex;justify-content:space-between;margin:2rem 0;
-  padding-top:1rem;border-top:1px solid #ddd}math[display=block]{margin:.6rem 0}
-"""
-
-
 def sidebar(pages, current):
     items = []
     for p in pages:
         cls = ' class="current"' if p["file"] == current else ""
         items.append(f'<li{cls}><a href="{p["file"]}">{html.escape(p["title"])}</a></li>')
     return "\n".join(items)
+
+
+def nav_link(p, rel):
+    title = html.escape(p["title"])
+    return f'<a rel="{rel}" href="{p["file"]}">{"← " + title if rel == "prev" else title + " →"}</a>'
 
 
 def render_page(page, pages, i, exporter, cfg, have_js):
@@ -329,11 +327,10 @@ def render_page(page, pages, i, exporter, cfg, have_js):
     body = _re_jquery_element.sub("", body)   # the classic template's jQuery line; there is no jQuery here
     desc = page["fm"].get("description", "")
     desc = f'<div class="description">{markdown2html_mistune(fix_markdown(desc, math))}</div>' if desc else ""
-    prev = f'<a rel="prev" href="{pages[i-1]["file"]}">← {html.escape(pages[i-1]["title"])}</a>' if i else "<span></span>"
-    nxt = (f'<a rel="next" href="{pages[i+1]["file"]}">{html.escape(pages[i+1]["title"])} →</a>'
-           if i + 1 < len(pages) else "<span></span>")
-    out = PAGE.format(title=html.escape(page["title"]), site=html.escape(cfg["title"]), sidebar=sidebar(pages, page["file"]),
-                      description=desc, body=body, prev=prev, next=nxt, widgets=widget_scripts(nb, have_js))
+    prev = nav_link(pages[i - 1], "prev") if i else "<span></span>"
+    nxt = nav_link(pages[i + 1], "next") if i + 1 < len(pages) else "<span></span>"
+    out = PAGE.format(title=html.escape(page["title"]), site=html.escape(cfg["title"]), description=desc, body=body,
+                      sidebar=sidebar(pages, page["file"]), prev=prev, next=nxt, widgets=widget_scripts(nb, have_js))
     prefixes = [cfg["doc_host"].rstrip("/") + cfg["doc_baseurl"].rstrip("/") + "/", cfg["doc_host"].rstrip("/") + "/"]
     return fix_links(math.restore(out), prefixes, {p["nb_name"]: p["file"] for p in pages})
 
@@ -367,7 +364,7 @@ def build(out=ROOT / "_docs", proc=True):
     shutil.rmtree(out, ignore_errors=True)
     (out / "_static").mkdir(parents=True)
     copy_resources(proc_dir, out)
-    (out / "_static" / "site.css").write_text(CSS)
+    shutil.copy2(ROOT / "tools" / "docs_site.css", out / "_static" / "site.css")
     (out / "_static" / "pygments.css").write_text(HtmlFormatter().get_style_defs(".highlight"))
     have_js = install_widget_js(out / "_static")
     exporter = HTMLExporter(template_name="basic", exclude_anchor_links=False)
