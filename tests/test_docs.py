@@ -3,11 +3,12 @@
 The site is built once per session (from the notebooks' saved outputs: nbdev's pre-processing, no execution) into
 test-results/docs/site/; every page is loaded once from file:// (offline, as a reader opens it), screenshotted into
 test-results/docs/ and checked: no `#|` directives, frontmatter or Quarto syntax on the page; every sidebar link
-is a page of the site; at least as many images as the notebook has image outputs, all of them decoded; formulas
+is a page of the site, and every relative link a file of it; at least as many images as the notebook has image outputs, all of them decoded; formulas
 typeset as MathML and no raw `$…$` TeX left in the text; the saved slider widgets rendered on 04 and 08; nothing
 loaded from the network. Without Chromium, chromedriver or Selenium every test is skipped, not passed."""
 import json, os, re, shutil, subprocess, sys
 from pathlib import Path
+from urllib.parse import unquote
 
 import pytest
 
@@ -37,6 +38,7 @@ return {
   text: vis,
   sidebar: [...document.querySelectorAll('nav.sidebar a')].map(a => a.href),
   prevnext: [...document.querySelectorAll('nav.prev-next a')].map(a => a.href),
+  links: [...document.querySelectorAll('main a[href]')].map(a => a.href).filter(u => u.startsWith('file:')),
   images: imgs.length + document.querySelectorAll('main .output_svg svg, main .output_subarea > svg').length,
   broken: imgs.filter(i => !(i.complete && i.naturalWidth > 0)).map(i => i.src.slice(0, 80)),
   paragraphs: [...document.querySelectorAll('main p, main li, main td, main h1, main h2, main h3')].map(noCode),
@@ -170,10 +172,12 @@ def test_sidebar_and_links(page, site):
     assert len(page["sidebar"]) >= len(NOTEBOOKS)
     for url in page["sidebar"] + page["prevnext"]:
         assert url.startswith("file://"), url
-        target = Path(url[len("file://"):].split("#")[0])
+        target = Path(unquote(url[len("file://"):].split("#")[0]))
         assert target.is_file(), url
     assert [Path(u).name for u in page["sidebar"][1:]] == files, "sidebar not in book order"
     assert page["prevnext"], "no previous/next link"
+    missing = [u for u in page["links"] if not Path(unquote(u[len("file://"):].split("#")[0])).exists()]
+    assert not missing, missing
     assert page["title"].startswith(next(p["title"] for p in site["pages"] if p["file"] == page["file"]))
 
 

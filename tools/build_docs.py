@@ -155,12 +155,21 @@ def directives(src):
     return dirs, "\n".join(lines).strip()
 
 
+_re_fence = re.compile(r"^```.*?^```", re.MULTILINE | re.DOTALL)
+_re_md_link = re.compile(r"\[`([^`\]]+)`\]\([^)\s]*\)")
+
+
+def unlink_code(md):
+    "nbdev links names in show_doc's signature comments too; inside a code block that is just text: keep the name."
+    return _re_fence.sub(lambda m: _re_md_link.sub(r"\1", m.group(0)), md)
+
+
 def prep_output(out, math):
     data = out.get("data", {})
     if "text/markdown" in data:
         md = data["text/markdown"]
         md = "".join(md) if isinstance(md, list) else md
-        data["text/markdown"] = fix_markdown(namedtuple_signature(md), math)
+        data["text/markdown"] = fix_markdown(unlink_code(namedtuple_signature(md)), math)
     return out
 
 
