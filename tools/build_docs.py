@@ -9,7 +9,7 @@ links to the github.io site or to notebooks become relative .html links, and the
 copied into _docs/_static/, so the saved widget state renders offline.
 
     python tools/build_docs.py [--out _docs] [--no-proc]"""
-import argparse, ast, html, json, re, shutil, subprocess, sys, tarfile
+import argparse, ast, html, json, os, re, shutil, subprocess, sys, tarfile
 from configparser import ConfigParser
 from pathlib import Path
 
@@ -21,7 +21,7 @@ from pygments.formatters import HtmlFormatter
 
 ROOT = Path(__file__).resolve().parents[1]
 NPM_PKGS = {"html-manager": "@jupyter-widgets/html-manager@1.0.15", "requirejs": "requirejs@2.3.8"}
-CACHE = Path.home() / ".cache" / "deblur_nbdev" / "docs-js"
+CACHE = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "deblur_nbdev" / "docs-js"   # npm packages
 WIDGET_STATE = "application/vnd.jupyter.widget-state+json"
 WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
 WARNINGS = []
@@ -116,6 +116,7 @@ def attr_link(m):
 
 
 def fix_markdown(md, math):
+    "Quarto-only syntax out, formulas into `math`'s placeholders."
     md = _re_attr_link.sub(attr_link, md)
     md = outside_code(md, lambda t: _re_heading_attr.sub(r"\1", t))
     return math.hold(md)
@@ -228,12 +229,14 @@ def npm_fetch(spec, dest):
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir(parents=True)
     cmd = ["npm", "pack", spec, "--silent", "--pack-destination", str(tmp)]
-    r = subprocess.run(cmd, capture_output=True, text=True)
+    try: r = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
+    except subprocess.TimeoutExpired: r = subprocess.CompletedProcess(cmd, 1, "", "timed out")
     tgz = next(tmp.glob("*.tgz"), None)
     if r.returncode or not tgz:
         warn(f"npm pack {spec} failed: {r.stderr.strip()[-300:]}")
         return False
-    with tarfile.open(tgz) as t: t.extractall(tmp, filter="data")
+    safe = {"filter": "data"} if hasattr(tarfile, "data_filter") else {}
+    with tarfile.open(tgz) as t: t.extractall(tmp, **safe)
     shutil.rmtree(dest, ignore_errors=True)
     (tmp / "package").rename(dest)
     shutil.rmtree(tmp)
@@ -242,7 +245,7 @@ def npm_fetch(spec, dest):
 
 def install_widget_js(static):
     "Copy embed-amd.js (+ its fonts) and require.js into `static`; False without npm (widgets then show as text)."
-    hm, rq = CACHE / "html-manager", CACHE / "requirejs"
+    hm, rq = (CACHE / NPM_PKGS[k].replace("/", "+") for k in ("html-manager", "requirejs"))
     if not (npm_fetch(NPM_PKGS["html-manager"], hm) and npm_fetch(NPM_PKGS["requirejs"], rq)):
         warn("no widget manager (npm registry unreachable): widgets show as text")
         return False
