@@ -2,10 +2,11 @@
 
 The site is built once per session (from the notebooks' saved outputs: nbdev's pre-processing, no execution) into
 test-results/docs/site/; every page is loaded once from file:// (offline, as a reader opens it), screenshotted into
-test-results/docs/ and checked: no `#|` directives, frontmatter or Quarto syntax on the page; every sidebar link
-is a page of the site, and every relative link a file of it; at least as many images as the notebook has image outputs, all of them decoded; formulas
-typeset as MathML and no raw `$…$` TeX left in the text; the saved slider widgets rendered on 04 and 08; nothing
-loaded from the network. Without Chromium, chromedriver or Selenium every test is skipped, not passed."""
+test-results/docs/ and checked: no `#|` directives, frontmatter or Quarto syntax on the page; every sidebar link is
+a page of the site, and every relative link a file of it; at least as many images as the notebook has image
+outputs, all of them decoded; formulas typeset as MathML and no raw `$…$` TeX left in the text; classes shown with
+their `class` line, not `(*args, **kwargs)`; the saved slider widgets rendered on 04 and 08; nothing loaded from
+the network. Without Chromium, chromedriver or Selenium every test is skipped, not passed."""
 import json, os, re, shutil, subprocess, sys
 from pathlib import Path
 from urllib.parse import unquote
@@ -164,6 +165,12 @@ def test_no_directives_or_frontmatter(page):
     assert not FRONTMATTER_LINE.search(text), FRONTMATTER_LINE.findall(text)
     for quarto in ("{target=", "code-fold", "code-summary", "output: asis", "::: {"):
         assert quarto not in text, quarto
+
+
+@pages
+def test_classes_show_class_line(page):
+    "nbdev's show_doc gives a NamedTuple or an exception the signature `(*args, **kwargs)`; the site shows the class."
+    assert not re.search(r"def [A-Z]\w*\(\s*\*args, \*\*kwargs\s*\)", page["text"])
 
 
 @pages

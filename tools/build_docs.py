@@ -122,26 +122,28 @@ def fix_markdown(md, math):
     return math.hold(md)
 
 
-_re_namedtuple = re.compile(r"blob/[^/]+/(\S+?\.py)#L\d+\)[\s\S]*?"   # the source link, then the signature
-                            r"(```python\ndef (\w+)\(\n\s*\*args, \*\*kwargs\n\):\n```)")
+_re_args_kwargs = re.compile(r"blob/[^/]+/(\S+?\.py)#L\d+\)[\s\S]*?"   # the source link, then the signature
+                             r"(```python\ndef (\w+)\(\n\s*\*args, \*\*kwargs\n\):\n```)")
 
 
-def namedtuple_signature(md):
-    "show_doc renders a NamedTuple as `def Name(*args, **kwargs)`; show its fields instead (read from the source)."
-    m = _re_namedtuple.search(md)
+def class_signature(md):
+    """show_doc gives a class without its own `__init__` (a NamedTuple, an exception) the signature
+    `def Name(*args, **kwargs)`; show its `class` line instead, with a NamedTuple's fields (read from the source)."""
+    m = _re_args_kwargs.search(md)
     if not m or not (ROOT / m.group(1)).exists(): return md
-    fields = namedtuple_fields(ROOT / m.group(1), m.group(3))
-    if fields is None: return md
-    sig = "\n".join([f"class {m.group(3)}(NamedTuple):"] + [f"    {f}" for f in fields or ["..."]])
-    return md[:m.start(2)] + f"```python\n{sig}\n```" + md[m.end(2):]
+    lines = class_lines(ROOT / m.group(1), m.group(3))
+    if not lines: return md
+    return md[:m.start(2)] + "```python\n" + "\n".join(lines) + "\n```" + md[m.end(2):]
 
 
-def namedtuple_fields(py, name):
-    "The `field: type = default` lines of class `name(NamedTuple)` in `py`, or None if it is not one."
+def class_lines(py, name):
+    "`class name(bases):` and, for a NamedTuple, its `field: type = default` lines; None if `name` is no class."
     for node in ast.walk(ast.parse(py.read_text())):
         if not (isinstance(node, ast.ClassDef) and node.name == name): continue
-        if not any(ast.unparse(b).endswith("NamedTuple") for b in node.bases): return None
-        return [ast.unparse(s) for s in node.body if isinstance(s, ast.AnnAssign)]
+        bases = [ast.unparse(b) for b in node.bases]
+        fields = [f"    {ast.unparse(s)}" for s in node.body if isinstance(s, ast.AnnAssign)]
+        is_tuple = any(b.endswith("NamedTuple") for b in bases)
+        return [f"class {name}({', '.join(bases)}):"] + (fields if is_tuple else [])
     return None
 
 
@@ -170,7 +172,7 @@ def prep_output(out, math):
     if "text/markdown" in data:
         md = data["text/markdown"]
         md = "".join(md) if isinstance(md, list) else md
-        data["text/markdown"] = fix_markdown(unlink_code(namedtuple_signature(md)), math)
+        data["text/markdown"] = fix_markdown(unlink_code(class_signature(md)), math)
     return out
 
 
