@@ -109,7 +109,7 @@ def load(browser, site, nb):
     WebDriverWait(browser, 60).until(lambda d: d.execute_script("return document.readyState") == "complete")
     facts = dict(file=path.name, widgets=0)
     if nb in WIDGET_NBS and site["widgets"]:
-        facts["widgets"] = wait_for_sliders(browser)
+        facts["widgets"] = wait_for_sliders(browser, saved_sliders(nb))
     facts.update(browser.execute_script(PAGE_JS))
     RESULTS.mkdir(parents=True, exist_ok=True)
     browser.save_screenshot(str(RESULTS / f"{path.stem}.png"))
@@ -124,13 +124,20 @@ def screenshot_widget(browser, png):
     el.screenshot(str(png))
 
 
-def wait_for_sliders(browser):
-    "The number of slider widgets once the widget manager has rendered them (0 if it never does)."
+def saved_sliders(nb):
+    "The slider models in the notebook's saved widget state."
+    state = json.loads((NBS / nb).read_text())["metadata"].get("widgets", {})
+    models = state.get("application/vnd.jupyter.widget-state+json", {}).get("state", {}).values()
+    return sum(m["model_name"].endswith("SliderModel") for m in models)
+
+
+def wait_for_sliders(browser, expected):
+    "The number of slider widgets once the widget manager has rendered `expected` of them (or given up waiting)."
     from selenium.common.exceptions import TimeoutException
     from selenium.webdriver.support.ui import WebDriverWait
-    js = "return document.querySelectorAll('input[type=range], .widget-slider, .jupyter-widget-slider').length"
-    try: WebDriverWait(browser, WIDGET_WAIT_S, poll_frequency=0.5).until(lambda d: d.execute_script(js) > 0)
-    except TimeoutException: return 0
+    js = "return document.querySelectorAll('input[type=range], .widget-slider').length"
+    try: WebDriverWait(browser, WIDGET_WAIT_S, poll_frequency=0.5).until(lambda d: d.execute_script(js) >= expected)
+    except TimeoutException: pass
     return browser.execute_script(js)
 
 
@@ -211,7 +218,9 @@ def test_offline(page):
 
 
 @pytest.mark.parametrize("page", WIDGET_NBS, indirect=True)
-def test_widgets(page, site):
+def test_widgets(page, site, request):
     if not site["widgets"]: pytest.skip("the widget manager could not be fetched from the npm registry")
-    assert page["widgets"] > 0, f"no slider rendered on {page['file']}"
+    nb = request.node.callspec.params["page"]
+    assert saved_sliders(nb) > 0, f"{nb} has no saved slider state"
+    assert page["widgets"] >= saved_sliders(nb), f"{page['widgets']} of {saved_sliders(nb)} sliders on {page['file']}"
     assert "Loading widget" not in page["text"]
