@@ -36,21 +36,25 @@ def fill_cracks(depth,             # `H×W` target depth, 0 = hole (the `depth` 
                 iterations=3       # passes (a crossing of a gap row and a gap column needs 2)
                ):
     "Fill splatting cracks: each crack takes the depth and source index of its median-depth neighbour."
-    d = np.array(depth, np.float32); ix = np.array(index, np.int32)
+    d = np.array(depth, np.float32)
+    ix = np.array(index, np.int32)
     if d.shape != ix.shape or d.ndim != 2: raise ValueError(f"depth, index: need two H×W arrays of one shape, got {d.shape} and {ix.shape}")
     h, w = d.shape
     offs = [(dy, dx) for dy in (-1, 0, 1) for dx in (-1, 0, 1) if dy or dx]
     for _ in range(iterations):
-        dp = np.pad(d, 1); ip = np.pad(ix, 1, constant_values=-1)
+        dp = np.pad(d, 1)
+        ip = np.pad(ix, 1, constant_values=-1)
         nd = np.stack([dp[1 + dy:1 + dy + h, 1 + dx:1 + dx + w] for dy, dx in offs])
         ni = np.stack([ip[1 + dy:1 + dy + h, 1 + dx:1 + dx + w] for dy, dx in offs])
-        ok = nd > 0; cnt = ok.sum(0)
+        ok = nd > 0
+        cnt = ok.sum(0)
         todo = (d == 0) & (cnt >= min_neighbours)
         if not todo.any(): break
         srt = np.sort(np.where(ok, nd, np.inf), 0)                       # valid depths first, ascending
         med = np.take_along_axis(srt, ((cnt - 1) // 2)[None], 0)[0]
         k = np.argmax(ok & (nd == med[None]), 0)
-        d[todo] = med[todo]; ix[todo] = np.take_along_axis(ni, k[None], 0)[0][todo]
+        d[todo] = med[todo]
+        ix[todo] = np.take_along_axis(ni, k[None], 0)[0][todo]
     return d, ix
 
 # %% ../nbs/10_alignment.ipynb #f42bb634
@@ -61,11 +65,14 @@ def upsample_rgbd(image,        # `H×W×C` image
                   rel_tol=0.05  # a 3×3 neighbourhood with max/min depth below 1 + rel_tol is one smooth surface
                  ):
     "An RGB-D view `factor`× denser: `(image, depth, K)`, depth interpolated only within smooth surfaces."
-    img = as_image(image); d = as_depth(depth, shape=img.shape); K = as_K(K)
+    img = as_image(image)
+    d = as_depth(depth, shape=img.shape)
+    K = as_K(K)
     f = int(factor)
     if f != factor or f < 1: raise ValueError(f"factor: must be a positive integer, got {factor}")
     if f == 1: return img, d, K
-    h, w = d.shape; size = (w * f, h * f)
+    h, w = d.shape
+    size = (w * f, h * f)
     up_img = cv2.resize(img, size, interpolation=cv2.INTER_LINEAR).reshape(h * f, w * f, -1)
     k3 = np.ones((3, 3), np.uint8)
     smooth = (d > 0) & (cv2.dilate(d, k3) <= cv2.erode(d, k3) * (1 + rel_tol))      # False next to holes (min 0)
@@ -120,7 +127,8 @@ def align_view(zed_image,     # ZED left image `Hz×Wz×C`
                backend="auto" # z-buffer backend of `forward_warp`
               ) -> Aligned:
     "Thesis eqs. 19–22: ZED depth into the target view through the z-buffer, then the sharp texture by the 2D↔2D mapping."
-    zi = as_image(zed_image, "zed_image"); zd = as_depth(zed_depth, "zed_depth", shape=zi.shape)
+    zi = as_image(zed_image, "zed_image")
+    zd = as_depth(zed_depth, "zed_depth", shape=zi.shape)
     if not zd.any(): raise ValueError("zed_depth: no valid depth at all (every pixel is 0, negative, NaN or inf)")
     si = as_image(sharp_image, "sharp_image")
     K_zed, K_t, K_s = as_K(K_zed, "K_zed"), as_K(K_target, "K_target"), as_K(K_sharp, "K_sharp")
@@ -134,12 +142,14 @@ def align_view(zed_image,     # ZED left image `Hz×Wz×C`
         R_ts, T_ts = relative_pose(R_zt, T_zt, R_zs, T_zs)
         X = transform(unproject(depth, K_t), R_ts, T_ts)
     else:                                               # the winner ZED point itself (the thesis' 2D↔2D mapping)
-        X = transform(unproject(d_u, K_u).reshape(-1, 3)[np.maximum(index, 0)], R_zs, T_zs); X[~has] = np.nan
+        X = transform(unproject(d_u, K_u).reshape(-1, 3)[np.maximum(index, 0)], R_zs, T_zs)
+        X[~has] = np.nan
     xy, z = project(X, K_s)
     hs, ws = si.shape[:2]
     with np.errstate(invalid="ignore"):
         inside = has & (z > 0) & (xy[..., 0] >= -0.5) & (xy[..., 0] <= ws - 0.5) & (xy[..., 1] >= -0.5) & (xy[..., 1] <= hs - 0.5)
-    mx = np.where(inside, xy[..., 0], -10).astype(np.float32); my = np.where(inside, xy[..., 1], -10).astype(np.float32)
+    mx = np.where(inside, xy[..., 0], -10).astype(np.float32)
+    my = np.where(inside, xy[..., 1], -10).astype(np.float32)
     img = cv2.remap(si, mx, my, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE).reshape(ht, wt, -1)
     img = np.where(inside[..., None], img, 0).astype(np.float32)
     return Aligned(img, depth, index, zimg, np.where(inside[..., None], xy, np.nan).astype(np.float32),
@@ -151,7 +161,8 @@ RIG_CAMERAS = ("phone", "dslr", "zed")
 def rig_from_dict(d:dict, name="rig") -> Rig:
     "A `rig_sim.Rig` from the rig JSON's dict (`Rig.to_dict` form), every problem naming the camera and key."
     if not isinstance(d, dict) or not isinstance(d.get("cameras"), dict): raise ValueError(f"{name}: needs a 'cameras' object")
-    poses = d.get("poses") or {}; cams, ps = {}, {}
+    poses = d.get("poses") or {}
+    cams, ps = {}, {}
     for cam in RIG_CAMERAS:
         c = d["cameras"].get(cam)
         if c is None: raise ValueError(f"{name}: camera {cam!r} missing (need {RIG_CAMERAS})")
@@ -176,7 +187,9 @@ def read_rig(path) -> Rig:
         from deblur_nbdev.calibration import load_calibration, rig_from_calibrations
         cams, stereo = {}, []
         for p in paths:
-            c, s = load_calibration(p); cams.update(c); stereo += s
+            c, s = load_calibration(p)
+            cams.update(c)
+            stereo += s
         miss = [c for c in RIG_CAMERAS if c not in cams]
         if miss: raise ValueError(f"rig {', '.join(p.name for p in paths)}: calibration lacks camera(s) {miss} (name them with --name/--name2)")
         return rig_from_calibrations({c: cams[c] for c in RIG_CAMERAS}, stereo, reference="zed")
@@ -245,7 +258,8 @@ def _u8(img): return (np.clip(img, 0, 1) * 255 + 0.5).astype(np.uint8)
 
 def write_aligned(out, stem, al:Aligned):
     "Write one capture's aligned sharp image (PNG), depth (`.npy`, metres) and validity (PNG, 255 = valid)."
-    out = Path(out); out.mkdir(parents=True, exist_ok=True)
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
     if not cv2.imwrite(str(out / f"{stem}_sharp.png"), cv2.cvtColor(_u8(al.image), cv2.COLOR_RGB2BGR)): raise OSError(f"could not write {out}")
     np.save(out / f"{stem}_depth.npy", al.depth)
     cv2.imwrite(str(out / f"{stem}_valid.png"), al.valid.astype(np.uint8) * 255)
@@ -285,7 +299,8 @@ def deblur_align(
         stem = Path(r["phone"]).stem
         try:
             al = align_capture(load_capture(r, cams, depth_scale), cams)
-            write_aligned(out, stem, al); done.append(stem)
+            write_aligned(out, stem, al)
+            done.append(stem)
             if not quiet: print(f"{stem}: {al.valid.mean():.1%} of the phone view aligned → {out}/{stem}_*")
         except (ValueError, FileNotFoundError) as e:
             if len(rows) == 1: raise

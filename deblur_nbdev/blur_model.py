@@ -93,10 +93,12 @@ def as_translation(T, n, name="T"):
 def line_kernel(dx, dy, size=None):
     "A normalised linear motion-blur kernel for a displacement of `(dx, dy)` pixels."
     size = size or int(2 * np.ceil(max(abs(dx), abs(dy))) + 1)
-    k = np.zeros((size, size), np.float32); c = (size - 1) / 2
+    k = np.zeros((size, size), np.float32)
+    c = (size - 1) / 2
     for s in np.linspace(-0.5, 0.5, 4 * size):
         x, y = c + s * dx, c + s * dy
-        x0, y0 = int(np.floor(x)), int(np.floor(y)); ax, ay = x - x0, y - y0
+        x0, y0 = int(np.floor(x)), int(np.floor(y))
+        ax, ay = x - x0, y - y0
         for xx, yy, w in ((x0, y0, (1-ax)*(1-ay)), (x0+1, y0, ax*(1-ay)), (x0, y0+1, (1-ax)*ay), (x0+1, y0+1, ax*ay)):
             if 0 <= xx < size and 0 <= yy < size: k[yy, xx] += w
     return k / k.sum()
@@ -115,7 +117,8 @@ def pixel_grid(height, width):
 
 def unproject(depth, K):
     "3D points `H×W×3` in the camera frame from z-depth (holes give NaN)."
-    d = as_depth(depth).astype(np.float64); d[d == 0] = np.nan
+    d = as_depth(depth).astype(np.float64)
+    d[d == 0] = np.nan
     u, v = pixel_grid(*d.shape)
     rays = np.stack([u, v, np.ones_like(u)], -1) @ np.linalg.inv(as_K(K)).T
     return rays * d[..., None]
@@ -139,7 +142,8 @@ def pixel_homography(K, R, T, d, K_dst=None):
 def planar_blur(image, K, R, T, d, weights=None):
     "Eq. (4): blur of a fronto-parallel plane at depth `d` — weighted mean of the image warped by each pose's homography."
     img, K = as_image(image), as_K(K)
-    R = as_rotation(R); T = as_translation(T, len(R))
+    R = as_rotation(R)
+    T = as_translation(T, len(R))
     w = np.full(len(R), 1 / len(R)) if weights is None else np.asarray(weights, np.float64) / np.sum(weights)
     h, wd = img.shape[:2]
     out = np.zeros(img.shape, np.float32)
@@ -152,7 +156,8 @@ def planar_blur(image, K, R, T, d, weights=None):
 # %% ../nbs/00_blur_model.ipynb #6c897828
 def point_trajectories(K, R, T, depth, points):
     "Pixel positions `N_poses×P×2` of `points` (`P×2` pixels) at z-depth `depth` (scalar or `P`) under each pose."
-    R = as_rotation(R); T = as_translation(T, len(R))
+    R = as_rotation(R)
+    T = as_translation(T, len(R))
     pts = np.asarray(points, np.float64)
     X0 = np.concatenate([pts, np.ones((len(pts), 1))], 1) @ np.linalg.inv(as_K(K)).T * np.broadcast_to(depth, len(pts))[:, None]
     return np.stack([project(transform(X0, Rj, Tj), K)[0] for Rj, Tj in zip(R, T)])

@@ -40,7 +40,8 @@ def find_corners(image,            # path or image array
                 ):
     "Sub-pixel inner corners `N×2` float32 in canonical order, or None when no board is found."
     if method not in ("auto", "sb", "classic"): raise ValueError(f"method: {method!r} must be 'auto', 'sb' or 'classic'")
-    g = as_grey(image, name); pattern = tuple(int(p) for p in pattern)
+    g = as_grey(image, name)
+    pattern = tuple(int(p) for p in pattern)
     c = None
     if method in ("auto", "sb"):
         ok, c = cv2.findChessboardCornersSB(g, pattern, flags=cv2.CALIB_CB_ACCURACY | cv2.CALIB_CB_NORMALIZE_IMAGE | cv2.CALIB_CB_EXHAUSTIVE)
@@ -138,13 +139,15 @@ def calibrate_camera(images,                 # list of paths or image arrays (on
     obj = board_points(pattern, square)
     dropped = []
     while True:
-        ob = [obj] * len(use); ip = [c for _, c in use]
+        ob = [obj] * len(use)
+        ip = [c for _, c in use]
         rms, K, dist, rv, tv = cv2.calibrateCamera(ob, ip, (w, h), None, None, flags=flags)
         err = _view_errors(ob, ip, rv, tv, K, dist)
         bad = np.flatnonzero((err > outlier_factor * np.median(err)) & (err > min_outlier_px))
         if bad.size == 0 or len(use) - 1 < min_views: break
         worst = int(bad[np.argmax(err[bad])])                     # drop the worst one, refit, look again
-        dropped.append((use[worst][0], float(err[worst]))); use.pop(worst)
+        dropped.append((use[worst][0], float(err[worst])))
+        use.pop(worst)
     return Calibration(name, K, dist.ravel(), (h, w), float(rms), {n: float(e) for (n, _), e in zip(use, err)}, skipped, dropped)
 
 # %% ../nbs/09_calibration.ipynb #53f2f9fb
@@ -153,7 +156,8 @@ def save_calibration(path,             # JSON file to write
                      stereo=()         # `StereoCalibration`s
                     ):
     "Write camera and stereo calibrations to one JSON file."
-    p = Path(path); p.parent.mkdir(parents=True, exist_ok=True)
+    p = Path(path)
+    p.parent.mkdir(parents=True, exist_ok=True)
     p.write_text(json.dumps(dict(cameras={n: c.to_dict() for n, c in cameras.items()}, stereo=[s.to_dict() for s in stereo]), indent=1))
     return p
 
@@ -170,7 +174,8 @@ def load_calibration(path):
 @dataclass
 class StereoCalibration:
     "The pose between two calibrated cameras: `X_b = R X_a + T`."
-    a: str; b: str            # camera names
+    a: str
+    b: str            # camera names
     R: np.ndarray             # 3×3 rotation a → b
     T: np.ndarray             # translation a → b (m)
     rms: float                # overall RMS reprojection error (px)
@@ -204,13 +209,15 @@ def calibrate_stereo(images_a, images_b,       # paths or arrays, pair i = (imag
     names = _view_names(images_a, names)
     ca, sa, _ = detect_views(images_a, pattern, [f"{cal_a.name}: {n}" for n in names], method)
     cb, sb, _ = detect_views(images_b, pattern, [f"{cal_b.name}: {n}" for n in names], method)
-    cal_a.check_size(sa, f"images of {cal_a.name!r}"); cal_b.check_size(sb, f"images of {cal_b.name!r}")
+    cal_a.check_size(sa, f"images of {cal_a.name!r}")
+    cal_b.check_size(sb, f"images of {cal_b.name!r}")
     skipped = [n for n, x, y in zip(names, ca, cb) if x is None or y is None]
     use = [(n, x, y) for n, x, y in zip(names, ca, cb) if x is not None and y is not None]
     if len(use) < min_views:
         raise ValueError(f"images: the board was found in both images of only {len(use)} of {len(names)} pairs, need {min_views}; "
                          f"skipped: {', '.join(skipped) or 'none'}")
-    obj = board_points(pattern, square); dropped = []
+    obj = board_points(pattern, square)
+    dropped = []
     while True:
         ob = [obj] * len(use)
         out = cv2.stereoCalibrateExtended(ob, [u[1] for u in use], [u[2] for u in use], cal_a.K, cal_a.dist, cal_b.K, cal_b.dist,
@@ -219,7 +226,9 @@ def calibrate_stereo(images_a, images_b,       # paths or arrays, pair i = (imag
         err = np.sqrt((per ** 2).mean(1))
         bad = np.flatnonzero((err > outlier_factor * np.median(err)) & (err > min_outlier_px))
         if bad.size == 0 or len(use) - 1 < min_views: break
-        worst = int(bad[np.argmax(err[bad])]); dropped.append((use[worst][0], float(err[worst]))); use.pop(worst)
+        worst = int(bad[np.argmax(err[bad])])
+        dropped.append((use[worst][0], float(err[worst])))
+        use.pop(worst)
     return StereoCalibration(cal_a.name, cal_b.name, R, T.ravel(), float(rms), {u[0]: float(e) for u, e in zip(use, err)}, skipped, dropped)
 
 # %% ../nbs/09_calibration.ipynb #2bb03fef
@@ -246,7 +255,9 @@ def rig_from_calibrations(cameras:dict,     # name → `Calibration`
         grew = False
         for a, b, R, T in edges:
             if a in poses and b not in poses and b in cameras:
-                Ra, Ta = poses[a]; poses[b] = (R @ Ra, R @ Ta + T); grew = True
+                Ra, Ta = poses[a]
+                poses[b] = (R @ Ra, R @ Ta + T)
+                grew = True
     missing = [n for n in cameras if n not in poses]
     if missing: raise ValueError(f"stereo: no chain of stereo calibrations links {missing} to {reference!r}")
     fps = fps or {}
@@ -299,7 +310,8 @@ def deblur_calibrate(
     if not square > 0: raise ValueError(f"--square: must be > 0 metres, got {square}")
     f1 = _glob(images, "--images")
     if images2 is None:
-        cams = {name: calibrate_camera(f1, pat, square, name, min_views=min_views)}; stereo = []
+        cams = {name: calibrate_camera(f1, pat, square, name, min_views=min_views)}
+        stereo = []
     else:
         f2 = _glob(images2, "--images2")
         c1 = _one(calib1, name, "--calib1") if calib1 else calibrate_camera(f1, pat, square, name, min_views=min_views)

@@ -31,13 +31,16 @@ class Poses:
                  R,      # rotations, 3×3 or N×3×3 (X_j = R_j X_0 + T_j)
                  T,      # translations in metres, 3 or N×3
                  times): # sample times in seconds, strictly increasing
-        self.R = as_rotation(R, "R"); self.T = as_translation(T, len(self.R), "T")
+        self.R = as_rotation(R, "R")
+        self.T = as_translation(T, len(self.R), "T")
         self.times = _check_times(times, len(self.R))
 
     @classmethod
     def _raw(cls, R, T, times):
         "Build without checks (query results of `at`, whose times may be in any order)."
-        p = cls.__new__(cls); p.R, p.T, p.times = R, T, times; return p
+        p = cls.__new__(cls)
+        p.R, p.T, p.times = R, T, times
+        return p
 
     def __len__(self): return len(self.R)
 
@@ -66,13 +69,15 @@ class Poses:
 
     def rebase(self, t_ref):
         "The same motion relative to the pose at `t_ref` (which becomes the identity); `t_ref` is added to the samples."
-        r = self.at(t_ref); t_ref = r.times[0]
+        r = self.at(t_ref)
+        t_ref = r.times[0]
         i = np.searchsorted(self.times, t_ref)
         R, T, times = self.R, self.T, self.times
         if i == len(times) or times[i] != t_ref:        # make t_ref a sample, so that at(t_ref) is exactly the identity
             R, T, times = np.insert(R, i, r.R[0], 0), np.insert(T, i, r.T[0], 0), np.insert(times, i, t_ref)
         RRt = R @ r.R[0].T
-        T = T - RRt @ r.T[0]; RRt[i], T[i] = np.eye(3), 0.0
+        T = T - RRt @ r.T[0]
+        RRt[i], T[i] = np.eye(3), 0.0
         return Poses._raw(RRt, T, times.copy())
 
     def to_dict(self):
@@ -124,18 +129,22 @@ def _compose(steps):
     "Cumulative products `[I, s0, s0·s1, …]` of a stack of rotations (log-depth scan, later steps on the right)."
     P, k = steps, 1
     while k < len(P):
-        P = Rotation.concatenate([P[:k], P[:-k] * P[k:]]); k *= 2
+        P = Rotation.concatenate([P[:k], P[:-k] * P[k:]])
+        k *= 2
     return Rotation.concatenate([Rotation.identity(), P]) if len(P) else Rotation.identity(1)
 
 def _sinusoids(rng, std, bandwidth, K=16):
     "Frequencies, phases and amplitudes (each 3×K) of band-limited noise with long-run std `std` per axis."
-    f = rng.uniform(0.05 * bandwidth, bandwidth, (3, K)); ph = rng.uniform(0, 2 * np.pi, (3, K))
-    a = rng.uniform(0.5, 1.0, (3, K)); a *= std / np.sqrt((a ** 2).sum(1, keepdims=True) / 2)
+    f = rng.uniform(0.05 * bandwidth, bandwidth, (3, K))
+    ph = rng.uniform(0, 2 * np.pi, (3, K))
+    a = rng.uniform(0.5, 1.0, (3, K))
+    a *= std / np.sqrt((a ** 2).sum(1, keepdims=True) / 2)
     return f, ph, a
 
 def _eval(t, f, ph, a, integral=False):
     "Sum of sinusoids at times `t` (→ len(t)×3), or its integral from 0."
-    w = 2 * np.pi * f[None]; arg = w * t[:, None, None] + ph[None]
+    w = 2 * np.pi * f[None]
+    arg = w * t[:, None, None] + ph[None]
     if integral: return (a[None] / w * (np.cos(ph)[None] - np.cos(arg))).sum(-1)
     return (a[None] * np.sin(arg)).sum(-1)
 
@@ -276,7 +285,8 @@ def imu_poses(
     pre = min(float(gravity_window), a - tc[0])
     if pre >= float(np.median(np.diff(tc))):              # gravity from data before the exposure
         gp = np.linspace(max(a - pre, tc[0]), min(a, tc[-1]), max(2, int(np.ceil(pre / dt)) + 1))
-        Cp = integrate_gyro(tc, gyro, gp); Cp = Cp[-1].inv() * Cp      # relative to the start frame
+        Cp = integrate_gyro(tc, gyro, gp)
+        Cp = Cp[-1].inv() * Cp      # relative to the start frame
         grav = Cp.apply(interp(gp)).mean(0)
     else: grav = f0.mean(0)                              # no earlier data: the window itself
     acc = f0 - grav

@@ -71,7 +71,8 @@ class Sample:
         if int(self.index) != self.index or self.index < 0: raise ValueError(f"index: must be a non-negative integer, got {self.index}")
         self.index = int(self.index)
         if self.split not in SPLITS: raise ValueError(f"{n}: split must be one of {SPLITS}, got {self.split!r}")
-        self.blurry = _as_u8_or_f32(self.blurry, f"{n}.blurry"); self.sharp = _as_u8_or_f32(self.sharp, f"{n}.sharp")
+        self.blurry = _as_u8_or_f32(self.blurry, f"{n}.blurry")
+        self.sharp = _as_u8_or_f32(self.sharp, f"{n}.sharp")
         hw = self.blurry.shape[:2]
         if self.sharp.shape[:2] != hw: raise ValueError(f"{n}.sharp: shape {self.sharp.shape} does not match blurry {self.blurry.shape}")
         self.depth = as_depth(self.depth, f"{n}.depth", shape=self.blurry.shape)
@@ -91,7 +92,9 @@ class Sample:
         if self.path is not None:
             self.path = _check_path(self.path, hw, f"{n}.path")
         self.K = as_K(self.K, f"{n}.K")
-        self.R = np.asarray(self.R, np.float64); self.T = np.asarray(self.T, np.float64); self.times = np.asarray(self.times, np.float64)
+        self.R = np.asarray(self.R, np.float64)
+        self.T = np.asarray(self.T, np.float64)
+        self.times = np.asarray(self.times, np.float64)
         P = len(self.times)
         if self.times.shape != (P,) or self.R.shape != (P, 3, 3) or self.T.shape != (P, 3):
             raise ValueError(f"{n}: poses need R P×3×3, T P×3, times P; got {self.R.shape}, {self.T.shape}, {self.times.shape}")
@@ -137,7 +140,8 @@ def shard_bytes(samples,             # `Sample`s of one split, distinct indices
     with zipfile.ZipFile(buf, "w", zipfile.ZIP_STORED, allowZip64=True) as z:
         for s in samples:
             for key, a in _sample_arrays(s, image_dtype):
-                info = zipfile.ZipInfo(f"{s.index:09d}/{key}.npy", date_time=_ZIP_DATE); info.external_attr = 0o644 << 16
+                info = zipfile.ZipInfo(f"{s.index:09d}/{key}.npy", date_time=_ZIP_DATE)
+                info.external_attr = 0o644 << 16
                 with z.open(info, "w", force_zip64=True) as f: np.lib.format.write_array(f, np.ascontiguousarray(a), allow_pickle=False)
     return buf.getvalue()
 
@@ -145,10 +149,13 @@ def atomic_write(path,   # final file name
                  data    # bytes (or str, written as UTF-8)
                 ):
     "Write `data` to `path` atomically: temporary file in the same folder, flush, fsync, `os.replace`, fsync the folder."
-    path = Path(path); data = data.encode() if isinstance(data, str) else data
+    path = Path(path)
+    data = data.encode() if isinstance(data, str) else data
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     with open(tmp, "wb") as f:
-        f.write(data); f.flush(); os.fsync(f.fileno())
+        f.write(data)
+        f.flush()
+        os.fsync(f.fileno())
     os.replace(tmp, path)
     try:
         fd = os.open(path.parent, os.O_RDONLY)
@@ -162,7 +169,8 @@ def write_shard(path,                # shard file to write, e.g. `folder/train-0
                 image_dtype="uint8"  # 'uint8' or 'float32' storage of the images
                ) -> dict:            # the manifest record of this shard
     "Write samples as one shard atomically; return its manifest record (file, split, count, indices, sha256, bytes)."
-    samples = list(samples); data = shard_bytes(samples, image_dtype)
+    samples = list(samples)
+    data = shard_bytes(samples, image_dtype)
     atomic_write(path, data)
     return shard_record(Path(path).name, samples, data)
 
@@ -254,9 +262,13 @@ def write_dataset(folder,                    # dataset folder (created)
                  ) -> dict:
     "Write samples (e.g. real captures) as a complete dataset: shards per split in index order, then the manifest."
     if int(shard_size) != shard_size or shard_size < 1: raise ValueError(f"shard_size: must be a positive integer, got {shard_size}")
-    folder = Path(folder); folder.mkdir(parents=True, exist_ok=True)
-    by_split = {s: [] for s in SPLITS}; scenes = {s: set() for s in SPLITS}
-    for s in samples: by_split[s.split].append(s); scenes[s.split].add(s.scene)
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    by_split = {s: [] for s in SPLITS}
+    scenes = {s: set() for s in SPLITS}
+    for s in samples:
+        by_split[s.split].append(s)
+        scenes[s.split].add(s.scene)
     both = scenes["train"] & scenes["test"]
     if both: raise ValueError(f"samples: scene(s) {sorted(both)[:5]} appear in both train and test")
     recs = []
@@ -284,7 +296,8 @@ def verify_dataset(folder,          # dataset folder
                    read=False       # also open every sample (slower; checks the content, not just the checksum)
                   ) -> dict:        # counts per split
     "Check a dataset: manifest complete, every shard present with its recorded SHA-256 and count; raise naming the bad shard."
-    folder = Path(folder); m = check_complete(folder, read_manifest(folder))
+    folder = Path(folder)
+    m = check_complete(folder, read_manifest(folder))
     seen = set()
     for r in m["shards"]:
         p = folder / r["file"]
@@ -306,7 +319,8 @@ def iter_samples(folder,        # dataset folder
                 ):
     "Yield the samples of a dataset, shard by shard in manifest order."
     if split not in (None, *SPLITS): raise ValueError(f"split: one of {SPLITS} or None, got {split!r}")
-    folder = Path(folder); m = read_manifest(folder)
+    folder = Path(folder)
+    m = read_manifest(folder)
     for r in m["shards"]:
         if split is None or r["split"] == split:
             with _open_npz(folder / r["file"]) as z:
@@ -344,7 +358,10 @@ def plan_splits(params:dict  # normalised parameters (`dataset_params`)
         for k, v in _source_items(src, params["n_scenes"]).items():
             if k in pool: raise ValueError(f"source: scene configuration {k!r} is given twice")
             pool[k] = v
-    names = sorted(pool); G = len(names); tf_ = params["test_fraction"]; forced = params.get("test_scenes") or []
+    names = sorted(pool)
+    G = len(names)
+    tf_ = params["test_fraction"]
+    forced = params.get("test_scenes") or []
     for k in forced:
         if k not in pool: raise ValueError(f"test_scenes: {k!r} is not a scene configuration of the sources; they are {names[:6]}{' …' if G > 6 else ''}")
     if forced and tf_ == 0: raise ValueError(f"test_scenes: {forced} given with test_fraction=0 (no test split)")
@@ -355,7 +372,8 @@ def plan_splits(params:dict  # normalised parameters (`dataset_params`)
     if len(forced) > n_test_scenes: raise ValueError(f"test_scenes: {len(forced)} forced test configurations leave none of the {G} for training")
     perm = np.random.default_rng(np.random.SeedSequence(params["seed"], spawn_key=(1,))).permutation(G)
     drawn = [names[i] for i in perm if names[i] not in forced][:n_test_scenes - len(forced)]   # no forced scenes: as before
-    test = sorted(forced + drawn); train = sorted(set(names) - set(test))
+    test = sorted(forced + drawn)
+    train = sorted(set(names) - set(test))
     n_test = round(params["n"] * tf_) if test else 0
     return dict(train=[[k, pool[k]] for k in train], test=[[k, pool[k]] for k in test],
                 counts=dict(train=params["n"] - n_test, test=n_test))
@@ -447,14 +465,18 @@ def _captured(item, height, width):
     if kind == "motorcycle": sc = motorcycle()
     elif kind == "scenenet": sc = read_scenenet(item[1], frames=[item[2]])[0]
     else:
-        folder, name = Path(item[1]), item[2]; K, scale = _camera_json(str(folder))
-        stem = Path(name).stem; dp = next((q for q in (folder / "depth" / f"{stem}.png", folder / "depth" / f"{stem}.npy") if q.is_file()), None)
+        folder, name = Path(item[1]), item[2]
+        K, scale = _camera_json(str(folder))
+        stem = Path(name).stem
+        dp = next((q for q in (folder / "depth" / f"{stem}.png", folder / "depth" / f"{stem}.npy") if q.is_file()), None)
         if dp is None: raise FileNotFoundError(f"source: no depth/{stem}.png or .npy in {folder}")
         sc = Scene(read_image(folder / "rgb" / name, name=str(folder / "rgb" / name)), read_depth(dp, scale, name=str(dp)), K, name=stem)
     return fit_scene(sc, height, width)
 
 def _crop(sc, y0, x0, h, w):
-    K = sc.K.copy(); K[0, 2] -= x0; K[1, 2] -= y0
+    K = sc.K.copy()
+    K[0, 2] -= x0
+    K[1, 2] -= y0
     img = np.ascontiguousarray(sc.image[y0:y0 + h, x0:x0 + w])          # a copy: the renderer wants C order
     return Scene(img, np.ascontiguousarray(sc.depth[y0:y0 + h, x0:x0 + w]), K, name=sc.name)
 
@@ -472,7 +494,8 @@ def load_item(item,     # `["procedural", seed]`, `["motorcycle"]`, `["folder", 
     sc = _captured(item, height, width)
     if m == 1: return sc
     if m < 1: raise ValueError(f"focal: captured scenes can only be zoomed in, got m={m}")
-    z = resize_scene(sc, m); H, W = z.depth.shape
+    z = resize_scene(sc, m)
+    H, W = z.depth.shape
     return _crop(z, int(oy * (H - height)), int(ox * (W - width)), height, width)
 
 @lru_cache(maxsize=8)
@@ -496,24 +519,35 @@ def generate_sample(params:dict,  # normalised parameters (`dataset_params`)
     if not 0 <= index < params["n"]: raise ValueError(f"index: must be in [0, {params['n']}), got {index}")
     split = "train" if index < plan["counts"]["train"] else "test"
     g = np.random.default_rng(np.random.SeedSequence([params["seed"], int(index)]))
-    groups = plan[split]; scene, items = groups[g.integers(len(groups))]; item = items[g.integers(len(items))]
-    m = g.uniform(*params["focal"]); oy, ox = g.random(2)
-    exposure = g.uniform(*params["exposure"]); rs = g.uniform(*params["rot_scale"]); ts = g.uniform(*params["translation"])
-    motion_seed = int(g.integers(2**31)); pick, when = g.random(2)
-    lp = np.log(params["photons"] if params["photons"] else [1.0, 1.0]); photons = float(np.exp(g.uniform(*lp)))
-    read_noise = g.uniform(*params["read_noise"]); noise_seed = int(g.integers(2**31))
+    groups = plan[split]
+    scene, items = groups[g.integers(len(groups))]
+    item = items[g.integers(len(items))]
+    m = g.uniform(*params["focal"])
+    oy, ox = g.random(2)
+    exposure = g.uniform(*params["exposure"])
+    rs = g.uniform(*params["rot_scale"])
+    ts = g.uniform(*params["translation"])
+    motion_seed = int(g.integers(2**31))
+    pick, when = g.random(2)
+    lp = np.log(params["photons"] if params["photons"] else [1.0, 1.0])
+    photons = float(np.exp(g.uniform(*lp)))
+    read_noise = g.uniform(*params["read_noise"])
+    noise_seed = int(g.integers(2**31))
     if not params["photons"]: photons = None
     h, w = params["height"], params["width"]
     sc = load_item(item, h, w, m, oy, ox)
     need = exposure + params["t_readout"]
     if params["motion"] == "shake":
-        traj = synthetic_shake(need * 1.05, seed=motion_seed, rot_scale=rs, trans_scale=ts); src = dict(shake_seed=motion_seed)
+        traj = synthetic_shake(need * 1.05, seed=motion_seed, rot_scale=rs, trans_scale=ts)
+        src = dict(shake_seed=motion_seed)
     else:
-        path = params["imu"][int(pick * len(params["imu"]))]; rec = _imu_record(path)
+        path = params["imu"][int(pick * len(params["imu"]))]
+        rec = _imu_record(path)
         lo, hi = rec.t[0] + min(0.2, 0.5 * (rec.t[-1] - rec.t[0] - need)), rec.t[-1] - need * 1.001
         if hi < lo: raise ValueError(f"imu: {path} is shorter than one exposure ({need:.3g} s)")
         t0 = lo + when * (hi - lo)
-        traj = _scale_motion(imu_poses(rec, t0, need * 1.0001), rs, ts); src = dict(imu=path, imu_t_start=float(t0))
+        traj = _scale_motion(imu_poses(rec, t0, need * 1.0001), rs, ts)
+        src = dict(imu=path, imu_t_start=float(t0))
     sf = None if params["n_poses"] is None else exposure / (params["n_poses"] - 1)     # None: sampled by the blur
     kp = params["path_segments"]
     b = synthesize(sc.image, sc.depth, sc.K, traj, exposure, sf, t_readout=params["t_readout"], reference=params["reference"],
@@ -550,12 +584,14 @@ def _splits_summary(plan):
 @lru_cache(maxsize=None)
 def _tune_worker():
     "Once per worker process: OpenCV single-threaded; glibc keeps freed memory for reuse (see the note on Dask below)."
-    import cv2; cv2.setNumThreads(1)
+    import cv2
+    cv2.setNumThreads(1)
     if sys.platform.startswith("linux"):
         try:
             import ctypes
             libc = ctypes.CDLL("libc.so.6")
-            libc.mallopt(-1, 256 << 20); libc.mallopt(-3, 64 << 20)       # M_TRIM_THRESHOLD, M_MMAP_THRESHOLD
+            libc.mallopt(-1, 256 << 20)
+            libc.mallopt(-3, 64 << 20)       # M_TRIM_THRESHOLD, M_MMAP_THRESHOLD
         except (OSError, AttributeError): pass                          # not glibc: nothing to tune
 
 def _init_pool_worker():
@@ -654,9 +690,12 @@ def generate_dataset(out,                  # output folder (created; resumed whe
     from concurrent.futures import wait, FIRST_COMPLETED
     from concurrent.futures.process import BrokenProcessPool
     from tqdm.auto import tqdm
-    params = dataset_params(**kwargs); plan = plan_splits(params); splits = _splits_summary(plan)
+    params = dataset_params(**kwargs)
+    plan = plan_splits(params)
+    splits = _splits_summary(plan)
     workers = _int(workers, "workers", 1)
-    out = Path(out); records = {r["file"]: r for r in _prepare_folder(out, params, splits, overwrite)}
+    out = Path(out)
+    records = {r["file"]: r for r in _prepare_folder(out, params, splits, overwrite)}
     for file, sp, idx in plan_shards(params, plan):             # renamed into place by a killed run before it was recorded
         if file not in records and (out / file).is_file():
             r = _adopt(out / file, sp, idx)
@@ -678,14 +717,17 @@ def generate_dataset(out,                  # output folder (created; resumed whe
         if ex is None:
             for t in todo:
                 done(t, _shard_task(params, plan, t[2]))
-                if time.monotonic() - last > 1: write(False); last = time.monotonic()
+                if time.monotonic() - last > 1:
+                    write(False)
+                    last = time.monotonic()
         else:
             import importlib                   # the installed module's function: picklable by name, also from a notebook
             task = importlib.import_module("deblur_nbdev.dataset")._shard_task
             pending, queue = {}, list(todo)
             while queue or pending:
                 while queue and len(pending) < 2 * slots:
-                    t = queue.pop(0); pending[ex.submit(task, params, plan, t[2], True)] = t
+                    t = queue.pop(0)
+                    pending[ex.submit(task, params, plan, t[2], True)] = t
                 fin, _ = wait(list(pending), return_when=FIRST_COMPLETED)
                 for f in fin:
                     try: data = f.result()
@@ -693,7 +735,9 @@ def generate_dataset(out,                  # output folder (created; resumed whe
                         raise RuntimeError(f"workers: a worker process died ({e}). With mp_context='spawn', a script that calls "
                                            "generate_dataset must guard its top-level code with `if __name__ == '__main__':`") from None
                     done(pending.pop(f), data)
-                if time.monotonic() - last > 1: write(False); last = time.monotonic()
+                if time.monotonic() - last > 1:
+                    write(False)
+                    last = time.monotonic()
     finally:
         bar.close()
         if ex is not None:                                      # on an error: cancel what has not started
@@ -742,7 +786,8 @@ def _member_offsets(path):
     with open(path, "rb") as f, zipfile.ZipFile(f) as z:
         for info in z.infolist():
             if info.compress_type != zipfile.ZIP_STORED: raise ValueError(f"shard {Path(path).name}: {info.filename} is compressed")
-            f.seek(info.header_offset); h = f.read(30)
+            f.seek(info.header_offset)
+            h = f.read(30)
             f.seek(info.header_offset + 30 + int.from_bytes(h[26:28], "little") + int.from_bytes(h[28:30], "little"))
             ver = np.lib.format.read_magic(f)
             shape, fortran, dt = (np.lib.format.read_array_header_1_0 if ver == (1, 0) else np.lib.format.read_array_header_2_0)(f)
@@ -756,7 +801,8 @@ def _tf_index(folder, files, keys):
     for file in files:
         try: mem = _member_offsets(Path(folder) / file)
         except (zipfile.BadZipFile, OSError, ValueError) as e: raise ValueError(f"shard {file}: cannot be indexed ({e})") from None
-        idx = sorted({int(k.split("/")[0]) for k in mem}); rows = []
+        idx = sorted({int(k.split("/")[0]) for k in mem})
+        rows = []
         for i in idx:
             row = []
             for k in keys:
@@ -765,7 +811,8 @@ def _tf_index(folder, files, keys):
                     hint = (f" (the path variants need kernel paths: generate with path_segments={PATH_SEGMENTS})"
                             if k == "path" else "")
                     if k != "mask": raise ValueError(f"shard {file}: sample {i} has no {k}{hint}")
-                    row.append(-1); continue
+                    row.append(-1)
+                    continue
                 if dtypes.setdefault(k, m[1]) != m[1]: raise ValueError(f"shard {file}: sample {i}'s {k} is {m[1]}, others {dtypes[k]}")
                 if hw is None: hw = m[2][:2]
                 if m[2][:2] != hw: raise ValueError(f"shard {file}: sample {i} is {m[2][:2]}; make_tf_dataset needs one image size, {hw}")
@@ -773,7 +820,8 @@ def _tf_index(folder, files, keys):
                     raise ValueError(f"shard {file}: sample {i}'s {k} has shape {m[2]}, others {full[k]}")
                 row.append(m[0])
             rows.append(row)
-        offs.append(rows); counts.append(len(rows))
+        offs.append(rows)
+        counts.append(len(rows))
     table = np.full((len(files), max(counts), len(keys)), -1, np.int64)
     for j, rows in enumerate(offs): table[j, :len(rows)] = rows
     return table, np.array(counts, np.int64), dtypes, full, hw
@@ -800,11 +848,13 @@ def make_tf_dataset(path,                 # dataset folder
     if split not in (None, *SPLITS): raise ValueError(f"split: one of {SPLITS} or None, got {split!r}")
     if int(batch) != batch or batch < 1: raise ValueError(f"batch: must be a positive integer, got {batch}")
     if not depth_near > 0: raise ValueError(f"depth_near: must be > 0 m, got {depth_near}")
-    folder = Path(path); m = read_manifest(folder)
+    folder = Path(path)
+    m = read_manifest(folder)
     check_complete(folder, m)
     files = [r["file"] for r in m["shards"] if split is None or r["split"] == split]
     if not files: raise ValueError(f"split: {folder} holds no {split} samples")
-    chans = ALL_VARIANTS[variant]; use_d, use_k, use_p = "depth" in chans, "kx" in chans, "p0x" in chans
+    chans = ALL_VARIANTS[variant]
+    use_d, use_k, use_p = "depth" in chans, "kx" in chans, "p0x" in chans
     if use_p and m.get("format_version", 1) < 2:
         raise ValueError(f"variant: {variant!r} needs kernel paths, but {folder} is a format version "
                          f"{m.get('format_version', 1)} dataset (no paths stored); regenerate it with this package "

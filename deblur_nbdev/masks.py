@@ -34,12 +34,14 @@ def sharp_occlusion_mask(aligned:Aligned,   # result of `align_view`
                          window=1           # take the nearest ZED surface over this neighbourhood of the DSLR pixel
                         ):
     "Target pixels whose point is hidden in the sharp (DSLR) view by a nearer ZED surface."
-    zd = as_depth(zed_depth, "zed_depth"); hs, ws = (int(s) for s in sharp_shape[:2])
+    zd = as_depth(zed_depth, "zed_depth")
+    hs, ws = (int(s) for s in sharp_shape[:2])
     if not zd.any(): raise ValueError("zed_depth: no valid depth at all (every pixel is 0, negative, NaN or inf)")
     wp, _, _ = dense_warp(np.zeros(zd.shape + (1,), np.float32), zd, K_zed, R_zs, T_zs, K_sharp, (hs, ws))
     front = _front(wp.depth, window)
     xy = np.nan_to_num(aligned.sharp_xy, nan=0.0)
-    u = np.clip(np.floor(xy[..., 0] + 0.5).astype(int), 0, ws - 1); v = np.clip(np.floor(xy[..., 1] + 0.5).astype(int), 0, hs - 1)
+    u = np.clip(np.floor(xy[..., 0] + 0.5).astype(int), 0, ws - 1)
+    v = np.clip(np.floor(xy[..., 1] + 0.5).astype(int), 0, hs - 1)
     f = front[v, u]
     with np.errstate(invalid="ignore"): return aligned.valid & np.isfinite(f) & (aligned.sharp_z > f * (1 + rel_tol))
 
@@ -49,7 +51,8 @@ def target_occlusion_mask(depth,        # aligned depth in the target view, 0 = 
                           window=3      # neighbourhood size (px)
                          ):
     "Target pixels at a depth discontinuity (both sides): occlusion boundaries of the phone view's z-buffer."
-    d = as_depth(depth); k = np.ones((window, window), np.uint8)
+    d = as_depth(depth)
+    k = np.ones((window, window), np.uint8)
     far = cv2.dilate(d, k)                                          # holes are 0: they never raise the maximum
     return (d > 0) & (far > _front(d, window) * (1 + rel_tol))
 
@@ -64,7 +67,8 @@ def photometric_mask(aligned:Aligned,  # result of `align_view`
     grey = lambda a: a.mean(-1) * ok
     w = cv2.GaussianBlur(ok.astype(np.float32), (0, 0), sigma)
     with np.errstate(invalid="ignore", divide="ignore"):
-        a = cv2.GaussianBlur(grey(aligned.image), (0, 0), sigma) / w; b = cv2.GaussianBlur(grey(aligned.zed_image), (0, 0), sigma) / w
+        a = cv2.GaussianBlur(grey(aligned.image), (0, 0), sigma) / w
+        b = cv2.GaussianBlur(grey(aligned.zed_image), (0, 0), sigma) / w
     g = np.linalg.lstsq(np.stack([b[ok], np.ones(ok.sum())], 1), a[ok], rcond=None)[0]
     with np.errstate(invalid="ignore"): return ok & (np.abs(a - (g[0] * b + g[1])) > threshold)
 
@@ -74,7 +78,8 @@ def grow(mask,   # bool `H×W`
     "Morphological dilation by a disc of pixels within `radius` + ½ of the centre."
     m = np.asarray(mask, bool)
     if radius <= 0: return m.copy()
-    r = int(radius); yy, xx = np.mgrid[-r:r + 1, -r:r + 1]
+    r = int(radius)
+    yy, xx = np.mgrid[-r:r + 1, -r:r + 1]
     k = (np.hypot(xx, yy) <= r + 0.5).astype(np.uint8)                # a digital disc (OpenCV's ellipse is lopsided)
     return cv2.dilate(m.astype(np.uint8), k) > 0
 
@@ -118,7 +123,8 @@ def wrong_pixels(aligned:Aligned,   # result of `align_view`
                  sigma=1.0          # low-pass σ (px)
                 ):
     "Ground truth of what a mask should cover: missing, wrong-depth or wrong-colour aligned pixels."
-    ti = as_image(true_image, "true_image"); td = as_depth(true_depth, "true_depth", shape=ti.shape)
+    ti = as_image(true_image, "true_image")
+    td = as_depth(true_depth, "true_depth", shape=ti.shape)
     ok = aligned.valid
     cerr = np.abs(_lowpass(aligned.image, ok, sigma) - _lowpass(ti, np.ones_like(ok), sigma)).max(-1)
     with np.errstate(invalid="ignore", divide="ignore"): derr = np.abs(aligned.depth - td) / td

@@ -42,7 +42,8 @@ def load_pretrained(variant="blind", # a shipped variant ('blind', 'depth', 'ker
     if variant not in models:
         raise ValueError(f"variant: no shipped {variant!r} model in {folder} (shipped: {sorted(models) or 'none'}); "
                          f"train one with `make models`, or pass your own --model")
-    e = models[variant]; p = folder / e["file"]
+    e = models[variant]
+    p = folder / e["file"]
     if not p.is_file(): raise FileNotFoundError(f"model: {p} is listed in {folder / INDEX} but missing (reinstall the package)")
     if _sha256(p) != e["sha256"]:
         raise ValueError(f"model: {p} does not match its sha256 in {folder / INDEX} (corrupt or replaced); reinstall the package")
@@ -97,14 +98,19 @@ def ship_model(run,           # a finished `deblur_train` output folder (model.k
         raise FileNotFoundError(f"run: {run} holds no finished training run (model.keras and train.json)")
     cfg, log = json.loads(cfg_p.read_text()), read_log(run)
     if len(log) < cfg["epochs"]: raise ValueError(f"run: {run} finished {len(log)} of {cfg['epochs']} epochs; resume it first")
-    m = load_model(run / "model.keras", compile=False); info = model_info(m)
+    m = load_model(run / "model.keras", compile=False)
+    info = model_info(m)
     folder.mkdir(parents=True, exist_ok=True)
-    name = f"{info['variant'].replace('+', '_')}.keras"; tmp = folder / f".{name}.tmp.keras"
+    name = f"{info['variant'].replace('+', '_')}.keras"
+    tmp = folder / f".{name}.tmp.keras"
     m.save(tmp)
     mb = tmp.stat().st_size / 2**20
-    if mb > MAX_MODEL_MB: tmp.unlink(); raise ValueError(f"run: the model is {mb:.1f} MB, over the {MAX_MODEL_MB} MB limit of a shipped model")
+    if mb > MAX_MODEL_MB:
+        tmp.unlink()
+        raise ValueError(f"run: the model is {mb:.1f} MB, over the {MAX_MODEL_MB} MB limit of a shipped model")
     os.replace(tmp, folder / name)
-    data = cfg["data"]; params = data.get("params") or read_manifest(data["path"])["params"]
+    data = cfg["data"]
+    params = data.get("params") or read_manifest(data["path"])["params"]
     blur = trained_blur_range(data["path"])
     entry = dict(variant=info["variant"], file=name, sha256=_sha256(folder / name), size_mb=round(mb, 2),
                  arch=info["arch"], depth=info["depth"], width=info["width"], params=info["params"],

@@ -26,7 +26,8 @@ class RealignError(ValueError):
     "A capture cannot be re-aligned (too few matches, no usable PnP solution); batch tools report it and go on."
 
 def _gray8(img, name):
-    a = as_image(img, name); g = a.mean(-1) if a.shape[2] != 1 else a[..., 0]
+    a = as_image(img, name)
+    g = a.mean(-1) if a.shape[2] != 1 else a[..., 0]
     return (np.clip(g, 0, 1) * 255 + 0.5).astype(np.uint8)
 
 class Matches(NamedTuple):
@@ -45,7 +46,8 @@ def sift_matches(src_image,        # e.g. the ZED left image
     "SIFT keypoints of `src_image` matched to `dst_image` with Lowe's ratio test and a mutual-best check."
     a, b = _gray8(src_image, "src_image"), _gray8(dst_image, "dst_image")
     sift = cv2.SIFT_create(nfeatures=n_features, contrastThreshold=contrast)
-    ka, da = sift.detectAndCompute(a, None); kb, db = sift.detectAndCompute(b, None)
+    ka, da = sift.detectAndCompute(a, None)
+    kb, db = sift.detectAndCompute(b, None)
     empty = Matches(np.zeros((0, 2), np.float32), np.zeros((0, 2), np.float32), np.zeros(0, np.float32))
     if da is None or db is None or len(ka) < 2 or len(kb) < 2: return empty
     bf = cv2.BFMatcher(cv2.NORM_L2)
@@ -63,10 +65,13 @@ def points_3d(depth,  # z-depth `H×W` (metres) of the camera the pixels belong 
               pts     # `N×2` pixel positions (u, v)
              ):
     "3D points `N×3` in that camera's frame behind pixels `pts` (nearest pixel's depth); rows without depth are NaN."
-    d = as_depth(depth); h, w = d.shape
+    d = as_depth(depth)
+    h, w = d.shape
     p = np.asarray(pts, np.float64).reshape(-1, 2)
-    u = np.clip(np.floor(p[:, 0] + 0.5).astype(int), 0, w - 1); v = np.clip(np.floor(p[:, 1] + 0.5).astype(int), 0, h - 1)
-    z = d[v, u].astype(np.float64); z[z <= 0] = np.nan
+    u = np.clip(np.floor(p[:, 0] + 0.5).astype(int), 0, w - 1)
+    v = np.clip(np.floor(p[:, 1] + 0.5).astype(int), 0, h - 1)
+    z = d[v, u].astype(np.float64)
+    z[z <= 0] = np.nan
     return np.concatenate([p, np.ones((len(p), 1))], 1) @ np.linalg.inv(as_K(K)).T * z[:, None]
 
 # %% ../nbs/11_realign.ipynb #81372bc7
@@ -97,8 +102,10 @@ def solve_pnp(points,            # `N×3` 3D points (ZED frame)
              ):
     "One `solvePnPRansac` variant: `(R, T, n_inliers)` mapping ZED points into the target camera, or None if it fails."
     if method not in PNP_METHODS: raise ValueError(f"method: {method!r} is not one of {sorted(PNP_METHODS)}")
-    X = np.ascontiguousarray(points, np.float64).reshape(-1, 3); x = np.ascontiguousarray(pixels, np.float64).reshape(-1, 2)
-    K = as_K(K); obs = x
+    X = np.ascontiguousarray(points, np.float64).reshape(-1, 3)
+    x = np.ascontiguousarray(pixels, np.float64).reshape(-1, 2)
+    K = as_K(K)
+    obs = x
     for r in range((refine if poses is not None else 0) + 1):
         cv2.setRNGSeed(seed)
         try:
@@ -106,7 +113,8 @@ def solve_pnp(points,            # `N×3` 3D points (ZED frame)
                                                  confidence=0.999, flags=PNP_METHODS[method])
         except cv2.error: return None
         if not ok or inl is None or len(inl) < 6 or not (np.isfinite(rv).all() and np.isfinite(tv).all()): return None
-        R = cv2.Rodrigues(rv)[0]; T = tv.ravel()
+        R = cv2.Rodrigues(rv)[0]
+        T = tv.ravel()
         if ((X[inl.ravel()] @ R.T + T)[:, 2] <= 0).any(): return None
         if poses is not None and r < refine: obs = x - blur_offsets(X @ R.T + T, K, poses)
     return R, T, len(inl)
@@ -120,8 +128,10 @@ def warp_score(zed_image, zed_depth, K_zed,  # ZED RGB-D view and intrinsics
                min_pixels=200                 # fewer covered pixels than this scores −1
               ) -> float:
     "NCC in [−1, 1] between the target image and the ZED view rendered (and re-blurred) at pose `(R, T)`."
-    zi = as_image(zed_image, "zed_image"); zd = as_depth(zed_depth, "zed_depth", shape=zi.shape)
-    obs = as_image(target_image, "target_image"); h, w = obs.shape[:2]
+    zi = as_image(zed_image, "zed_image")
+    zd = as_depth(zed_depth, "zed_depth", shape=zi.shape)
+    obs = as_image(target_image, "target_image")
+    h, w = obs.shape[:2]
     wp, _, _ = dense_warp(zi, zd, K_zed, R, T, K_target, (h, w))
     pred, d = wp.image, wp.depth
     ok = d > 0
@@ -132,7 +142,8 @@ def warp_score(zed_image, zed_depth, K_zed,  # ZED RGB-D view and intrinsics
     if ok.sum() < min_pixels: return -1.0
     g = lambda a: cv2.GaussianBlur(a.mean(-1), (0, 0), sigma)[ok]
     a, b = g(pred), g(obs)
-    a = a - a.mean(); b = b - b.mean()
+    a = a - a.mean()
+    b = b - b.mean()
     den = np.sqrt((a * a).sum() * (b * b).sum())
     return float((a * b).sum() / den) if den > 0 else -1.0
 
@@ -165,19 +176,22 @@ def realign(zed_image, zed_depth, K_zed,   # ZED RGB-D view and intrinsics
             upsample="auto"                # match on a ZED image this many times denser ('auto': as dense as the target)
            ) -> Realigned:
     "Per-capture pose ZED → target from SIFT + ZED depth + `solvePnPRansac` variants, the best by a blur-tolerant image score."
-    zi = as_image(zed_image, "zed_image"); zd = as_depth(zed_depth, "zed_depth", shape=zi.shape)
+    zi = as_image(zed_image, "zed_image")
+    zd = as_depth(zed_depth, "zed_depth", shape=zi.shape)
     if not zd.any(): raise RealignError("zed_depth: no valid depth at all")
     f = upsample_factor(K_zed, K_target) if upsample == "auto" else upsample
     ui, ud, uK = upsample_rgbd(zi, zd, K_zed, f)                # SIFT finds more matches at similar scales
     m = sift_matches(ui, target_image, ratio)
-    X = points_3d(ud, uK, m.src); ok = np.isfinite(X).all(1)
+    X = points_3d(ud, uK, m.src)
+    ok = np.isfinite(X).all(1)
     n = int(ok.sum())
     if n < min_matches: raise RealignError(f"only {n} SIFT matches with ZED depth ({len(m.src)} in all); need at least {min_matches}")
     X, x = X[ok], m.dst[ok]
     score = lambda R, T: warp_score(zi, zd, K_zed, R, T, target_image, K_target, poses, sigma)
     cands = []
     if R0 is not None:
-        R0 = as_rotation(R0, "R0")[0]; T0 = as_translation(T0, 1, "T0")[0]
+        R0 = as_rotation(R0, "R0")[0]
+        T0 = as_translation(T0, 1, "T0")[0]
         cands.append(Candidate("initial", 0.0, R0, T0, 0, score(R0, T0)))
     for method, thr in variants:
         sol = solve_pnp(X, x, K_target, method, thr, poses)
@@ -261,7 +275,8 @@ def deblur_realign(
             res = realign(ims.zed, ims.zed_depth, cams["zed"].K, ims.phone, cams["phone"].K, *zed_pose(cams, "phone"),
                           poses=exposure_poses(r), min_matches=min_matches)
             (outp / f"{stem}_pose.json").write_text(json.dumps(candidates_to_dict(res), indent=1))
-            write_aligned(outp, stem, align_capture(ims, cams, res.R, res.T)); done.append(stem)
+            write_aligned(outp, stem, align_capture(ims, cams, res.R, res.T))
+            done.append(stem)
             if not quiet: print(f"{stem}: {res.best.method} (threshold {res.best.threshold:g} px), score {res.best.score:.4f}, "
                                 f"{res.n_matches} matches → {out}/{stem}_*")
         except (ValueError, FileNotFoundError) as e:          # RealignError is a ValueError: report, skip, go on

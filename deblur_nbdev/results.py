@@ -22,7 +22,8 @@ from .dataset import VARIANTS, ALL_VARIANTS, PATH_SEGMENTS, iter_samples, read_m
 def _metric_inputs(pred, target, mask):
     "Check and convert a prediction, its target and an optional mask for the metrics."
     p = np.asarray(pred)
-    p = as_image(np.clip(p, 0, 1) if np.issubdtype(p.dtype, np.floating) else p, "pred"); t = as_image(target, "target")
+    p = as_image(np.clip(p, 0, 1) if np.issubdtype(p.dtype, np.floating) else p, "pred")
+    t = as_image(target, "target")
     if p.shape != t.shape: raise ValueError(f"pred: shape {p.shape} does not match target {t.shape}")
     if min(p.shape[:2]) < 7: raise ValueError(f"pred: SSIM needs images of at least 7×7 pixels, got {p.shape[:2]}")
     if mask is None: return p, t, None
@@ -52,7 +53,8 @@ def ssim(pred,       # `H×W×3` output, float in [0, 1] (clipped) or uint8
     p, t, m = _metric_inputs(pred, target, mask)
     if m is None: return float(structural_similarity(t, p, channel_axis=-1, data_range=1))
     _, S = structural_similarity(t, p, channel_axis=-1, data_range=1, full=True)
-    inner = np.zeros_like(m); inner[3:-3, 3:-3] = True                 # like scikit-image's mean: 7×7 window inside the image
+    inner = np.zeros_like(m)
+    inner[3:-3, 3:-3] = True                 # like scikit-image's mean: 7×7 window inside the image
     if not (m & inner).any(): raise ValueError("mask: no trusted pixel at least 3 px from the image border (SSIM's 7×7 window)")
     return float(S.mean(-1)[m & inner].mean())
 
@@ -65,11 +67,13 @@ def line_psf(dx:float,               # displacement in x (px, right) from exposu
     "The linear motion PSF of a kernel-map entry: the segment drawn with bilinear weights, origin at the centre."
     if not (np.isfinite(dx) and np.isfinite(dy)): raise ValueError(f"kernel: displacement must be finite, got ({dx}, {dy})")
     if reference not in ("start", "mid"): raise ValueError(f"reference: 'start' or 'mid', got {reference!r}")
-    r = int(np.ceil(max(abs(dx), abs(dy)))) + 1; c = r
+    r = int(np.ceil(max(abs(dx), abs(dy)))) + 1
+    c = r
     n = max(2, int(np.ceil(oversample * np.hypot(dx, dy))) + 1)
     s = np.linspace(0, 1, n) if reference == "start" else np.linspace(-0.5, 0.5, n)
     x, y = c + s * dx, c + s * dy
-    x0, y0 = np.floor(x).astype(int), np.floor(y).astype(int); ax, ay = x - x0, y - y0
+    x0, y0 = np.floor(x).astype(int), np.floor(y).astype(int)
+    ax, ay = x - x0, y - y0
     k = np.zeros((2 * r + 1, 2 * r + 1))
     for xx, yy, w in ((x0, y0, (1 - ax) * (1 - ay)), (x0 + 1, y0, ax * (1 - ay)), (x0, y0 + 1, (1 - ax) * ay), (x0 + 1, y0 + 1, ax * ay)):
         np.add.at(k, (yy, xx), w)
@@ -93,7 +97,8 @@ def deconvolve(blurry,                     # `H×W×3` blurry image, float in [0
               ) -> np.ndarray:             # float32 `H×W×3` in [0, 1]
     "Known-kernel baseline: tiled deconvolution with each tile's median line PSF, blended with Hann weights."
     from skimage.restoration import wiener, richardson_lucy
-    img = as_image(blurry, "blurry"); H, W, C = img.shape
+    img = as_image(blurry, "blurry")
+    H, W, C = img.shape
     k = np.asarray(kernel, np.float32)
     if k.shape == (2,): k = np.broadcast_to(k, (H, W, 2))
     if k.shape != (H, W, 2): raise ValueError(f"kernel: need shape {(H, W, 2)} (or a (dx, dy) pair), got {k.shape}")
@@ -101,12 +106,17 @@ def deconvolve(blurry,                     # `H×W×3` blurry image, float in [0
     if method not in ("wiener", "rl"): raise ValueError(f"method: 'wiener' or 'rl', got {method!r}")
     if not balance > 0: raise ValueError(f"balance: must be > 0, got {balance}")
     if int(tile) != tile or tile < 8 or tile % 2: raise ValueError(f"tile: an even integer ≥ 8, got {tile}")
-    tile = int(tile); s = tile // 2; r = int(np.ceil(np.abs(k).max())) + 2
-    ny, nx = -(-H // s) + 1, -(-W // s) + 1; EH, EW = (ny + 1) * s, (nx + 1) * s
+    tile = int(tile)
+    s = tile // 2
+    r = int(np.ceil(np.abs(k).max())) + 2
+    ny, nx = -(-H // s) + 1, -(-W // s) + 1
+    EH, EW = (ny + 1) * s, (nx + 1) * s
     pad = ((s + r, EH - H - s + r), (s + r, EW - W - s + r), (0, 0))
     P = np.pad(img, pad, mode="reflect" if min(H, W) > max(pad[0] + pad[1]) else "symmetric")
     Kp = np.pad(k, ((s, EH - H - s), (s, EW - W - s), (0, 0)), mode="edge")
-    win = np.outer(_hann(tile), _hann(tile)); acc = np.zeros((EH, EW, C)); wsum = np.zeros((EH, EW))
+    win = np.outer(_hann(tile), _hann(tile))
+    acc = np.zeros((EH, EW, C))
+    wsum = np.zeros((EH, EW))
     for y0 in range(0, ny * s, s):
         for x0 in range(0, nx * s, s):
             psf = line_psf(*np.median(Kp[y0:y0 + tile, x0:x0 + tile].reshape(-1, 2), 0), reference)
@@ -224,7 +234,8 @@ def bootstrap_ci(values,           # per-sample values (1-D)
     if not 0 < level < 1: raise ValueError(f"level: must be in (0, 1), got {level}")
     if not np.isfinite(v).all(): return dict(mean=float(v.mean()), lo=math.nan, hi=math.nan, n=int(v.size))
     idx = np.random.default_rng(seed).integers(0, v.size, (int(n_resamples), v.size))
-    means = v[idx].mean(1); a = (1 - level) / 2
+    means = v[idx].mean(1)
+    a = (1 - level) / 2
     lo, hi = np.quantile(means, [a, 1 - a])
     return dict(mean=float(v.mean()), lo=float(min(lo, v.mean())), hi=float(max(hi, v.mean())), n=int(v.size))
 
@@ -366,7 +377,9 @@ def evaluate(models,                  # `{variant: model or .keras path}` (or 'b
             o = dict(blurry=s.blurry)
             if baseline and s.path is not None:
                 d = deconvolve_paths(s.blurry, s.path, valid_depth(s.depth), iterations, sample_sigma(s), full=True)
-                o["baseline"] = d.image; used["paths"] += 1; used["its"].append(d.iterations)
+                o["baseline"] = d.image
+                used["paths"] += 1
+                used["its"].append(d.iterations)
             elif baseline:
                 o["baseline"] = deconvolve(s.blurry, s.kernel, balance, reference=s.params.get("reference", "start"))
                 used["wiener"] += 1
@@ -383,9 +396,13 @@ def evaluate(models,                  # `{variant: model or .keras path}` (or 'b
     for s in iter_samples(data, split):
         if n >= total: break
         n += 1
-        if np.array_equal(s.blurry, s.sharp): unblurred.append(int(s.index)); continue   # nothing to deblur: PSNR would be inf
+        if np.array_equal(s.blurry, s.sharp):
+            unblurred.append(int(s.index))
+            continue   # nothing to deblur: PSNR would be inf
         chunk.append(s)
-        if len(chunk) == batch: score(chunk); chunk = []
+        if len(chunk) == batch:
+            score(chunk)
+            chunk = []
     if chunk: score(chunk)
     bar.close()
     if not rows: raise ValueError(f"data: every evaluated {split} image's blurry input equals its sharp image (no blur to remove)")
@@ -514,7 +531,8 @@ def report_markdown(result) -> str:
             L += [f"| {k} | {_signed(c['psnr'], 2)} | {_signed(c['ssim'], 4)} | {c['n']} |" for k, c in D.items()]
         L += ["", " ".join(conclusions(result, g)), ""]
     if all("blur" in r for r in result["rows"]):
-        B = blur_bins(result); ms = [m for m in result["methods"] if m != "blurry"]
+        B = blur_bins(result)
+        ms = [m for m in result["methods"] if m != "blurry"]
         L += ["## By blur size", "", "Mean ΔPSNR over the blurry input (dB) by the blur's size (median kernel-path diameter, px); "
               "in brackets: images made worse.", "",
               "| blur (px) | n | " + " | ".join(ms) + " |", "|---|---|" + "---|" * len(ms)]
@@ -573,7 +591,9 @@ def example_figure(example,    # an entry of `evaluate(...)["examples"]`: `index
     "One example: blurry, baseline, each variant and sharp (top), their error maps |output − sharp| (bottom)."
     from matplotlib.figure import Figure
     sharp, outs, mask = example["sharp"], example["outputs"], example.get("mask")
-    names = list(outs) + ["sharp"]; n = len(names); h, w = sharp.shape[:2]
+    names = list(outs) + ["sharp"]
+    n = len(names)
+    h, w = sharp.shape[:2]
     fig = Figure(figsize=(1.9 * n * max(w / h, 0.6), 1.9 * 2 + 0.5))
     ax = fig.subplots(2, n, squeeze=False)
     errs = {m: np.abs(np.clip(o, 0, 1) - sharp).mean(-1) for m, o in outs.items()}
@@ -586,8 +606,11 @@ def example_figure(example,    # an entry of `evaluate(...)["examples"]`: `index
             ax[1, j].imshow(np.ones((h, w)) if mask is None else mask, cmap="gray", vmin=0, vmax=1)
             ax[1, j].set_title("mask" if mask is not None else "(no mask)", fontsize=8)
         else:
-            im = ax[1, j].imshow(errs[m], cmap="inferno", vmin=0, vmax=vmax); ax[1, j].set_title(f"|{m} − sharp|", fontsize=8)
-    for a in ax.flat: a.set_xticks([]); a.set_yticks([])
+            im = ax[1, j].imshow(errs[m], cmap="inferno", vmin=0, vmax=vmax)
+            ax[1, j].set_title(f"|{m} − sharp|", fontsize=8)
+    for a in ax.flat:
+        a.set_xticks([])
+        a.set_yticks([])
     fig.colorbar(im, ax=ax[1, :-1].tolist(), fraction=0.02, pad=0.01)
     fig.suptitle(f"sample {example['index']} ({example['scene']})", fontsize=9)
     if path is not None:
@@ -615,7 +638,8 @@ def deblur_coarse(deblur,       # `deblur(image, depth, kernel, path) -> image`,
                  ) -> np.ndarray:  # float32 `H×W×3` in [0, 1]
     "Deblur at 1/s of the size, scale back up, and add back the detail layer the downscale removed."
     import cv2
-    img = as_image(image, "image"); h, w = img.shape[:2]
+    img = as_image(image, "image")
+    h, w = img.shape[:2]
     if isinstance(s, bool) or int(s) != s or s < 1: raise ValueError(f"s: a positive integer, got {s}")
     s = int(s)
     if s == 1: return np.clip(deblur(img, depth, kernel, path), 0, 1).astype(np.float32)
@@ -710,7 +734,8 @@ def deblur_file(model,              # U-Net or `.keras` path
     "Deblur one image file with a trained U-Net, reading or computing the depth and kernel maps its variant needs."
     from deblur_nbdev.scenes import read_image, read_depth
     if isinstance(model, (str, Path)): need_file(model, "--model")
-    img = read_image(image, "--image"); h, w = img.shape[:2]
+    img = read_image(image, "--image")
+    h, w = img.shape[:2]
     d = None
     if depth is not None:
         d = read_depth(depth, depth_scale, name="--depth")

@@ -74,19 +74,27 @@ def deblur_rig_dataset(
     "Turn rig captures into a masked real dataset (blurry, aligned sharp, depth, IMU kernel maps, mask) in `06_dataset`'s format."
     if rig is None: raise ValueError("--rig: the rig JSON file is required")
     if captures is None: raise ValueError("--captures: the capture list CSV is required")
-    cams = read_rig(rig); rows = read_captures(captures)
-    outp = out_folder(out); parts = outp / ".parts"; parts.mkdir(parents=True, exist_ok=True)
+    cams = read_rig(rig)
+    rows = read_captures(captures)
+    outp = out_folder(out)
+    parts = outp / ".parts"
+    parts.mkdir(parents=True, exist_ok=True)
     samples, failed = [], []
     for i, r in enumerate(tqdm(rows, desc="captures", disable=quiet)):
-        part = parts / f"{i:06d}.npz"; stem = Path(r["phone"]).stem
+        part = parts / f"{i:06d}.npz"
+        stem = Path(r["phone"]).stem
         if part.is_file():
-            try: samples.append(read_shard(part)[0]); continue
+            try:
+                samples.append(read_shard(part)[0])
+                continue
             except ValueError: part.unlink()              # a corrupt part (cannot happen with atomic writes): redo it
         try:
             s = _capture_sample(i, r, cams, depth_scale, not no_realign, min_matches)
-            write_shard(part, [s], image_dtype="float32"); samples.append(s)
+            write_shard(part, [s], image_dtype="float32")
+            samples.append(s)
         except (ValueError, FileNotFoundError) as e:
-            failed.append(dict(capture=stem, error=str(e))); print(f"{stem}: skipped: {e}", file=sys.stderr)
+            failed.append(dict(capture=stem, error=str(e)))
+            print(f"{stem}: skipped: {e}", file=sys.stderr)
     if not samples: raise ValueError(f"no capture could be turned into a sample ({len(failed)} failed)")
     m = write_dataset(outp, samples, params=dict(source="rig", rig=str(rig), captures=str(captures), realign=not no_realign,
                                                  failed=failed), shard_size=shard_size, generator="deblur_rig_dataset")
@@ -103,7 +111,8 @@ def write_capture_files(captures,     # `rig_sim.Capture`s of one rig
     "Write simulated captures as files: `phone/dslr/zed` PNGs, `zed_depth` .npy, IMU CSV, `rig.json`, `captures.csv`."
     captures = list(captures)
     if not captures: raise ValueError("captures: nothing to write")
-    folder = Path(folder); folder.mkdir(parents=True, exist_ok=True)
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
     rig = captures[0].rig if rig is None else rig
     (folder / "rig.json").write_text(json.dumps(rig.to_dict(), indent=1))
     rows = []
@@ -117,5 +126,7 @@ def write_capture_files(captures,     # `rig_sim.Capture`s of one rig
         rows.append(dict(phone=f"{stem}_phone.png", dslr=f"{stem}_dslr.png", zed=f"{stem}_zed.png", zed_depth=f"{stem}_zed_depth.npy",
                          imu=f"{stem}_imu.csv", t_start=repr(c.t_start), exposure=repr(c.exposure), scene=stem, split="train"))
     with open(folder / "captures.csv", "w", newline="") as f:
-        w = csv.DictWriter(f, fieldnames=list(rows[0])); w.writeheader(); w.writerows(rows)
+        w = csv.DictWriter(f, fieldnames=list(rows[0]))
+        w.writeheader()
+        w.writerows(rows)
     return folder / "captures.csv"

@@ -43,7 +43,8 @@ class Camera:
     def width(self): return self.size[1]
     def scaled(self, s):
         "The same camera with images `s` times as large (pixel-centre convention of `scenes.resize_scene`)."
-        K = self.K; h, w = self.size
+        K = self.K
+        h, w = self.size
         return Camera(self.name, intrinsics(K[0, 0] * s, K[1, 1] * s, (K[0, 2] + 0.5) * s - 0.5, (K[1, 2] + 0.5) * s - 0.5),
                       (round(h * s), round(w * s)), self.dist.copy(), self.fps)
     def to_dict(self): return dict(name=self.name, K=self.K.tolist(), size=list(self.size), dist=self.dist.tolist(), fps=self.fps)
@@ -56,7 +57,8 @@ class Camera:
 
 # %% ../nbs/07_rig_sim.ipynb #2c696927
 def _pose(R, T, name):
-    R = as_rotation(R, f"{name} R")[0]; T = np.asarray(T, np.float64).reshape(-1)
+    R = as_rotation(R, f"{name} R")[0]
+    T = np.asarray(T, np.float64).reshape(-1)
     if T.shape != (3,) or not np.isfinite(T).all(): raise ValueError(f"{name} T: need 3 finite numbers, got {T}")
     return R, T
 
@@ -80,7 +82,8 @@ class Rig:
         return R, Tb - R @ Ta
     def centre(self, name):
         "Camera centre in the world frame (metres)."
-        R, T = self.poses[name]; return -R.T @ T
+        R, T = self.poses[name]
+        return -R.T @ T
     def scaled(self, s):
         "The rig with every image `s` times as large (poses unchanged)."
         return Rig({n: c.scaled(s) for n, c in self.cameras.items()}, dict(self.poses))
@@ -94,7 +97,8 @@ class Rig:
 # %% ../nbs/07_rig_sim.ipynb #323f9dfa
 def _extrinsic(rotvec, centre):
     "Pose `(R, T)` of a camera turned by `rotvec` (rad) with its centre at `centre` (world, metres)."
-    R = Rotation.from_rotvec(rotvec).as_matrix(); return R, -R @ np.asarray(centre, float)
+    R = Rotation.from_rotvec(rotvec).as_matrix()
+    return R, -R @ np.asarray(centre, float)
 
 def default_rig(scale:float=1.0,  # image size factor (1: phone 640×480, DSLR 960×540, ZED 640×360)
                 dist:bool=False   # give the cameras a mild lens distortion (checkerboards only; scene views are undistorted)
@@ -161,8 +165,10 @@ def pixel_shift(depth,        # `H×W` z-depth of camera a's view (0 = hole)
                 K_b, R_b, T_b  # camera b: intrinsics and world → camera pose
                ):
     "Where each pixel of camera a lands in camera b: `H×W×2` (x, y) in b's pixels, NaN at holes (geometry core's projection)."
-    Ra, Ta = _pose(R_a, T_a, "a"); Rb, Tb = _pose(R_b, T_b, "b")
-    R = Rb @ Ra.T; T = Tb - R @ Ta
+    Ra, Ta = _pose(R_a, T_a, "a")
+    Rb, Tb = _pose(R_b, T_b, "b")
+    R = Rb @ Ra.T
+    T = Tb - R @ Ta
     x, y, _ = project_pixels(depth, projection_matrices(K_a, R[None], T[None], K_b))
     return np.stack([x[0], y[0]], -1)
 
@@ -234,12 +240,16 @@ def simulate_capture(rig:Rig,                 # the rig (needs cameras 'phone', 
     if reference not in ("start", "mid"): raise ValueError(f"reference: {reference!r} must be 'start' or 'mid'")
     if not (imu_rate > 2 * 10): raise ValueError(f"imu_rate: must exceed 20 Hz (the shake has 10 Hz), got {imu_rate}")
     world = world_scene(rig, seed) if world is None else world
-    t_v = pre + max(0.0, -shift); t_s = t_v + shift; t_end = t_s + exposure + 0.05
+    t_v = pre + max(0.0, -shift)
+    t_s = t_v + shift
+    t_end = t_s + exposure + 0.05
     raw = synthetic_shake(t_end, seed=seed, rot_scale=rot_scale, trans_scale=trans_scale)   # identity at t = 0
     shake = raw.rebase(t_v)                                                                  # identity at t_v
     t_ref = t_s + (exposure / 2 if reference == "mid" else 0.0)
-    q = shake.at(t_ref); Rp, Tp = rig.poses["phone"]
-    R = q.R[0] @ Rp; T = q.R[0] @ Tp + q.T[0]
+    q = shake.at(t_ref)
+    Rp, Tp = rig.poses["phone"]
+    R = q.R[0] @ Rp
+    T = q.R[0] @ Tp + q.T[0]
     sharp = render_view(world, rig["phone"], R, T)
     poses = _window(shake, t_s, t_s + exposure)
     sf = exposure / 31 if sf is None else sf
@@ -274,7 +284,8 @@ def board_corners(camera:Camera, R, T, pattern=(9, 6), square=0.025) -> np.ndarr
 def _undistorted_rays(camera, u, v):
     "Normalised rays `(x, y)` of pixels `(u, v)` through the camera's distortion."
     if not camera.dist.any():
-        Ki = np.linalg.inv(camera.K); return Ki[0, 0] * u + Ki[0, 1] * v + Ki[0, 2], Ki[1, 1] * v + Ki[1, 2]
+        Ki = np.linalg.inv(camera.K)
+        return Ki[0, 0] * u + Ki[0, 1] * v + Ki[0, 2], Ki[1, 1] * v + Ki[1, 2]
     pts = np.stack([u.ravel(), v.ravel()], -1).astype(np.float64)[:, None]
     crit = (cv2.TERM_CRITERIA_COUNT | cv2.TERM_CRITERIA_EPS, 50, 1e-12)
     x = cv2.undistortPoints(pts, camera.K, camera.dist, None, None, None, crit).reshape(-1, 2)
@@ -291,10 +302,12 @@ def render_checkerboard(camera:Camera,       # the camera taking the photo
                        ) -> np.ndarray:      # float32 `h×w×3` in [0, 1]
     "An exactly ray-traced photo of a checkerboard at pose `(R, T)`, with the camera's lens distortion."
     R, T = _pose(R, T, "board pose")
-    h, w = camera.size; s = int(supersample)
+    h, w = camera.size
+    s = int(supersample)
     o = (np.arange(s) + 0.5) / s - 0.5
     v, u = np.mgrid[0:h, 0:w].astype(np.float64)
-    u = (u[..., None, None] + o[None, None, None, :]) + 0 * o[:, None]; v = v[..., None, None] + o[:, None] + 0 * o[None]
+    u = (u[..., None, None] + o[None, None, None, :]) + 0 * o[:, None]
+    v = v[..., None, None] + o[:, None] + 0 * o[None]
     x, y = _undistorted_rays(camera, u, v)
     n = R[:, 2]
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -351,7 +364,8 @@ def checkerboard_views(rig:Rig,            # the rig
         Rw, Tw = R0.T @ Rc, R0.T @ (Tc - T0)                          # board → world
         cs = {}
         for c in cams:
-            Rn, Tn = rig.poses[c.name]; R, T = Rn @ Rw, Rn @ Tw + Tn
+            Rn, Tn = rig.poses[c.name]
+            R, T = Rn @ Rw, Rn @ Tw + Tn
             pts = (R @ board_points(pattern, square).T.astype(float)).T + T
             if (pts[:, 2] <= 0.05).any(): break
             q = board_corners(c, R, T, pattern, square)
@@ -383,7 +397,8 @@ def render_clock(t:float,          # true time (s) the clock shows
     "A stopwatch face at time `t`: the reading `12.345 s` and a hand turning once per second."
     h, w = size
     img = np.full((h, w, 3), 235, np.uint8)
-    r = int(min(h, w) * 0.28); c = (w // 2, int(h * 0.62))
+    r = int(min(h, w) * 0.28)
+    c = (w // 2, int(h * 0.62))
     cv2.circle(img, c, r, (40, 40, 40), 2, cv2.LINE_AA)
     a = 2 * np.pi * (t % 1.0)
     cv2.line(img, c, (int(round(c[0] + r * np.sin(a))), int(round(c[1] - r * np.cos(a)))), (200, 20, 20), 2, cv2.LINE_AA)
@@ -442,14 +457,17 @@ def simulate_session(rig:Rig,               # the rig (its cameras' fps are used
     tbs["phone"] = TimeBase(tbs["phone"].offset, tbs["phone"].drift)
     frames = {}
     for v in videos:
-        fps = rig[v].fps; t = tbs[v].to_cam(-1.0) + np.arange(int((duration + 2) * fps)) / fps
+        fps = rig[v].fps
+        t = tbs[v].to_cam(-1.0) + np.arange(int((duration + 2) * fps)) / fps
         if drop: t = np.delete(t, g.choice(np.arange(5, len(t) - 5), int(drop), replace=False))
         frames[v] = t
     t_true = np.sort(g.uniform(3.0, duration - 3.0, int(n_captures)))
     def clock(n, t0):
         if n not in frames: return clock_frames(rig[n].fps, tbs[n], t0, n_clock)    # phone: stills of the clock
         k = int(np.searchsorted(frames[n], tbs[n].to_cam(t0)))                      # video: frames of the video itself
-        tc = frames[n][k:k + n_clock]; tt = tbs[n].to_true(tc); rd = np.round(tt, 3)
+        tc = frames[n][k:k + n_clock]
+        tt = tbs[n].to_true(tc)
+        rd = np.round(tt, 3)
         return ClockFrames(tc, tt, rd, [render_clock(x) for x in rd], np.arange(k, k + len(tc)))
     ref = {n: clock(n, float(g.uniform(0.2, 1.0))) for n in names}
     ver = {n: clock(n, float(duration - g.uniform(0.2, 1.0))) for n in names}

@@ -32,7 +32,8 @@ class Scene:
         self.depth = as_depth(self.depth, f"{self.name}.depth", shape=self.image.shape)
         self.K = as_K(self.K, f"{self.name}.K")
     def __repr__(self):
-        v = valid_depth(self.depth); h, w = self.depth.shape
+        v = valid_depth(self.depth)
+        h, w = self.depth.shape
         rng = f"{self.depth[v].min():.2f}–{self.depth[v].max():.2f} m" if v.any() else "no valid depth"
         return f"Scene({self.name!r}, {w}×{h}, depth {rng}, holes {1 - v.mean():.1%})"
 
@@ -57,7 +58,8 @@ def render_quads(quads,           # list of `(O, a, b, texture)`: corner, two ed
     "Ray-cast textured quads: image `H×W×3` and exact z-depth (0 where nothing is hit)."
     u, v = pixel_grid(height, width)
     r = np.stack([u, v, np.ones_like(u)], -1) @ np.linalg.inv(as_K(K)).T      # rays with r_z = 1
-    depth = np.full((height, width), np.inf); image = np.zeros((height, width, 3), np.float32)
+    depth = np.full((height, width), np.inf)
+    image = np.zeros((height, width, 3), np.float32)
     ids = np.full((height, width), -1, np.int32)
     for i, (O, a, b, tex) in enumerate(quads):
         O, a, b = (np.asarray(x, np.float64) for x in (O, a, b))
@@ -65,13 +67,17 @@ def render_quads(quads,           # list of `(O, a, b, texture)`: corner, two ed
         with np.errstate(divide="ignore", invalid="ignore"):                  # rays parallel to the plane: no hit
             t = (n @ O) / (r @ n)
             X = r * t[..., None] - O
-            s = X @ np.cross(b, n) / (a @ np.cross(b, n)); q = X @ np.cross(n, a) / (b @ np.cross(n, a))
+            s = X @ np.cross(b, n) / (a @ np.cross(b, n))
+            q = X @ np.cross(n, a) / (b @ np.cross(n, a))
         hit = (t > 0) & (s >= 0) & (s <= 1) & (q >= 0) & (q <= 1) & (t < depth)
         if not hit.any(): continue
         th, tw = tex.shape[:2]
-        mx = np.where(hit, s * (tw - 1), -1).astype(np.float32); my = np.where(hit, q * (th - 1), -1).astype(np.float32)
+        mx = np.where(hit, s * (tw - 1), -1).astype(np.float32)
+        my = np.where(hit, q * (th - 1), -1).astype(np.float32)
         col = cv2.remap(np.asarray(tex, np.float32), mx, my, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT)
-        image[hit] = col[hit]; depth[hit] = t[hit]; ids[hit] = i
+        image[hit] = col[hit]
+        depth[hit] = t[hit]
+        ids[hit] = i
     depth = np.where(np.isfinite(depth), depth, 0).astype(np.float32)
     return (image, depth, ids) if return_ids else (image, depth)
 
@@ -97,23 +103,28 @@ def procedural_quads(seed=0,       # random seed: same seed, same scene
     g = np.random.default_rng(seed)
     K = default_K(width, height) if K is None else as_K(K)
     def crop(name, frac=0.5):
-        t = _texture(name); h, w = t.shape[:2]; ch, cw = int(h * frac), int(w * frac)
+        t = _texture(name)
+        h, w = t.shape[:2]
+        ch, cw = int(h * frac), int(w * frac)
         y, x = g.integers(0, h - ch + 1), g.integers(0, w - cw + 1)
         return t[y:y + ch, x:x + cw]
     pick = lambda: _TEXTURES[g.integers(len(_TEXTURES))]
-    zw = g.uniform(4, 8); tilt = g.uniform(-0.25, 0.25)
+    zw = g.uniform(4, 8)
+    tilt = g.uniform(-0.25, 0.25)
     corners = np.array([[0, 0, 1], [width - 1, 0, 1], [0, height - 1, 1], [width - 1, height - 1, 1]], float)
     rays = corners @ np.linalg.inv(K).T
     if (1 - tilt * rays[:, 0] <= 0.05).any(): raise ValueError("K: field of view too wide for the background wall (> ~150°)")
     hit = rays * (zw / (1 - tilt * rays[:, 0]))[:, None]                        # corner rays on the wall plane
-    half_w = 1.25 * np.abs(hit[:, 0]).max() + 1; half_h = 1.25 * np.abs(hit[:, 1]).max() + 1
+    half_w = 1.25 * np.abs(hit[:, 0]).max() + 1
+    half_h = 1.25 * np.abs(hit[:, 1]).max() + 1
     wall = (np.array([-half_w, -half_h, zw - tilt * half_w]), np.array([2 * half_w, 0, 2 * tilt * half_w]),
             np.array([0, 2 * half_h, 0]), crop(pick(), 0.9))
     y_floor = g.uniform(0.8, 1.5)
     floor = (np.array([-half_w, y_floor, 0.3]), np.array([2 * half_w, 0, 0]), np.array([0, 0, zw + 2 * half_w]), crop(pick(), 0.6))
     quads = [wall, floor]
     for _ in range(int(n_boxes)):
-        z = g.uniform(1.2, 3.0); size = g.uniform(0.25, 0.7, 3)
+        z = g.uniform(1.2, 3.0)
+        size = g.uniform(0.25, 0.7, 3)
         p = np.array([g.uniform(0.15, 0.85) * (width - 1), g.uniform(0.35, 0.75) * (height - 1), 1.0])
         quads += _box_quads(z * (np.linalg.inv(K) @ p), size, g.uniform(-0.8, 0.8), crop(pick(), 0.4))
     return quads
@@ -137,7 +148,8 @@ def resize_scene(scene:Scene,  # the scene to resize
                 ):
     "Resize image (area / linear), depth (nearest, so holes stay holes and no depths are mixed) and `K` consistently."
     if not (np.isfinite(scale) and scale > 0): raise ValueError(f"scale: must be a positive number, got {scale}")
-    h, w = scene.depth.shape; size = (max(1, round(w * scale)), max(1, round(h * scale)))
+    h, w = scene.depth.shape
+    size = (max(1, round(w * scale)), max(1, round(h * scale)))
     if size == (w, h): return scene
     sx, sy = size[0] / w, size[1] / h
     img = cv2.resize(scene.image, size, interpolation=cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR)
@@ -153,8 +165,11 @@ def fit_scene(scene:Scene,  # the scene to fit
     "Resize `scene` to cover `height×width`, then crop the centre: exactly that size, `K` adjusted."
     h, w = scene.depth.shape
     s = resize_scene(scene, max(height / h, width / w))
-    h, w = s.depth.shape; y0, x0 = (h - height) // 2, (w - width) // 2
-    K = s.K.copy(); K[0, 2] -= x0; K[1, 2] -= y0
+    h, w = s.depth.shape
+    y0, x0 = (h - height) // 2, (w - width) // 2
+    K = s.K.copy()
+    K[0, 2] -= x0
+    K[1, 2] -= y0
     return Scene(s.image[y0:y0 + height, x0:x0 + width], s.depth[y0:y0 + height, x0:x0 + width], K, name=s.name)
 
 def motorcycle(scale=1.0  # size factor in (0, 1]: 1 is the 741×497 of scikit-image
@@ -224,10 +239,13 @@ def write_rgbd_folder(scenes,             # scenes sharing one `K`
     scenes = list(scenes)
     if not scenes: raise ValueError("scenes: nothing to write")
     if depth_format not in ("png", "npy"): raise ValueError(f"depth_format: 'png' or 'npy', got {depth_format!r}")
-    K = scenes[0].K; stems = [s.name.replace(":", "_").replace("/", "_") for s in scenes]
+    K = scenes[0].K
+    stems = [s.name.replace(":", "_").replace("/", "_") for s in scenes]
     if any(not np.allclose(s.K, K) for s in scenes): raise ValueError("scenes: a folder has one camera.json; all K must be equal")
     if len(set(stems)) < len(stems): raise ValueError(f"scenes: names must be distinct, got {stems}")
-    path = Path(path); (path / "rgb").mkdir(parents=True, exist_ok=True); (path / "depth").mkdir(exist_ok=True)
+    path = Path(path)
+    (path / "rgb").mkdir(parents=True, exist_ok=True)
+    (path / "depth").mkdir(exist_ok=True)
     for s, stem in zip(scenes, stems):
         if depth_format == "png" and s.depth.max() > 65.535:
             raise ValueError(f"{s.name}: depth up to {s.depth.max():.1f} m does not fit a millimetre PNG; use depth_format='npy'")
@@ -241,7 +259,8 @@ def write_rgbd_folder(scenes,             # scenes sharing one `K`
 def read_rgbd_folder(path  # folder with `rgb/`, `depth/` and `camera.json`
                     ):
     "Read every `rgb/NAME` + `depth/NAME` pair of a folder with a `camera.json`, as a list of `Scene`."
-    path = Path(path); cam = path / "camera.json"
+    path = Path(path)
+    cam = path / "camera.json"
     if not cam.is_file(): raise FileNotFoundError(f"camera.json: not found in {path}")
     try: c = json.loads(cam.read_text())
     except json.JSONDecodeError as e: raise ValueError(f"{cam}: not valid JSON ({e})") from None
@@ -256,7 +275,8 @@ def read_rgbd_folder(path  # folder with `rgb/`, `depth/` and `camera.json`
         cands = [path / "depth" / f"{r.stem}{e}" for e in (".png", ".npy")]
         dp = next((p for p in cands if p.is_file()), None)
         if dp is None: raise FileNotFoundError(f"depth: no depth/{r.stem}.png or .npy for {r}")
-        img = read_image(r, name=str(r)); d = read_depth(dp, c.get("depth_scale"), name=str(dp))
+        img = read_image(r, name=str(r))
+        d = read_depth(dp, c.get("depth_scale"), name=str(dp))
         if d.shape != img.shape[:2]: raise ValueError(f"{dp}: depth {d.shape} does not match the image {img.shape[:2]} of {r}")
         scenes.append(Scene(img, d, K, name=r.stem))
     return scenes

@@ -29,7 +29,8 @@ def check_timestamps(t,                 # timestamps (s)
     if a.size == 0: raise ValueError(f"{name}: no timestamps (missing or empty)")
     bad = np.flatnonzero(~np.isfinite(a))
     if bad.size: raise ValueError(f"{name}: timestamp {bad[0]} is missing (NaN or inf)")
-    d = np.diff(a); bad = np.flatnonzero(d <= 0 if strict else d < 0)
+    d = np.diff(a)
+    bad = np.flatnonzero(d <= 0 if strict else d < 0)
     if bad.size:
         i = bad[0] + 1
         raise ValueError(f"{name}: not monotonic: timestamp {i} ({float(a[i])!r}) {'does not follow' if strict else 'is before'} timestamp {i - 1} ({float(a[i - 1])!r})")
@@ -70,7 +71,8 @@ def clock_observations(timestamps,   # the camera's frame (or photo) timestamps,
                       ):
     "Timestamps and readings `(t_cam, readings)` of clock frames given by frame index."
     ts = check_timestamps(timestamps, f"{name} timestamps")
-    fr = np.asarray(frames).ravel(); rd = np.asarray(readings, np.float64).ravel()
+    fr = np.asarray(frames).ravel()
+    rd = np.asarray(readings, np.float64).ravel()
     if fr.shape != rd.shape: raise ValueError(f"{name}: {fr.size} clock frames but {rd.size} readings")
     if fr.size and (fr.astype(np.int64) != fr).any(): raise ValueError(f"{name}: clock frame indices must be integers, got {fr}")
     fr = fr.astype(np.int64)
@@ -88,19 +90,27 @@ def clock_browser(images,          # the clock frames (float or uint8 images)
     import matplotlib.pyplot as plt
     frames = list(range(len(images))) if frames is None else [int(f) for f in frames]
     if len(frames) != len(images): raise ValueError(f"frames: {len(frames)} indices for {len(images)} images")
-    out = W.Output(); slider = W.IntSlider(0, 0, len(images) - 1, description="clock frame")
-    box = W.FloatText(description="reading (s)", step=0.001); rec = W.Button(description="record")
+    out = W.Output()
+    slider = W.IntSlider(0, 0, len(images) - 1, description="clock frame")
+    box = W.FloatText(description="reading (s)", step=0.001)
+    rec = W.Button(description="record")
     log = W.HTML()
     state = dict(readings=dict(readings or {}))
     def show(_=None):
         with out:
             out.clear_output(wait=True)
-            fig, ax = plt.subplots(figsize=(3.2, 2.2)); ax.imshow(images[slider.value]); ax.axis("off")
-            ax.set_title(f"frame {frames[slider.value]}", fontsize=9); plt.show()
+            fig, ax = plt.subplots(figsize=(3.2, 2.2))
+            ax.imshow(images[slider.value])
+            ax.axis("off")
+            ax.set_title(f"frame {frames[slider.value]}", fontsize=9)
+            plt.show()
         log.value = "recorded: " + ", ".join(f"{k}→{v:.3f}" for k, v in sorted(state["readings"].items()))
     def record(_):
-        state["readings"][frames[slider.value]] = float(box.value); show()
-    slider.observe(show, "value"); rec.on_click(record); show()
+        state["readings"][frames[slider.value]] = float(box.value)
+        show()
+    slider.observe(show, "value")
+    rec.on_click(record)
+    show()
     ui = W.VBox([W.HBox([slider, box, rec]), out, log])
     ui.readings = state["readings"]
     return ui
@@ -172,12 +182,15 @@ def synchronise(captures,            # phone photo timestamps on the phone clock
 # %% ../nbs/08_sync.ipynb #3587fbc8
 def read_timestamps(path, name=None) -> np.ndarray:
     "Timestamps (s) from a CSV file: first column, optional header line; checked by `check_timestamps`."
-    p = Path(path); name = name or p.name
+    p = Path(path)
+    name = name or p.name
     if not p.is_file(): raise FileNotFoundError(f"{name}: timestamp file not found: {p}")
     vals = []
     with open(p, newline="") as fh:
         for i, row in enumerate(csv.reader(fh)):
-            if not row or not row[0].strip(): vals.append(np.nan); continue
+            if not row or not row[0].strip():
+                vals.append(np.nan)
+                continue
             try: vals.append(float(row[0]))
             except ValueError:
                 if i == 0: continue                      # header
@@ -200,13 +213,16 @@ def read_clocks(path) -> list:
 
 def write_matches(res:SyncResult, captures, out, photo_index=None):
     "Write `out`.csv and `out`.json for a `SyncResult`; return the two paths."
-    out = Path(out); out.parent.mkdir(parents=True, exist_ok=True)
+    out = Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
     idx = np.arange(len(captures)) if photo_index is None else np.asarray(photo_index)
     rows = [dict(photo=int(idx[i]), t_photo=float(captures[i]), t_true=float(res.t_true[i]), video=v, frame=int(m.frame[i]),
                  t_frame=float(m.t_frame[i]), residual_ms=float(1e3 * m.residual[i]), flagged=bool(m.flagged[i]))
             for i in range(len(captures)) for v, m in res.matches.items()]
     with open(out.with_suffix(".csv"), "w", newline="") as fh:
-        w = csv.DictWriter(fh, fieldnames=list(rows[0])); w.writeheader(); w.writerows(rows)
+        w = csv.DictWriter(fh, fieldnames=list(rows[0]))
+        w.writeheader()
+        w.writerows(rows)
     meta = dict(clocks={n: dict(offset=t.offset, drift=t.drift, fit_drift=res.fits[n].fit_drift, rms_ms=1e3 * res.fits[n].rms,
                                 verification_max_error_ms=None if res.verification[n] is None else 1e3 * res.verification[n])
                         for n, t in res.timebases.items()},
@@ -238,18 +254,21 @@ def deblur_sync(
     srcs = {}
     for fr in frames or []:
         if "=" not in fr: raise ValueError(f"--frames: {fr!r} must be NAME=DIR_OR_VIDEO")
-        n, f = fr.split("=", 1); srcs[n] = f
+        n, f = fr.split("=", 1)
+        srcs[n] = f
     vids = {}
     for v in videos:
         if "=" not in v: raise ValueError(f"--videos: {v!r} must be NAME=FILE")
-        n, f = v.split("=", 1); vids[n] = read_timestamps(f, n)
+        n, f = v.split("=", 1)
+        vids[n] = read_timestamps(f, n)
     caps = read_timestamps(phone, "phone")
     stamps = {"phone": caps, **vids}
     ref, ver = {}, {}
     for cam, fr, rd, kind in read_clocks(clocks):
         if cam not in stamps: raise ValueError(f"clocks: camera {cam!r} has no timestamp file (have {list(stamps)})")
         d = (ref if kind == "reference" else ver).setdefault(cam, ([], []))
-        d[0].append(fr); d[1].append(rd)
+        d[0].append(fr)
+        d[1].append(rd)
     conv = lambda dd: {c: clock_observations(stamps[c], f, r, c) for c, (f, r) in dd.items()}
     ref, ver = conv(ref), conv(ver)
     used = {fr for cam, fr, _, _ in read_clocks(clocks) if cam == "phone"}
@@ -278,9 +297,11 @@ def idx_list(a): return "none" if len(a) == 0 else ", ".join(str(int(x)) for x i
 # %% ../nbs/08_sync.ipynb #6c55f63d
 def write_session(ses, folder) -> dict:
     "Write a simulated session as `deblur_sync` input files (phone photos followed by its clock photos); return the paths."
-    f = Path(folder); f.mkdir(parents=True, exist_ok=True)
+    f = Path(folder)
+    f.mkdir(parents=True, exist_ok=True)
     ph = np.r_[ses.captures, ses.reference["phone"].t_cam, ses.verification["phone"].t_cam]
-    order = np.argsort(ph, kind="stable"); ph = ph[order]
+    order = np.argsort(ph, kind="stable")
+    ph = ph[order]
     pos = {int(o): k for k, o in enumerate(order)}
     paths = dict(phone=f / "phone.csv", clocks=f / "clocks.csv")
     np.savetxt(paths["phone"], ph, fmt="%.6f", header="t", comments="")
@@ -295,7 +316,8 @@ def write_session(ses, folder) -> dict:
             rows += [f"{n},{i},{r:.3f},{kind}" for i, r in zip(idx, cf.reading)]
     paths["clocks"].write_text("camera,frame,reading,kind\n" + "\n".join(rows) + "\n")
     for v, ts in ses.frames.items():
-        paths[v] = f / f"{v}.csv"; np.savetxt(paths[v], ts, fmt="%.6f", header="t", comments="")
+        paths[v] = f / f"{v}.csv"
+        np.savetxt(paths[v], ts, fmt="%.6f", header="t", comments="")
     return paths
 
 # %% ../nbs/08_sync.ipynb #e88ee1e6
@@ -319,7 +341,9 @@ def video_frames(path, indices, out, name="video") -> dict:
     "Export the frames `indices` of a video file (read in order with `cv2.VideoCapture`) as PNGs in `out`; `{index: path}`."
     p = Path(path)
     if not p.is_file(): raise FileNotFoundError(f"{name}: video file not found: {p}")
-    want = sorted({int(i) for i in indices}); out = Path(out); out.mkdir(parents=True, exist_ok=True)
+    want = sorted({int(i) for i in indices})
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
     done = {k: out / f"{name}_{k:06d}.png" for k in want}
     todo = [k for k in want if not done[k].is_file()]            # exported earlier: kept (an interrupted run resumes)
     if todo:
@@ -382,7 +406,8 @@ def capture_list(matches,              # `deblur_sync` matches CSV (or its rows)
     caps = {}
     for r in rows:
         c = caps.setdefault(int(r["photo"]), dict(t_photo=float(r["t_photo"]), flagged=False))
-        c[str(r["video"])] = int(r["frame"]); c[f"residual_{r['video']}_ms"] = float(r["residual_ms"])
+        c[str(r["video"])] = int(r["frame"])
+        c[f"residual_{r['video']}_ms"] = float(r["residual_ms"])
         c["flagged"] |= str(r["flagged"]).strip().lower() in ("true", "1", "yes")
     for v in ("dslr", "zed"):
         lack = [k for k, c in caps.items() if v not in c]
@@ -390,7 +415,8 @@ def capture_list(matches,              # `deblur_sync` matches CSV (or its rows)
     skipped = sorted(k for k, c in caps.items() if c["flagged"]) if flagged == "skip" else []
     use = sorted(k for k in caps if k not in skipped)
     if not use: raise ValueError(f"matches: every capture is flagged (photos {idx_list(skipped)}); use flagged='keep' to keep them")
-    out = Path(out); out.parent.mkdir(parents=True, exist_ok=True)
+    out = Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
     export = out.parent / "frames" if export is None else Path(export)
     idx = dict(phone=use, dslr=[caps[k]["dslr"] for k in use], zed=[caps[k]["zed"] for k in use], zed_depth=[caps[k]["zed"] for k in use])
     paths = {c: frame_paths(frames[c], idx[c], export, c) for c in CAPTURE_CAMERAS}
@@ -416,6 +442,8 @@ def capture_list(matches,              # `deblur_sync` matches CSV (or its rows)
         table.append(r)
     tmp = out.with_suffix(".tmp")
     with open(tmp, "w", newline="") as fh:
-        w = csv.DictWriter(fh, fieldnames=list(table[0])); w.writeheader(); w.writerows(table)
+        w = csv.DictWriter(fh, fieldnames=list(table[0]))
+        w.writeheader()
+        w.writerows(table)
     tmp.replace(out)
     return dict(path=out, written=use, skipped=skipped)

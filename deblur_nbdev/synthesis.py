@@ -386,7 +386,8 @@ def reblur_operator(path, channels=3, weights=None, valid=None, max_step=0.25, i
 # %% ../nbs/04_synthesis.ipynb #6de654f8
 def inpaint_holes(image, holes, radius=3):
     "Fill `holes` (bool `H×W`) of a float image with `cv2.inpaint` (Telea), channel by channel in float32."
-    img = np.ascontiguousarray(image, np.float32); mask = np.ascontiguousarray(holes, np.uint8)
+    img = np.ascontiguousarray(image, np.float32)
+    mask = np.ascontiguousarray(holes, np.uint8)
     if not mask.any(): return img.copy()
     # OpenCV's Telea weights assume a 0–255 range: on [0, 1] floats it overshoots wildly, so scale around it
     chans = [cv2.inpaint(np.ascontiguousarray(img[..., c]) * np.float32(255), mask, radius, cv2.INPAINT_TELEA)

@@ -119,12 +119,14 @@ def _truncate_log(out, epochs_done):
         except (ValueError, IndexError): return None              # a row cut by a crash
     keep = [rows[0]] + [r for r in rows[1:] if epoch(r) is not None and epoch(r) < epochs_done]
     if epochs_done == 0: keep = []
-    buf = io.StringIO(); csv.writer(buf, lineterminator="\n").writerows(keep)
+    buf = io.StringIO()
+    csv.writer(buf, lineterminator="\n").writerows(keep)
     atomic_write(p, buf.getvalue())
 
 def _save_atomic(model, path):
     "`model.save` to a temporary `.keras` next to `path`, fsync, rename over `path`."
-    path = Path(path); tmp = path.with_name(f".{path.stem}.tmp-{os.getpid()}.keras")
+    path = Path(path)
+    tmp = path.with_name(f".{path.stem}.tmp-{os.getpid()}.keras")
     model.save(tmp)
     with open(tmp, "rb") as f: os.fsync(f.fileno())
     os.replace(tmp, path)
@@ -132,7 +134,9 @@ def _save_atomic(model, path):
 class EpochCheckpoint(keras.callbacks.Callback):
     "Save `checkpoints/epoch-NNNN.keras` (model + optimizer) atomically after every epoch; keep the last `keep`."
     def __init__(self, out, keep=2):
-        super().__init__(); self.dir = Path(out) / "checkpoints"; self.keep = keep
+        super().__init__()
+        self.dir = Path(out) / "checkpoints"
+        self.keep = keep
     def on_epoch_end(self, epoch, logs=None):
         if not np.isfinite((logs or {}).get("loss", 0.0)): return            # never checkpoint a diverged model
         self.dir.mkdir(parents=True, exist_ok=True)
@@ -142,7 +146,9 @@ class EpochCheckpoint(keras.callbacks.Callback):
 class ScalarLogger(keras.callbacks.Callback):
     "Per-epoch scalars for TensorBoard (`train/`, `validation/`), written with TensorFlow's own summary ops (no tensorboard package needed)."
     def __init__(self, log_dir):
-        super().__init__(); self.log_dir = Path(log_dir); self.writers = {}
+        super().__init__()
+        self.log_dir = Path(log_dir)
+        self.writers = {}
         from tensorflow.core.framework import summary_pb2
         self.meta = summary_pb2.SummaryMetadata(plugin_data=summary_pb2.SummaryMetadata.PluginData(plugin_name="scalars")).SerializeToString()
     def _w(self, name):
@@ -166,10 +172,12 @@ def _config(data, variant, preset, epochs, batch, crop, lr, steps_per_epoch, dep
     if preset not in PRESETS: raise ValueError(f"preset: one of {list(PRESETS)}, got {preset!r}")
     if variant is not None and variant not in ALL_VARIANTS:
         raise ValueError(f"variant: one of {list(ALL_VARIANTS)}, got {variant!r}")
-    p = dict(PRESETS[preset]); ft = None
+    p = dict(PRESETS[preset])
+    ft = None
     if fine_tune is not None:
         fp = Path(fine_tune)
-        base = load_model(fp, compile=False); info = model_info(base)           # safe_mode: runs no code from the file
+        base = load_model(fp, compile=False)
+        info = model_info(base)           # safe_mode: runs no code from the file
         if variant not in (None, info["variant"]):
             raise ValueError(f"variant: {variant!r} given, but the fine-tuned model {fp} is a {info['variant']!r} U-Net")
         variant = info["variant"]
@@ -217,9 +225,11 @@ def _same(a, b): return {k: v for k, v in a.items() if k not in _NOT_CONFIG} == 
 
 def _prepare_out(out, cfg, resume, overwrite):
     "Check the output folder against the configuration; clear it for a new run if allowed. Returns the epoch to start from."
-    out = Path(out); out.mkdir(parents=True, exist_ok=True)
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
     prev_p = out / "train.json"
-    ckpts = checkpoints(out); log = read_log(out)
+    ckpts = checkpoints(out)
+    log = read_log(out)
     started = prev_p.is_file() or ckpts or log or (out / "model.keras").exists()
     if started and not overwrite:
         if prev_p.is_file():
@@ -282,7 +292,8 @@ def train(data,                  # dataset folder written by `deblur_nbdev.datas
                   loss, schedule, arch, blocks)
     if check_finite: check_finite_data(data, cfg["variant"])
     keep = _posint(keep, "keep")
-    out = Path(out); done = _prepare_out(out, cfg, resume, overwrite)
+    out = Path(out)
+    done = _prepare_out(out, cfg, resume, overwrite)
     E = cfg["epochs"]
     result = lambda: dict(out=str(out), model_path=str(out / "model.keras"), epochs_done=len(read_log(out)),
                           history=read_log(out), config=cfg, resumed_from=done)

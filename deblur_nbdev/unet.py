@@ -85,16 +85,19 @@ def build_unet(variant="blind",     # 'blind', 'depth', 'kernel', 'depth+kernel'
     x, skips = inp, []
     for l in range(depth):
         f = width * 2**l
-        x = _conv(f, f"enc{l}_conv1")(x); x = _conv(f, f"enc{l}_conv2")(x)
+        x = _conv(f, f"enc{l}_conv1")(x)
+        x = _conv(f, f"enc{l}_conv2")(x)
         skips.append(x)
         x = keras.layers.MaxPooling2D(2, name=f"enc{l}_pool")(x)
     f = width * 2**depth
-    x = _conv(f, "bottleneck_conv1")(x); x = _conv(f, "bottleneck_conv2")(x)
+    x = _conv(f, "bottleneck_conv1")(x)
+    x = _conv(f, "bottleneck_conv2")(x)
     for l in reversed(range(depth)):
         f = width * 2**l
         x = keras.layers.Conv2DTranspose(f, 2, strides=2, name=f"dec{l}_up")(x)
         x = keras.layers.Concatenate(name=f"dec{l}_concat")([x, skips[l]])
-        x = _conv(f, f"dec{l}_conv1")(x); x = _conv(f, f"dec{l}_conv2")(x)
+        x = _conv(f, f"dec{l}_conv1")(x)
+        x = _conv(f, f"dec{l}_conv2")(x)
     x = keras.layers.Conv2D(3, 1, kernel_initializer="zeros", name="correction")(x)   # starts as the identity (see below)
     out = ResidualRGB(variant, depth, width, depth_near, kernel_scale, name="residual")([inp, x])
     return keras.Model(inp, out, name=name or f"unet_{variant.replace('+', '_')}")
@@ -261,13 +264,15 @@ def make_input(variant_or_model,   # a variant name (`ALL_VARIANTS`: 'blind', â€
     if isinstance(variant_or_model, str):
         info = dict(variant=_check_variant(variant_or_model), depth_near=0.5, kernel_scale=0.1)
     else: info = model_info(variant_or_model)
-    variant = info["variant"]; chans = ALL_VARIANTS[variant]
+    variant = info["variant"]
+    chans = ALL_VARIANTS[variant]
     unused = [k for k, v, c in (("depth", depth, "depth"), ("kernel", kernel, "kx"), ("path", path, "p0x"))
               if v is not None and c not in chans]
     if unused: warnings.warn(f"{', '.join(unused)}: given, but the {variant!r} model does not use it", stacklevel=2)
     dn = info["depth_near"] if depth_near is None else float(depth_near)
     ks = info["kernel_scale"] if kernel_scale is None else float(kernel_scale)
-    x = [_image01(blurry, "blurry")]; hw = x[0].shape[:2]
+    x = [_image01(blurry, "blurry")]
+    hw = x[0].shape[:2]
     if "depth" in chans:
         if depth is None: raise ValueError(f"depth: variant {variant!r} needs a depth map (HÃ—W, metres), none given")
         d = np.asarray(depth)
@@ -312,7 +317,8 @@ def predict_image(model,   # a U-Net from `build_unet` / `load_model`
         raise ValueError(f"x: the RGB channels must lie in [0, 1], found [{a[..., :3].min():.4g}, {a[..., :3].max():.4g}] "
                          f"(stack the image with `make_input`)")
     if isinstance(batch, bool) or int(batch) != batch or batch < 1: raise ValueError(f"batch: a positive integer, got {batch!r}")
-    H, W = a.shape[1:3]; p = _pad_to(a, info["multiple"])
+    H, W = a.shape[1:3]
+    p = _pad_to(a, info["multiple"])
     out = [keras.ops.convert_to_numpy(model(p[i:i + int(batch)], training=False)) for i in range(0, len(p), int(batch))]
     y = np.clip(np.concatenate(out)[:, :H, :W], 0, 1).astype(np.float32)
     return y[0] if single else y

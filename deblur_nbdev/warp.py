@@ -15,10 +15,13 @@ from .blur_model import as_image, as_depth, as_K, as_rotation, as_translation
 # %% ../nbs/02_warp.ipynb #aca0a04c
 def projection_matrices(K_src, R, T, K_dst=None):
     "Per-pose `P = [K_dst R K_src⁻¹ | K_dst T]`, float64 → float32, shape `N×3×4` (or `N×H×3×4` for per-row poses)."
-    K_src = as_K(K_src, "K_src"); K_dst = K_src if K_dst is None else as_K(K_dst, "K_dst")
-    R = np.asarray(R, np.float64); T = np.asarray(T, np.float64)
+    K_src = as_K(K_src, "K_src")
+    K_dst = K_src if K_dst is None else as_K(K_dst, "K_dst")
+    R = np.asarray(R, np.float64)
+    T = np.asarray(T, np.float64)
     lead = R.shape[:-2] if R.ndim >= 3 else (1,)
-    Rf = as_rotation(R.reshape(-1, 3, 3)); Tf = as_translation(T.reshape(-1, 3), len(Rf))
+    Rf = as_rotation(R.reshape(-1, 3, 3))
+    Tf = as_translation(T.reshape(-1, 3), len(Rf))
     M = K_dst @ Rf @ np.linalg.inv(K_src)
     b = Tf @ K_dst.T
     return np.concatenate([M, b[..., None]], -1).astype(np.float32).reshape(*lead, 3, 4)

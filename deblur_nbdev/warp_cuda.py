@@ -253,18 +253,22 @@ def _ptx_nvcc(source, arch):
         return Path(out).read_text()
 
 def _ptx_nvrtc(source, arch):
-    lib = ctypes.CDLL(nvrtc_path()); prog = ctypes.c_void_p()
+    lib = ctypes.CDLL(nvrtc_path())
+    prog = ctypes.c_void_p()
     def check(rc, what):
         if rc: raise CudaCompileError(f"NVRTC {what} failed with code {rc}")
     check(lib.nvrtcCreateProgram(ctypes.byref(prog), source.encode(), b"dbn_kernels.cu", 0, None, None), "create")
     try:
         opts = [f"--gpu-architecture=compute_{arch}".encode(), b"--fmad=false"]
         rc = lib.nvrtcCompileProgram(prog, len(opts), (ctypes.c_char_p * len(opts))(*opts))
-        n = ctypes.c_size_t(); lib.nvrtcGetProgramLogSize(prog, ctypes.byref(n))
-        log = ctypes.create_string_buffer(n.value); lib.nvrtcGetProgramLog(prog, log)
+        n = ctypes.c_size_t()
+        lib.nvrtcGetProgramLogSize(prog, ctypes.byref(n))
+        log = ctypes.create_string_buffer(n.value)
+        lib.nvrtcGetProgramLog(prog, log)
         if rc: raise CudaCompileError(f"NVRTC compile failed (code {rc}):\n{log.value.decode(errors='replace')}")
         lib.nvrtcGetPTXSize(prog, ctypes.byref(n))
-        ptx = ctypes.create_string_buffer(n.value); check(lib.nvrtcGetPTX(prog, ptx), "get PTX")
+        ptx = ctypes.create_string_buffer(n.value)
+        check(lib.nvrtcGetPTX(prog, ptx), "get PTX")
         return ptx.value.decode()
     finally: lib.nvrtcDestroyProgram(ctypes.byref(prog))
 
@@ -358,9 +362,13 @@ HARNESS_FLAGS = ("-O2", "-ffp-contract=off", "-fno-fast-math", "-std=c++14", "-s
 
 def _cache_dir():
     d = Path(os.environ.get("DEBLUR_NBDEV_CACHE", Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "deblur_nbdev"))
-    try: d.mkdir(parents=True, exist_ok=True); return d
+    try:
+        d.mkdir(parents=True, exist_ok=True)
+        return d
     except OSError:
-        d = Path(tempfile.gettempdir()) / "deblur_nbdev"; d.mkdir(exist_ok=True); return d
+        d = Path(tempfile.gettempdir()) / "deblur_nbdev"
+        d.mkdir(exist_ok=True)
+        return d
 
 def harness_source(source=None):
     "The C++ translation unit of the host harness: `HOST_SHIM` + the CUDA source + the ctypes entry points."
@@ -378,7 +386,8 @@ def host_harness_lib(source=None, cxx="g++", flags=HARNESS_FLAGS):
     so = _cache_dir() / f"dbn_harness_{key}.so"
     if not so.exists():
         with tempfile.TemporaryDirectory(dir=so.parent) as d:
-            cpp = Path(d) / "dbn_harness.cpp"; cpp.write_text(text)
+            cpp = Path(d) / "dbn_harness.cpp"
+            cpp.write_text(text)
             tmp = Path(d) / so.name
             r = subprocess.run([cxx, *flags, "-x", "c++", str(cpp), "-o", str(tmp)], capture_output=True, text=True)
             if r.returncode: raise CudaCompileError(f"{cxx} failed on the host harness:\n{r.stderr}")
@@ -413,7 +422,8 @@ def cuda_status(refresh=False):
             try:
                 n = cupy.cuda.runtime.getDeviceCount()
                 if n < 1: raise RuntimeError("no CUDA device found")
-                dev = cupy.cuda.Device(); int(cupy.arange(2, dtype=cupy.int32).sum())      # the device really computes
+                dev = cupy.cuda.Device()
+                int(cupy.arange(2, dtype=cupy.int32).sum())      # the device really computes
                 name = cupy.cuda.runtime.getDeviceProperties(dev.id)["name"]
                 _STATUS = (True, f"CUDA device {dev.id} ({name.decode() if isinstance(name, bytes) else name})")
             except Exception as e: _STATUS = (False, f"CuPy is installed but no CUDA device is usable ({type(e).__name__}: {e})")
@@ -449,7 +459,8 @@ _MODULES = {}
 
 def gpu_kernels():
     "The compiled kernels for the current CUDA device: compiled by CuPy/NVRTC on first use, then cached per device id."
-    cp = _cupy(); dev = cp.cuda.Device().id
+    cp = _cupy()
+    dev = cp.cuda.Device().id
     if dev not in _MODULES:
         mod = cp.RawModule(code=CUDA_SOURCE, options=("--fmad=false",))
         _MODULES[dev] = {n: mod.get_function(n) for n in KERNELS}
