@@ -101,7 +101,17 @@ def _add_group(flat, d, P, win, wts, subpixel, target_rows, backend, acc, wsum, 
         if subpixel: _accumulate_sub_nb(flat.reshape(h, w, -1), d, P[j], wk, wts[j], w, h, target_rows, acc, wsum, hits)
         else: _accumulate_nb(flat, wk, wts[j], acc, wsum, hits)
 
-def accumulate_blur(image, depth, K, R, T, weights=None, backend="auto", threads=1, subpixel=True, target_rows=True):
+def accumulate_blur(image,            # sharp RGB `H×W×C` (or `H×W`)
+                    depth,            # z-depth `H×W` (m)
+                    K,                # 3×3 intrinsics (px)
+                    R,                # rotations: `N×3×3`, or `N×H×3×3` per row (rolling shutter, `pose_grid`)
+                    T,                # translations (m): `N×3` or `N×H×3`
+                    weights=None,     # per-pose weights (None: equal)
+                    backend="auto",   # 'numpy', 'numba', 'cuda' or 'auto' (`BACKENDS`)
+                    threads=1,        # CPU threads of the numba backend
+                    subpixel=True,    # splat colour bilinearly at sub-pixel positions (False: nearest pixel)
+                    target_rows=True  # rolling shutter: each point takes the pose of the row it lands on
+                   ) -> Accumulated:  # the weighted mean image and the hits (poses reaching each pixel)
     "Algorithm 1 without inpainting or noise: the weighted mean of `image` warped to every pose `(R, T)`."
     img = np.ascontiguousarray(as_image(image))
     d = as_depth(depth, shape=img.shape)
@@ -140,7 +150,11 @@ def _reference_poses(poses, exposure, reference):
     if reference not in ("start", "mid"): raise ValueError(f"reference: {reference!r} must be 'start' or 'mid'")
     return poses if reference == "start" else poses.rebase(poses.times[0] + exposure / 2)
 
-def pose_grid(poses, times, height, t_readout=0.0):
+def pose_grid(poses,          # camera trajectory (`Poses`)
+              times,          # instants from the trajectory's start (s), `N`
+              height,         # image rows (a rolling shutter reads them one after another)
+              t_readout=0.0   # rolling-shutter readout time (s; 0: one pose per instant)
+             ) -> tuple:      # `(R, T)`: `N×3×3`/`N×3`, or `N×H×3×3`/`N×H×3` with a rolling shutter
     "Rotations and translations at `times` (`N`), per row when `t_readout > 0`: `N×3×3`/`N×3` or `N×H×3×3`/`N×H×3`."
     t0 = poses.times[0]
     if t_readout < 0: raise ValueError(f"t_readout: must be ≥ 0, got {t_readout}")
@@ -246,8 +260,17 @@ def kernel_paths(depth, K, poses, exposure, segments=4, t_readout=0.0, reference
     return _finite_path(px, py, u, v)
 
 # %% ../nbs/04_synthesis.ipynb #4f492f29
-def kernel_maps(depth, K, poses, exposure, t_readout=0.0, reference="start", segments=1, frame="sharp", min_valid=0.5,
-                backend="auto"):
+def kernel_maps(depth,              # z-depth `H×W` (m)
+                K,                  # 3×3 intrinsics (px)
+                poses,              # camera trajectory (`Poses`) over ≥ the exposure
+                exposure,           # exposure time (s)
+                t_readout=0.0,      # rolling-shutter readout time (s; 0: global shutter)
+                reference="start",  # the sharp view is the one at the exposure 'start' or 'mid'
+                segments=1,         # segments of the map (1: start → end)
+                frame="sharp",      # indexed by the 'sharp' image's pixels or the (rolling-shutter) 'blurry' one's
+                min_valid=0.5,      # the least fraction of valid depth pixels accepted
+                backend="auto"      # 'numpy', 'numba', 'cuda' or 'auto' (`BACKENDS`)
+               ) -> np.ndarray:     # float32 `H×W×2` (dx, dy) px, or `H×W×segments×2`
     "Per-pixel blur displacement (px) from exposure start to end: `H×W×2`, or `H×W×segments×2` for `segments > 1`."
     segments = _segments(segments)
     p = kernel_paths(depth, K, poses, exposure, segments, t_readout, reference, frame, min_valid, backend)
@@ -417,9 +440,29 @@ class Blurred(NamedTuple):
     times: np.ndarray    # pose times (s) from the exposure start
     path: np.ndarray     # float32 `H×W×(k+1)×2` kernel path (px, minus the pixel), `k = path_segments`
 
-def synthesize(image, depth, K, poses, exposure, sf=None, weights=None, t_readout=0.0, reference="start",
-               inpaint="final", photons=None, read_noise=0.0, seed=0, segments=1, path_segments=4, frame="sharp",
-               subpixel=True, max_step=1.0, min_poses=5, min_valid=0.5, backend="auto", threads=1):
+def synthesize(image,                # sharp RGB `H×W×3` (or `H×W`), float in [0, 1] or uint8
+               depth,                # z-depth `H×W` in metres (0, NaN or inf: invalid)
+               K,                    # 3×3 intrinsics (px)
+               poses,                # camera trajectory: `Poses` (or anything `Poses` accepts) over ≥ the exposure
+               exposure,             # exposure time (s)
+               sf=None,              # seconds between poses (None: as many poses as keep them ≤ `max_step` px apart)
+               weights=None,         # per-pose weights (with an explicit `sf`; None: equal)
+               t_readout=0.0,        # rolling-shutter readout time (s; 0: global shutter)
+               reference="start",    # the sharp image is the view at the exposure 'start' or 'mid'
+               inpaint="final",      # fill pixels no pose reached: 'final' (once), 'every' (the thesis: each frame), None
+               photons=None,         # Poisson shot noise: photons at full scale (None: off)
+               read_noise=0.0,       # Gaussian read noise (standard deviation)
+               seed=0,               # seed of the noise
+               segments=1,           # kernel-map segments (1: the thesis' start→end map)
+               path_segments=4,      # kernel-path segments (positions at `path_segments + 1` instants)
+               frame="sharp",        # kernel maps/paths indexed by the 'sharp' image or the (rolling-shutter) 'blurry' one
+               subpixel=True,        # splat colour bilinearly at sub-pixel positions (False: nearest pixel)
+               max_step=1.0,         # with `sf=None`: the most any pixel moves between two poses (px)
+               min_poses=5,          # with `sf=None`: at least this many poses
+               min_valid=0.5,        # the least fraction of valid depth pixels accepted
+               backend="auto",       # 'numpy', 'numba', 'cuda' or 'auto' (`BACKENDS`)
+               threads=1             # CPU threads of the numba backend
+              ) -> Blurred:          # blurry image, kernel maps and paths, hit counts, poses and times used
     "Blur an RGB-D view along the trajectory `poses` over `exposure` s (thesis Algorithm 1, sub-pixel, adaptive)."
     img = as_image(image)
     d = check_depth(depth, shape=img.shape, min_valid=min_valid)

@@ -371,7 +371,17 @@ def _dst_shape(dst_shape, src_shape):
 
 SAMPLES = ("nearest", "bilinear")
 
-def forward_warp(image, depth, K_src, R, T, K_dst=None, dst_shape=None, backend="auto", threads=1, sample="nearest"):
+def forward_warp(image,             # source RGB `H×W×C` (or `H×W`)
+                 depth,             # source z-depth `H×W` (m; 0, NaN or inf: invalid)
+                 K_src,             # 3×3 intrinsics of the source camera (px)
+                 R,                 # rotation(s) source → destination: 3×3 or `N×3×3`
+                 T,                 # translation(s) (m): 3 or `N×3`
+                 K_dst=None,        # intrinsics of the destination camera (default: `K_src`)
+                 dst_shape=None,    # destination `(H, W)` (default: the source's)
+                 backend="auto",    # 'numpy', 'numba', 'cuda' or 'auto' (`BACKENDS`)
+                 threads=1,         # CPU threads of the numba backend
+                 sample="nearest"   # colour at the nearest source pixel or 'bilinear' (`SAMPLES`)
+                ) -> Warp:          # warped image, z-buffer and source index per destination pixel (per pose)
     "Warp an RGB-D view to each pose `(R, T)` (3×3/3 or N×3×3/N×3) seen by camera `K_dst` with size `dst_shape`."
     if sample not in SAMPLES: raise ValueError(f"sample: {sample!r} is not one of {SAMPLES}")
     img = as_image(image)
