@@ -38,7 +38,8 @@ def fill_cracks(depth,             # `H×W` target depth, 0 = hole (the `depth` 
     "Fill splatting cracks: each crack takes the depth and source index of its median-depth neighbour."
     d = np.array(depth, np.float32)
     ix = np.array(index, np.int32)
-    if d.shape != ix.shape or d.ndim != 2: raise ValueError(f"depth, index: need two H×W arrays of one shape, got {d.shape} and {ix.shape}")
+    if d.shape != ix.shape or d.ndim != 2:
+        raise ValueError(f"depth, index: need two H×W arrays of one shape, got {d.shape} and {ix.shape}")
     h, w = d.shape
     offs = [(dy, dx) for dy in (-1, 0, 1) for dx in (-1, 0, 1) if dy or dx]
     for _ in range(iterations):
@@ -132,7 +133,8 @@ def align_view(zed_image,     # ZED left image `Hz×Wz×C`
     if not zd.any(): raise ValueError("zed_depth: no valid depth at all (every pixel is 0, negative, NaN or inf)")
     si = as_image(sharp_image, "sharp_image")
     K_zed, K_t, K_s = as_K(K_zed, "K_zed"), as_K(K_target, "K_target"), as_K(K_sharp, "K_sharp")
-    if len(target_shape) < 2 or min(target_shape[:2]) < 1: raise ValueError(f"target_shape: {target_shape} is not (height, width)")
+    if len(target_shape) < 2 or min(target_shape[:2]) < 1:
+        raise ValueError(f"target_shape: {target_shape} is not (height, width)")
     ht, wt = (int(s) for s in target_shape[:2])
     f = upsample_factor(K_zed, K_t) if upsample == "auto" else upsample
     wp, K_u, d_u = dense_warp(zi, zd, K_zed, R_zt, T_zt, K_t, (ht, wt), f, backend)
@@ -160,15 +162,18 @@ RIG_CAMERAS = ("phone", "dslr", "zed")
 
 def rig_from_dict(d:dict, name="rig") -> Rig:
     "A `rig_sim.Rig` from the rig JSON's dict (`Rig.to_dict` form), every problem naming the camera and key."
-    if not isinstance(d, dict) or not isinstance(d.get("cameras"), dict): raise ValueError(f"{name}: needs a 'cameras' object")
+    if not isinstance(d, dict) or not isinstance(d.get("cameras"), dict):
+        raise ValueError(f"{name}: needs a 'cameras' object")
     poses = d.get("poses") or {}
     cams, ps = {}, {}
     for cam in RIG_CAMERAS:
         c = d["cameras"].get(cam)
         if c is None: raise ValueError(f"{name}: camera {cam!r} missing (need {RIG_CAMERAS})")
         size = c.get("size")
-        if size is None or len(size) != 2 or min(size) < 8: raise ValueError(f"{name}.cameras.{cam}.size: need [height, width], got {size}")
-        try: cams[cam] = Camera(cam, as_K(c.get("K"), f"{name}.cameras.{cam}.K"), size, c.get("dist") or np.zeros(5), c.get("fps", 30.0))
+        if size is None or len(size) != 2 or min(size) < 8:
+            raise ValueError(f"{name}.cameras.{cam}.size: need [height, width], got {size}")
+        try:
+            cams[cam] = Camera(cam, as_K(c.get("K"), f"{name}.cameras.{cam}.K"), size, c.get("dist") or np.zeros(5), c.get("fps", 30.0))
         except (TypeError, ValueError) as e: raise ValueError(f"{name}.cameras.{cam}: {e}") from None
         p = poses.get(cam, dict(R=np.eye(3).tolist(), T=[0, 0, 0]) if cam == "zed" else None)
         if p is None: raise ValueError(f"{name}.poses: pose of {cam!r} (ZED → {cam}) missing")
@@ -182,7 +187,8 @@ def read_rig(path) -> Rig:
     for p in paths:
         if not p.is_file(): raise FileNotFoundError(f"rig: file not found: {p}")
         try: docs.append(json.loads(p.read_text()))
-        except (json.JSONDecodeError, UnicodeDecodeError) as e: raise ValueError(f"rig {p}: not valid JSON ({e})") from None
+        except (json.JSONDecodeError, UnicodeDecodeError) as e:
+            raise ValueError(f"rig {p}: not valid JSON ({e})") from None
     if all(isinstance(d, dict) and "poses" not in d and "stereo" in d for d in docs):   # written by `09_calibration`
         from deblur_nbdev.calibration import load_calibration, rig_from_calibrations
         cams, stereo = {}, []
@@ -191,9 +197,12 @@ def read_rig(path) -> Rig:
             cams.update(c)
             stereo += s
         miss = [c for c in RIG_CAMERAS if c not in cams]
-        if miss: raise ValueError(f"rig {', '.join(p.name for p in paths)}: calibration lacks camera(s) {miss} (name them with --name/--name2)")
+        if miss:
+            raise ValueError(f"rig {', '.join(p.name for p in paths)}: calibration lacks camera(s) {miss} (name them "
+                             "with --name/--name2)")
         return rig_from_calibrations({c: cams[c] for c in RIG_CAMERAS}, stereo, reference="zed")
-    if len(docs) > 1: raise ValueError(f"rig: several files are read only when all are `deblur_calibrate` outputs, got {path}")
+    if len(docs) > 1:
+        raise ValueError(f"rig: several files are read only when all are `deblur_calibrate` outputs, got {path}")
     return rig_from_dict(docs[0], f"rig {paths[0].name}")
 
 def zed_pose(rig:Rig, cam:str):
@@ -204,7 +213,8 @@ def check_size(image, cam:Camera, name:str):
     "Refuse an image whose size differs from the one its camera was calibrated at."
     h, w = np.shape(image)[:2]
     if (h, w) != tuple(cam.size):
-        raise ValueError(f"{name}: image is {w}×{h} but the calibration of {cam.name!r} is for {cam.width}×{cam.height} "
+        raise ValueError(f"{name}: image is {w}×{h} but the calibration of {cam.name!r} is for "
+                         f"{cam.width}×{cam.height} "
                          "(resize the images or recalibrate; intrinsics do not transfer between resolutions)")
     return image
 
@@ -260,21 +270,25 @@ def write_aligned(out, stem, al:Aligned):
     "Write one capture's aligned sharp image (PNG), depth (`.npy`, metres) and validity (PNG, 255 = valid)."
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    if not cv2.imwrite(str(out / f"{stem}_sharp.png"), cv2.cvtColor(_u8(al.image), cv2.COLOR_RGB2BGR)): raise OSError(f"could not write {out}")
+    if not cv2.imwrite(str(out / f"{stem}_sharp.png"), cv2.cvtColor(_u8(al.image), cv2.COLOR_RGB2BGR)):
+        raise OSError(f"could not write {out}")
     np.save(out / f"{stem}_depth.npy", al.depth)
     cv2.imwrite(str(out / f"{stem}_valid.png"), al.valid.astype(np.uint8) * 255)
     return [out / f"{stem}_{s}" for s in ("sharp.png", "depth.npy", "valid.png")]
 
 def _single_row(phone, dslr, zed, zed_depth):
     given = [x is not None for x in (phone, dslr, zed, zed_depth)]
-    if any(given) and not all(given): raise ValueError("--phone, --dslr, --zed and --zed_depth must be given together (or use --captures)")
+    if any(given) and not all(given):
+        raise ValueError("--phone, --dslr, --zed and --zed_depth must be given together (or use --captures)")
     return [dict(phone=phone, dslr=dslr, zed=zed, zed_depth=zed_depth)] if all(given) else None
 
 def capture_rows(captures, phone, dslr, zed, zed_depth) -> list:
     "The capture rows of a command: from `--captures CSV` or the four single-file options."
     rows = _single_row(phone, dslr, zed, zed_depth)
-    if rows is not None and captures is not None: raise ValueError("--captures: give either a capture list or single files, not both")
-    if rows is None and captures is None: raise ValueError("--captures: give a capture list CSV, or --phone/--dslr/--zed/--zed_depth")
+    if rows is not None and captures is not None:
+        raise ValueError("--captures: give either a capture list or single files, not both")
+    if rows is None and captures is None:
+        raise ValueError("--captures: give a capture list CSV, or --phone/--dslr/--zed/--zed_depth")
     return rows if rows is not None else read_captures(captures)
 
 @command

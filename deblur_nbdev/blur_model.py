@@ -61,7 +61,8 @@ def default_K(width, height, f=None):
 def as_K(K, name="K"):
     "Check that `K` is a usable 3×3 intrinsic matrix and return it as float64."
     K = np.asarray(K, dtype=np.float64) if np.asarray(K).dtype != object else None
-    if K is None or K.shape != (3, 3): raise ValueError(f"{name}: must be a 3×3 intrinsic matrix, got shape {np.shape(K)}")
+    if K is None or K.shape != (3, 3):
+        raise ValueError(f"{name}: must be a 3×3 intrinsic matrix, got shape {np.shape(K)}")
     if not np.isfinite(K).all(): raise ValueError(f"{name}: contains NaN or inf")
     if not np.allclose(K[2], [0, 0, 1]): raise ValueError(f"{name}: last row must be [0, 0, 1], got {K[2].tolist()}")
     if abs(np.linalg.det(K)) < 1e-12 or K[0, 0] <= 0 or K[1, 1] <= 0:
@@ -78,7 +79,8 @@ def as_rotation(R, name="R"):
     err = np.abs(R @ R.transpose(0, 2, 1) - np.eye(3)).max(axis=(1, 2))
     det = np.linalg.det(R)
     bad = np.flatnonzero((err > 1e-5) | (det < 0))
-    if bad.size: raise ValueError(f"{name}[{bad[0]}] is not a rotation (|RRᵀ−I|={err[bad[0]]:.2g}, det={det[bad[0]]:.3g})")
+    if bad.size:
+        raise ValueError(f"{name}[{bad[0]}] is not a rotation (|RRᵀ−I|={err[bad[0]]:.2g}, det={det[bad[0]]:.3g})")
     return R
 
 def as_translation(T, n, name="T"):

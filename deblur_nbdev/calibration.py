@@ -26,7 +26,8 @@ def as_grey(image, name="image") -> np.ndarray:
         if a is None: raise ValueError(f"{name}: cannot read {p} as an image")
         return a
     a = np.asarray(image)
-    if a.ndim == 3: a = a[..., :3].mean(-1) if a.dtype.kind == "f" else cv2.cvtColor(np.ascontiguousarray(a[..., :3]), cv2.COLOR_RGB2GRAY)
+    if a.ndim == 3:
+        a = a[..., :3].mean(-1) if a.dtype.kind == "f" else cv2.cvtColor(np.ascontiguousarray(a[..., :3]), cv2.COLOR_RGB2GRAY)
     if a.ndim != 2: raise ValueError(f"{name}: shape {np.shape(image)} is not an image")
     if a.dtype == np.uint8: return a
     if a.dtype == np.uint16: return (a // 257).astype(np.uint8)
@@ -39,7 +40,8 @@ def find_corners(image,            # path or image array
                  name="image"      # for errors
                 ):
     "Sub-pixel inner corners `N×2` float32 in canonical order, or None when no board is found."
-    if method not in ("auto", "sb", "classic"): raise ValueError(f"method: {method!r} must be 'auto', 'sb' or 'classic'")
+    if method not in ("auto", "sb", "classic"):
+        raise ValueError(f"method: {method!r} must be 'auto', 'sb' or 'classic'")
     g = as_grey(image, name)
     pattern = tuple(int(p) for p in pattern)
     c = None
@@ -77,7 +79,8 @@ def detect_views(images,          # list of paths or image arrays
         g = as_grey(im, n)
         if size is None: size, first = g.shape, n
         elif g.shape != size:
-            raise ValueError(f"images: mismatched resolutions: {n} is {g.shape[1]}×{g.shape[0]} but {first} is {size[1]}×{size[0]}")
+            raise ValueError(f"images: mismatched resolutions: {n} is {g.shape[1]}×{g.shape[0]} but {first} is "
+                             f"{size[1]}×{size[0]}")
         corners.append(find_corners(g, pattern, method, n))
     return corners, tuple(size), names
 
@@ -109,13 +112,16 @@ class Calibration:
                     view_errors=self.view_errors, skipped=self.skipped, dropped=[list(d) for d in self.dropped])
     @classmethod
     def from_dict(cls, d):
-        try: return cls(d["name"], np.array(d["K"], float), np.array(d["dist"], float), tuple(d["size"]), float(d["rms"]),
+        try:
+            return cls(d["name"], np.array(d["K"], float), np.array(d["dist"], float), tuple(d["size"]), float(d["rms"]),
                         dict(d.get("view_errors", {})), list(d.get("skipped", [])), [tuple(x) for x in d.get("dropped", [])])
         except KeyError as e: raise ValueError(f"calibration: missing key {e} in {sorted(d)}") from None
     def __repr__(self):
         K = self.K
-        return (f"Calibration({self.name!r}, {self.size[1]}×{self.size[0]}, fx={K[0,0]:.2f} fy={K[1,1]:.2f} cx={K[0,2]:.2f} "
-                f"cy={K[1,2]:.2f}, dist={np.round(self.dist, 4).tolist()}, rms={self.rms:.3f} px, {len(self.view_errors)} views, "
+        return (f"Calibration({self.name!r}, {self.size[1]}×{self.size[0]}, fx={K[0,0]:.2f} fy={K[1,1]:.2f} "
+                f"cx={K[0,2]:.2f} "
+                f"cy={K[1,2]:.2f}, dist={np.round(self.dist, 4).tolist()}, rms={self.rms:.3f} px, "
+                f"{len(self.view_errors)} views, "
                 f"skipped {len(self.skipped)}, dropped {len(self.dropped)})")
 
 def calibrate_camera(images,                 # list of paths or image arrays (one camera, one resolution)
@@ -134,7 +140,8 @@ def calibrate_camera(images,                 # list of paths or image arrays (on
     skipped = [n for n, c in zip(names, corners) if c is None]
     use = [(n, c) for n, c in zip(names, corners) if c is not None]
     if len(use) < min_views:
-        raise ValueError(f"images: the {pattern[0]}×{pattern[1]} board was found in only {len(use)} of {len(names)} images, "
+        raise ValueError(f"images: the {pattern[0]}×{pattern[1]} board was found in only {len(use)} of {len(names)} "
+                         "images, "
                          f"need {min_views}; no board in: {', '.join(skipped) or 'none'}")
     obj = board_points(pattern, square)
     dropped = []
@@ -193,7 +200,8 @@ class StereoCalibration:
     def __repr__(self):
         ang = np.degrees(Rotation.from_matrix(self.R).magnitude())
         return (f"StereoCalibration({self.a!r} → {self.b!r}: rotation {ang:.3f}°, T={np.round(self.T, 4).tolist()} m, "
-                f"baseline {1000 * np.linalg.norm(self.T):.1f} mm, rms={self.rms:.3f} px, {len(self.view_errors)} pairs, "
+                f"baseline {1000 * np.linalg.norm(self.T):.1f} mm, rms={self.rms:.3f} px, {len(self.view_errors)} "
+                "pairs, "
                 f"skipped {len(self.skipped)}, dropped {len(self.dropped)})")
 
 def calibrate_stereo(images_a, images_b,       # paths or arrays, pair i = (images_a[i], images_b[i])
@@ -205,7 +213,9 @@ def calibrate_stereo(images_a, images_b,       # paths or arrays, pair i = (imag
                      method="auto"
                     ) -> StereoCalibration:
     "Pose between two calibrated cameras from simultaneous board photos (`stereoCalibrate`, intrinsics fixed)."
-    if len(images_a) != len(images_b): raise ValueError(f"images: {len(images_a)} images of {cal_a.name!r} but {len(images_b)} of {cal_b.name!r}; pairs must match")
+    if len(images_a) != len(images_b):
+        raise ValueError(f"images: {len(images_a)} images of {cal_a.name!r} but {len(images_b)} of {cal_b.name!r}; "
+                         "pairs must match")
     names = _view_names(images_a, names)
     ca, sa, _ = detect_views(images_a, pattern, [f"{cal_a.name}: {n}" for n in names], method)
     cb, sb, _ = detect_views(images_b, pattern, [f"{cal_b.name}: {n}" for n in names], method)
@@ -214,7 +224,8 @@ def calibrate_stereo(images_a, images_b,       # paths or arrays, pair i = (imag
     skipped = [n for n, x, y in zip(names, ca, cb) if x is None or y is None]
     use = [(n, x, y) for n, x, y in zip(names, ca, cb) if x is not None and y is not None]
     if len(use) < min_views:
-        raise ValueError(f"images: the board was found in both images of only {len(use)} of {len(names)} pairs, need {min_views}; "
+        raise ValueError(f"images: the board was found in both images of only {len(use)} of {len(names)} pairs, need "
+                         f"{min_views}; "
                          f"skipped: {', '.join(skipped) or 'none'}")
     obj = board_points(pattern, square)
     dropped = []
@@ -222,7 +233,8 @@ def calibrate_stereo(images_a, images_b,       # paths or arrays, pair i = (imag
         ob = [obj] * len(use)
         out = cv2.stereoCalibrateExtended(ob, [u[1] for u in use], [u[2] for u in use], cal_a.K, cal_a.dist, cal_b.K, cal_b.dist,
                                           (sa[1], sa[0]), np.eye(3), np.zeros((3, 1)), flags=cv2.CALIB_FIX_INTRINSIC)
-        rms, R, T, per = out[0], out[5], out[6], np.asarray(out[-1]).reshape(len(use), 2)   # perViewErrors: (a, b) per pair
+        # perViewErrors: (a, b) per pair
+        rms, R, T, per = out[0], out[5], out[6], np.asarray(out[-1]).reshape(len(use), 2)
         err = np.sqrt((per ** 2).mean(1))
         bad = np.flatnonzero((err > outlier_factor * np.median(err)) & (err > min_outlier_px))
         if bad.size == 0 or len(use) - 1 < min_views: break
@@ -247,7 +259,8 @@ def rig_from_calibrations(cameras:dict,     # name → `Calibration`
                           fps:dict=None     # name → video frame rate
                          ) -> Rig:
     "A `Rig` (poses relative to `reference`) from per-camera and pairwise calibrations."
-    if reference not in cameras: raise ValueError(f"reference: {reference!r} is not among the calibrated cameras {list(cameras)}")
+    if reference not in cameras:
+        raise ValueError(f"reference: {reference!r} is not among the calibrated cameras {list(cameras)}")
     poses = {reference: (np.eye(3), np.zeros(3))}
     edges = [(s.a, s.b, s.R, s.T) for s in stereo] + [(s.b, s.a, s.R.T, -s.R.T @ s.T) for s in stereo]
     grew = True
@@ -285,7 +298,8 @@ def _one(path, name, opt):
 def _describe(c:Calibration):
     K = c.K
     s = (f"{c.name}: {c.size[1]}×{c.size[0]}  fx={K[0,0]:.3f} fy={K[1,1]:.3f} cx={K[0,2]:.3f} cy={K[1,2]:.3f}\n"
-         f"  distortion k1,k2,p1,p2,k3 = {', '.join(f'{x:.5f}' for x in c.dist)}\n  RMS {c.rms:.4f} px over {len(c.view_errors)} views")
+         f"  distortion k1,k2,p1,p2,k3 = {', '.join(f'{x:.5f}' for x in c.dist)}\n  RMS {c.rms:.4f} px over "
+         f"{len(c.view_errors)} views")
     if c.skipped: s += f"\n  skipped (no board): {', '.join(c.skipped)}"
     if c.dropped: s += "\n  dropped (outliers): " + ", ".join(f"{n} ({e:.2f} px)" for n, e in c.dropped)
     return s
@@ -323,7 +337,8 @@ def deblur_calibrate(
     if not quiet:
         for c in cams.values(): print(_describe(c))
         for s in stereo:
-            print(f"stereo {s.a} → {s.b}: rotation vector {np.degrees(Rotation.from_matrix(s.R).as_rotvec()).round(4).tolist()}°, "
+            print(f"stereo {s.a} → {s.b}: rotation vector "
+                  f"{np.degrees(Rotation.from_matrix(s.R).as_rotvec()).round(4).tolist()}°, "
                   f"T {s.T.round(5).tolist()} m, RMS {s.rms:.4f} px over {len(s.view_errors)} pairs"
                   + (f"; skipped {', '.join(s.skipped)}" if s.skipped else "") + (f"; dropped {', '.join(n for n, _ in s.dropped)}" if s.dropped else ""))
     print(f"deblur_calibrate: wrote {p} ({len(cams)} camera{'s' * (len(cams) > 1)}"

@@ -19,7 +19,8 @@ def _check_times(times, n, name="times"):
     t = np.asarray(times, dtype=np.float64)
     if t.ndim == 0: t = t[None]
     if t.shape != (n,): raise ValueError(f"{name}: must have shape ({n},) to match the poses, got {t.shape}")
-    if not np.isfinite(t).all(): raise ValueError(f"{name}: contains NaN or inf at index {np.flatnonzero(~np.isfinite(t))[0]}")
+    if not np.isfinite(t).all():
+        raise ValueError(f"{name}: contains NaN or inf at index {np.flatnonzero(~np.isfinite(t))[0]}")
     bad = np.flatnonzero(np.diff(t) <= 0)
     if bad.size: raise ValueError(f"{name}: must be strictly increasing, but {name}[{bad[0] + 1}]={t[bad[0] + 1]!r} "
                                   f"follows {t[bad[0]]!r}")
@@ -161,7 +162,8 @@ def synthetic_shake(
     "A seeded, band-limited hand-shake trajectory over `[0, duration]` s."
     if not np.isfinite(duration) or duration <= 0: raise ValueError(f"duration: must be > 0 seconds, got {duration}")
     if not rate > 0: raise ValueError(f"rate: must be > 0 Hz, got {rate}")
-    if not 0 < bandwidth < rate / 2: raise ValueError(f"bandwidth: must lie in (0, rate/2 = {rate / 2:g}) Hz, got {bandwidth}")
+    if not 0 < bandwidth < rate / 2:
+        raise ValueError(f"bandwidth: must lie in (0, rate/2 = {rate / 2:g}) Hz, got {bandwidth}")
     for nm, v in (("rot_std", rot_std), ("trans_std", trans_std), ("rot_scale", rot_scale), ("trans_scale", trans_scale)):
         if not np.isfinite(v) or v < 0: raise ValueError(f"{nm}: must be ≥ 0, got {v}")
     rng = np.random.default_rng(seed)
@@ -198,7 +200,8 @@ class IMU:
         if t.ndim != 1: raise ValueError(f"timestamps: must be 1-D, got shape {t.shape}")
         if t.size == 0: raise ValueError("timestamps: the IMU record is empty")
         if t.size < 2: raise ValueError("timestamps: need at least 2 samples to integrate, got 1")
-        if not np.isfinite(t).all(): raise ValueError(f"timestamps: NaN or inf at index {np.flatnonzero(~np.isfinite(t))[0]}")
+        if not np.isfinite(t).all():
+            raise ValueError(f"timestamps: NaN or inf at index {np.flatnonzero(~np.isfinite(t))[0]}")
         d = np.diff(t)
         if (d <= 0).any():
             i = np.flatnonzero(d <= 0)[0] + 1
@@ -211,7 +214,8 @@ class IMU:
 
     def _check(self, a, name):
         a = np.asarray(a, dtype=np.float64)
-        if a.shape != (len(self.t), 3): raise ValueError(f"{name}: must have shape ({len(self.t)}, 3) to match the timestamps, got {a.shape}")
+        if a.shape != (len(self.t), 3):
+            raise ValueError(f"{name}: must have shape ({len(self.t)}, 3) to match the timestamps, got {a.shape}")
         bad = np.flatnonzero(~np.isfinite(a).all(1))
         if bad.size: raise ValueError(f"{name}: NaN or inf at index {bad[0]}")
         return a
@@ -232,9 +236,11 @@ def integrate_gyro(
     q = np.atleast_1d(np.asarray(times, dtype=np.float64))
     if q.ndim != 1 or q.size == 0: raise ValueError(f"times: must be a non-empty 1-D array, got shape {q.shape}")
     if not np.isfinite(q).all(): raise ValueError("times: contains NaN or inf")
-    if np.any(np.diff(q) < 0): raise ValueError(f"times: must be non-decreasing (index {np.flatnonzero(np.diff(q) < 0)[0] + 1})")
+    if np.any(np.diff(q) < 0):
+        raise ValueError(f"times: must be non-decreasing (index {np.flatnonzero(np.diff(q) < 0)[0] + 1})")
     if q[0] < rec.t[0] or q[-1] > rec.t[-1]:
-        raise ValueError(f"times: [{q[0]:.9g}, {q[-1]:.9g}] s lies outside the gyro record [{rec.t[0]:.9g}, {rec.t[-1]:.9g}] s")
+        raise ValueError(f"times: [{q[0]:.9g}, {q[-1]:.9g}] s lies outside the gyro record [{rec.t[0]:.9g}, "
+                         f"{rec.t[-1]:.9g}] s")
     b = np.union1d(q, rec.t[(rec.t > q[0]) & (rec.t < q[-1])])
     mid = (b[1:] + b[:-1]) / 2
     w = np.stack([np.interp(mid, rec.t, rec.gyro[:, i]) for i in range(3)], -1)
@@ -316,10 +322,13 @@ def read_imu_csv(
         if str(ex).startswith(str(p)): raise
         raise ValueError(f"{p}: cannot read as an IMU CSV ({ex})") from ex
     missing = [c for c in ("t", "gx", "gy", "gz") if c not in header]
-    if missing: raise ValueError(f"{p}: missing column(s) {missing}; the header must name t,gx,gy,gz[,ax,ay,az], got {header}")
+    if missing:
+        raise ValueError(f"{p}: missing column(s) {missing}; the header must name t,gx,gy,gz[,ax,ay,az], got {header}")
     has_acc = [c in header for c in ("ax", "ay", "az")]
-    if any(has_acc) and not all(has_acc): raise ValueError(f"{p}: accelerometer columns must be all of ax,ay,az, got {header}")
-    if data.shape[1] != len(header): raise ValueError(f"{p}: {data.shape[1]} values per row but {len(header)} header columns")
+    if any(has_acc) and not all(has_acc):
+        raise ValueError(f"{p}: accelerometer columns must be all of ax,ay,az, got {header}")
+    if data.shape[1] != len(header):
+        raise ValueError(f"{p}: {data.shape[1]} values per row but {len(header)} header columns")
     col = lambda *names: data[:, [header.index(n) for n in names]]
     try: return IMU(col("t")[:, 0], col("gx", "gy", "gz"), col("ax", "ay", "az") if all(has_acc) else None)
     except ValueError as ex: raise ValueError(f"{p}: {ex}") from ex

@@ -22,7 +22,8 @@ def _to_u8(img): return (np.clip(img, 0, 1) * 255 + 0.5).astype(np.uint8)
 
 def write_png(path, img):
     "Write a float RGB image in [0, 1] as an 8-bit PNG."
-    if not cv2.imwrite(str(path), cv2.cvtColor(_to_u8(img), cv2.COLOR_RGB2BGR)): raise OSError(f"could not write {path}")
+    if not cv2.imwrite(str(path), cv2.cvtColor(_to_u8(img), cv2.COLOR_RGB2BGR)):
+        raise OSError(f"could not write {path}")
 
 def preview(sharp, blurry, kernel, step=16):
     "A side-by-side picture: sharp | blurry | kernel-map magnitude with arrows (uint8 RGB)."

@@ -68,13 +68,15 @@ class Sample:
 
     def __post_init__(self):
         n = f"sample {self.index}"
-        if int(self.index) != self.index or self.index < 0: raise ValueError(f"index: must be a non-negative integer, got {self.index}")
+        if int(self.index) != self.index or self.index < 0:
+            raise ValueError(f"index: must be a non-negative integer, got {self.index}")
         self.index = int(self.index)
         if self.split not in SPLITS: raise ValueError(f"{n}: split must be one of {SPLITS}, got {self.split!r}")
         self.blurry = _as_u8_or_f32(self.blurry, f"{n}.blurry")
         self.sharp = _as_u8_or_f32(self.sharp, f"{n}.sharp")
         hw = self.blurry.shape[:2]
-        if self.sharp.shape[:2] != hw: raise ValueError(f"{n}.sharp: shape {self.sharp.shape} does not match blurry {self.blurry.shape}")
+        if self.sharp.shape[:2] != hw:
+            raise ValueError(f"{n}.sharp: shape {self.sharp.shape} does not match blurry {self.blurry.shape}")
         self.depth = as_depth(self.depth, f"{n}.depth", shape=self.blurry.shape)
         k = np.asarray(self.kernel, np.float32)
         if k.shape != (*hw, 2): raise ValueError(f"{n}.kernel: need shape {(*hw, 2)}, got {k.shape}")
@@ -87,7 +89,8 @@ class Sample:
         if self.mask is not None:
             m = np.asarray(self.mask)
             if m.shape != hw: raise ValueError(f"{n}.mask: need shape {hw}, got {m.shape}")
-            if m.dtype != bool and not np.isin(m, (0, 1)).all(): raise ValueError(f"{n}.mask: values must be 0/1 or bool")
+            if m.dtype != bool and not np.isin(m, (0, 1)).all():
+                raise ValueError(f"{n}.mask: values must be 0/1 or bool")
             self.mask = m.astype(np.uint8)
         if self.path is not None:
             self.path = _check_path(self.path, hw, f"{n}.path")
@@ -97,7 +100,8 @@ class Sample:
         self.times = np.asarray(self.times, np.float64)
         P = len(self.times)
         if self.times.shape != (P,) or self.R.shape != (P, 3, 3) or self.T.shape != (P, 3):
-            raise ValueError(f"{n}: poses need R P×3×3, T P×3, times P; got {self.R.shape}, {self.T.shape}, {self.times.shape}")
+            raise ValueError(f"{n}: poses need R P×3×3, T P×3, times P; got {self.R.shape}, {self.T.shape}, "
+                             f"{self.times.shape}")
         try: json.dumps(self.params)
         except TypeError as e: raise ValueError(f"{n}.params: must be JSON-serialisable ({e})") from None
 
@@ -117,7 +121,8 @@ def _u8(img): return img if img.dtype == np.uint8 else np.floor(np.clip(img, 0, 
 
 def _sample_arrays(s:Sample, image_dtype="uint8"):
     "The `(key, array)` members of one sample, in their fixed order."
-    if image_dtype not in ("uint8", "float32"): raise ValueError(f"image_dtype: 'uint8' or 'float32', got {image_dtype!r}")
+    if image_dtype not in ("uint8", "float32"):
+        raise ValueError(f"image_dtype: 'uint8' or 'float32', got {image_dtype!r}")
     conv = _u8 if image_dtype == "uint8" else (lambda a: as_image(a) if a.dtype == np.uint8 else a)
     meta = json.dumps(dict(index=s.index, scene=s.scene, split=s.split, params=s.params), sort_keys=True)
     out = [("blurry", conv(s.blurry)), ("sharp", conv(s.sharp)), ("depth", s.depth), ("kernel", s.kernel)]
@@ -133,16 +138,19 @@ def shard_bytes(samples,             # `Sample`s of one split, distinct indices
     "The bytes of one shard: an uncompressed `.npz` with fixed timestamps (same samples → same bytes)."
     samples = sorted(samples, key=lambda s: s.index)
     if not samples: raise ValueError("samples: a shard needs at least one sample")
-    if len({s.split for s in samples}) > 1: raise ValueError(f"samples: a shard holds one split, got {sorted({s.split for s in samples})}")
+    if len({s.split for s in samples}) > 1:
+        raise ValueError(f"samples: a shard holds one split, got {sorted({s.split for s in samples})}")
     idx = [s.index for s in samples]
-    if len(set(idx)) < len(idx): raise ValueError(f"samples: duplicate indices {sorted({i for i in idx if idx.count(i) > 1})}")
+    if len(set(idx)) < len(idx):
+        raise ValueError(f"samples: duplicate indices {sorted({i for i in idx if idx.count(i) > 1})}")
     buf = io.BytesIO()
     with zipfile.ZipFile(buf, "w", zipfile.ZIP_STORED, allowZip64=True) as z:
         for s in samples:
             for key, a in _sample_arrays(s, image_dtype):
                 info = zipfile.ZipInfo(f"{s.index:09d}/{key}.npy", date_time=_ZIP_DATE)
                 info.external_attr = 0o644 << 16
-                with z.open(info, "w", force_zip64=True) as f: np.lib.format.write_array(f, np.ascontiguousarray(a), allow_pickle=False)
+                with z.open(info, "w", force_zip64=True) as f:
+                    np.lib.format.write_array(f, np.ascontiguousarray(a), allow_pickle=False)
     return buf.getvalue()
 
 def atomic_write(path,   # final file name
@@ -190,7 +198,8 @@ def _open_npz(path):
     p = Path(path)
     if not p.is_file(): raise FileNotFoundError(f"shard: file not found: {p}")
     try: return np.load(p, allow_pickle=False)
-    except (zipfile.BadZipFile, ValueError, OSError, EOFError) as e: raise ValueError(f"shard {p.name}: corrupt, cannot be read ({e})") from None
+    except (zipfile.BadZipFile, ValueError, OSError, EOFError) as e:
+        raise ValueError(f"shard {p.name}: corrupt, cannot be read ({e})") from None
 
 def _shard_indices(z):
     return sorted({int(k.split("/")[0]) for k in z.files})
@@ -250,7 +259,8 @@ def read_manifest(folder  # dataset folder
     except (json.JSONDecodeError, UnicodeDecodeError) as e: raise ValueError(f"{p}: not valid JSON ({e})") from None
     if m.get("format") != FORMAT: raise ValueError(f"{p}: not a {FORMAT} manifest")
     if m.get("format_version", 0) > FORMAT_VERSION:
-        raise ValueError(f"{p}: format version {m['format_version']} is newer than this package reads ({FORMAT_VERSION})")
+        raise ValueError(f"{p}: format version {m['format_version']} is newer than this package reads "
+                         f"({FORMAT_VERSION})")
     return m
 
 def write_dataset(folder,                    # dataset folder (created)
@@ -261,7 +271,8 @@ def write_dataset(folder,                    # dataset folder (created)
                   generator="write_dataset"  # who wrote it (stored in the manifest)
                  ) -> dict:
     "Write samples (e.g. real captures) as a complete dataset: shards per split in index order, then the manifest."
-    if int(shard_size) != shard_size or shard_size < 1: raise ValueError(f"shard_size: must be a positive integer, got {shard_size}")
+    if int(shard_size) != shard_size or shard_size < 1:
+        raise ValueError(f"shard_size: must be a positive integer, got {shard_size}")
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     by_split = {s: [] for s in SPLITS}
@@ -303,14 +314,17 @@ def verify_dataset(folder,          # dataset folder
         p = folder / r["file"]
         if not p.is_file(): raise ValueError(f"shard {r['file']}: missing from {folder}")
         if p.stat().st_size != r["bytes"] or _sha256_file(p) != r["sha256"]:
-            raise ValueError(f"shard {r['file']}: checksum mismatch; the file is corrupt (regenerate it: rerun the command)")
+            raise ValueError(f"shard {r['file']}: checksum mismatch; the file is corrupt (regenerate it: rerun the "
+                             "command)")
         if read:
             got = [s.index for s in read_shard(p)]
-            if got != r["indices"]: raise ValueError(f"shard {r['file']}: holds samples {got[:5]}…, manifest says {r['indices'][:5]}…")
+            if got != r["indices"]:
+                raise ValueError(f"shard {r['file']}: holds samples {got[:5]}…, manifest says {r['indices'][:5]}…")
         dup = seen & set(r["indices"])
         if dup: raise ValueError(f"shard {r['file']}: sample(s) {sorted(dup)[:5]} also appear in another shard")
         seen |= set(r["indices"])
-    if len(seen) != m["n_samples"]: raise ValueError(f"{folder}: shards hold {len(seen)} samples, manifest says {m['n_samples']}")
+    if len(seen) != m["n_samples"]:
+        raise ValueError(f"{folder}: shards hold {len(seen)} samples, manifest says {m['n_samples']}")
     return {s: sum(r["count"] for r in m["shards"] if r["split"] == s) for s in SPLITS}
 
 def iter_samples(folder,        # dataset folder
@@ -337,12 +351,14 @@ def _source_items(src, n_scenes):
     p = Path(path).resolve()
     if not p.is_dir(): raise FileNotFoundError(f"source: folder not found: {p}")
     if kind == "folder":
-        if not (p / "camera.json").is_file(): raise FileNotFoundError(f"source: no camera.json in {p} (an RGB-D folder needs one)")
+        if not (p / "camera.json").is_file():
+            raise FileNotFoundError(f"source: no camera.json in {p} (an RGB-D folder needs one)")
         rgbs = sorted(q.name for q in (p / "rgb").glob("*") if q.suffix.lower() in (".png", ".jpg", ".jpeg"))
         if not rgbs: raise FileNotFoundError(f"source: no images in {p / 'rgb'}")
         return {f"{p.name}/{Path(r).stem}": [["folder", str(p), r]] for r in rgbs}
     trajs = [p] if (p / "photo").is_dir() else sorted(q for q in p.iterdir() if (q / "photo").is_dir())
-    if not trajs: raise FileNotFoundError(f"source: {p} is neither a SceneNet trajectory (photo/, depth/) nor a folder of them")
+    if not trajs:
+        raise FileNotFoundError(f"source: {p} is neither a SceneNet trajectory (photo/, depth/) nor a folder of them")
     out = {}
     for t in trajs:
         frames = sorted(int(q.stem) for q in (t / "photo").glob("*.jpg") if q.stem.isdigit())
@@ -363,15 +379,20 @@ def plan_splits(params:dict  # normalised parameters (`dataset_params`)
     tf_ = params["test_fraction"]
     forced = params.get("test_scenes") or []
     for k in forced:
-        if k not in pool: raise ValueError(f"test_scenes: {k!r} is not a scene configuration of the sources; they are {names[:6]}{' …' if G > 6 else ''}")
+        if k not in pool:
+            raise ValueError(f"test_scenes: {k!r} is not a scene configuration of the sources; they are "
+                             f"{names[:6]}{' …' if G > 6 else ''}")
     if forced and tf_ == 0: raise ValueError(f"test_scenes: {forced} given with test_fraction=0 (no test split)")
     n_test_scenes = 0 if tf_ == 0 else min(max(1, len(forced), round(tf_ * G)), G - 1)
     if tf_ > 0 and G < 2:
-        raise ValueError(f"test_fraction: the sources give {G} scene configuration(s); a train/test split needs at least 2 "
+        raise ValueError(f"test_fraction: the sources give {G} scene configuration(s); a train/test split needs at "
+                         "least 2 "
                          "(add sources, raise n_scenes, or set test_fraction=0)")
-    if len(forced) > n_test_scenes: raise ValueError(f"test_scenes: {len(forced)} forced test configurations leave none of the {G} for training")
+    if len(forced) > n_test_scenes:
+        raise ValueError(f"test_scenes: {len(forced)} forced test configurations leave none of the {G} for training")
     perm = np.random.default_rng(np.random.SeedSequence(params["seed"], spawn_key=(1,))).permutation(G)
-    drawn = [names[i] for i in perm if names[i] not in forced][:n_test_scenes - len(forced)]   # no forced scenes: as before
+    # no forced scenes: as before
+    drawn = [names[i] for i in perm if names[i] not in forced][:n_test_scenes - len(forced)]
     test = sorted(forced + drawn)
     train = sorted(set(names) - set(test))
     n_test = round(params["n"] * tf_) if test else 0
@@ -386,7 +407,8 @@ def _range(v, name, lo=None, positive=False):
         except ValueError: raise ValueError(f"{name}: expected a number or 'lo,hi', got {v!r}") from None
     r = [float(x) for x in np.atleast_1d(np.asarray(v, dtype=np.float64))]
     if len(r) == 1: r = r * 2
-    if len(r) != 2 or not all(np.isfinite(r)) or r[0] > r[1]: raise ValueError(f"{name}: need lo ≤ hi (finite), got {v!r}")
+    if len(r) != 2 or not all(np.isfinite(r)) or r[0] > r[1]:
+        raise ValueError(f"{name}: need lo ≤ hi (finite), got {v!r}")
     if positive and r[0] <= 0: raise ValueError(f"{name}: must be > 0, got {v!r}")
     if lo is not None and r[0] < lo: raise ValueError(f"{name}: must be ≥ {lo}, got {v!r}")
     return r
@@ -432,8 +454,10 @@ def dataset_params(n=64,                    # number of samples
         if not Path(p).exists(): raise FileNotFoundError(f"imu: not found: {p}")
     if imus == []: raise ValueError("imu: empty list of IMU records")
     if reference not in ("start", "mid"): raise ValueError(f"reference: 'start' or 'mid', got {reference!r}")
-    if image_dtype not in ("uint8", "float32"): raise ValueError(f"image_dtype: 'uint8' or 'float32', got {image_dtype!r}")
-    if not (np.isfinite(test_fraction) and 0 <= test_fraction < 1): raise ValueError(f"test_fraction: must be in [0, 1), got {test_fraction}")
+    if image_dtype not in ("uint8", "float32"):
+        raise ValueError(f"image_dtype: 'uint8' or 'float32', got {image_dtype!r}")
+    if not (np.isfinite(test_fraction) and 0 <= test_fraction < 1):
+        raise ValueError(f"test_fraction: must be in [0, 1), got {test_fraction}")
     if not (np.isfinite(t_readout) and t_readout >= 0): raise ValueError(f"t_readout: must be ≥ 0 s, got {t_readout}")
     tests = [s.strip() for s in (test_scenes.split(",") if isinstance(test_scenes, str) else test_scenes or ()) if str(s).strip()]
     tests = sorted(set(map(str, tests)))
@@ -555,7 +579,8 @@ def generate_sample(params:dict,  # normalised parameters (`dataset_params`)
                    path_segments=kp or params["segments"],
                    backend="numba", threads=1)            # the CPU path on every machine: same bytes with or without a GPU
     R, T = b.R, b.T
-    if params["t_readout"]:                      # rolling shutter: store the poses of row 0 (others follow from t_readout)
+    # rolling shutter: store the poses of row 0 (others follow from t_readout)
+    if params["t_readout"]:
         R, T = R[:, 0], T[:, 0]
     kern = b.kernel if params["segments"] == 1 else b.kernel[:, :, -1]
     drawn = dict(item=list(item), focal_multiplier=m, crop=[oy, ox], exposure=exposure, sf=sf, poses=len(b.times), rot_scale=rs, trans_scale=ts,
@@ -574,7 +599,8 @@ def plan_shards(params, plan):
     out, start, S = [], 0, params["shard_size"]
     for sp in SPLITS:
         n = plan["counts"][sp]
-        for k in range(0, n, S): out.append((f"{sp}-{k // S:05d}.npz", sp, list(range(start + k, start + min(k + S, n)))))
+        for k in range(0, n, S):
+            out.append((f"{sp}-{k // S:05d}.npz", sp, list(range(start + k, start + min(k + S, n)))))
         start += n
     return out
 
@@ -617,7 +643,8 @@ def _prepare_folder(out, params, splits, overwrite):
     if not (out / "manifest.json").is_file():
         others = [p.name for p in out.iterdir() if not _OUR_FILE.match(p.name)]
         if others and not overwrite:
-            raise ValueError(f"out: {out} is not empty and holds no dataset ({others[:3]}…); choose an empty folder or use --overwrite")
+            raise ValueError(f"out: {out} is not empty and holds no dataset ({others[:3]}…); choose an empty folder or "
+                             "use --overwrite")
         for p in out.iterdir():
             if _OUR_FILE.match(p.name): p.unlink()
         return []
@@ -671,7 +698,8 @@ def _executor(workers, client, mp_context, threads=1):
             for v, x in saved.items():
                 if x is None: os.environ.pop(v, None)
                 else: os.environ[v] = x
-        import importlib                       # the installed module's function: picklable by name, also from a notebook
+        # the installed module's function: picklable by name, also from a notebook
+        import importlib
         init = importlib.import_module("deblur_nbdev.dataset")._init_pool_worker
         ex = ProcessPoolExecutor(workers, mp_context=mp.get_context(mp_context), initializer=init)
         return ex, workers, restore
@@ -696,7 +724,8 @@ def generate_dataset(out,                  # output folder (created; resumed whe
     workers = _int(workers, "workers", 1)
     out = Path(out)
     records = {r["file"]: r for r in _prepare_folder(out, params, splits, overwrite)}
-    for file, sp, idx in plan_shards(params, plan):             # renamed into place by a killed run before it was recorded
+    # renamed into place by a killed run before it was recorded
+    for file, sp, idx in plan_shards(params, plan):
         if file not in records and (out / file).is_file():
             r = _adopt(out / file, sp, idx)
             if r: records[file] = r
@@ -721,7 +750,8 @@ def generate_dataset(out,                  # output folder (created; resumed whe
                     write(False)
                     last = time.monotonic()
         else:
-            import importlib                   # the installed module's function: picklable by name, also from a notebook
+            # the installed module's function: picklable by name, also from a notebook
+            import importlib
             task = importlib.import_module("deblur_nbdev.dataset")._shard_task
             pending, queue = {}, list(todo)
             while queue or pending:
@@ -732,8 +762,10 @@ def generate_dataset(out,                  # output folder (created; resumed whe
                 for f in fin:
                     try: data = f.result()
                     except BrokenProcessPool as e:
-                        raise RuntimeError(f"workers: a worker process died ({e}). With mp_context='spawn', a script that calls "
-                                           "generate_dataset must guard its top-level code with `if __name__ == '__main__':`") from None
+                        raise RuntimeError(f"workers: a worker process died ({e}). With mp_context='spawn', a script "
+                                           "that calls "
+                                           "generate_dataset must guard its top-level code with `if __name__ == "
+                                           "'__main__':`") from None
                     done(pending.pop(f), data)
                 if time.monotonic() - last > 1:
                     write(False)
@@ -785,13 +817,15 @@ def _member_offsets(path):
     out = {}
     with open(path, "rb") as f, zipfile.ZipFile(f) as z:
         for info in z.infolist():
-            if info.compress_type != zipfile.ZIP_STORED: raise ValueError(f"shard {Path(path).name}: {info.filename} is compressed")
+            if info.compress_type != zipfile.ZIP_STORED:
+                raise ValueError(f"shard {Path(path).name}: {info.filename} is compressed")
             f.seek(info.header_offset)
             h = f.read(30)
             f.seek(info.header_offset + 30 + int.from_bytes(h[26:28], "little") + int.from_bytes(h[28:30], "little"))
             ver = np.lib.format.read_magic(f)
             shape, fortran, dt = (np.lib.format.read_array_header_1_0 if ver == (1, 0) else np.lib.format.read_array_header_2_0)(f)
-            if fortran or dt.byteorder == ">": raise ValueError(f"shard {Path(path).name}: {info.filename} is not a little-endian C array")
+            if fortran or dt.byteorder == ">":
+                raise ValueError(f"shard {Path(path).name}: {info.filename} is not a little-endian C array")
             out[info.filename[:-4]] = (f.tell(), dt, shape)
     return out
 
@@ -800,7 +834,8 @@ def _tf_index(folder, files, keys):
     offs, counts, dtypes, full, hw = [], [], {}, {}, None
     for file in files:
         try: mem = _member_offsets(Path(folder) / file)
-        except (zipfile.BadZipFile, OSError, ValueError) as e: raise ValueError(f"shard {file}: cannot be indexed ({e})") from None
+        except (zipfile.BadZipFile, OSError, ValueError) as e:
+            raise ValueError(f"shard {file}: cannot be indexed ({e})") from None
         idx = sorted({int(k.split("/")[0]) for k in mem})
         rows = []
         for i in idx:
@@ -813,9 +848,12 @@ def _tf_index(folder, files, keys):
                     if k != "mask": raise ValueError(f"shard {file}: sample {i} has no {k}{hint}")
                     row.append(-1)
                     continue
-                if dtypes.setdefault(k, m[1]) != m[1]: raise ValueError(f"shard {file}: sample {i}'s {k} is {m[1]}, others {dtypes[k]}")
+                if dtypes.setdefault(k, m[1]) != m[1]:
+                    raise ValueError(f"shard {file}: sample {i}'s {k} is {m[1]}, others {dtypes[k]}")
                 if hw is None: hw = m[2][:2]
-                if m[2][:2] != hw: raise ValueError(f"shard {file}: sample {i} is {m[2][:2]}; make_tf_dataset needs one image size, {hw}")
+                if m[2][:2] != hw:
+                    raise ValueError(f"shard {file}: sample {i} is {m[2][:2]}; make_tf_dataset needs one image size, "
+                                     f"{hw}")
                 if full.setdefault(k, m[2]) != m[2]:
                     raise ValueError(f"shard {file}: sample {i}'s {k} has shape {m[2]}, others {full[k]}")
                 row.append(m[0])
@@ -897,7 +935,8 @@ def make_tf_dataset(path,                 # dataset folder
             y0, x0 = u[0] % (H - ch + 1), u[1] % (W - cw + 1)
             d = {k: v[y0:y0 + ch, x0:x0 + cw] for k, v in d.items()}
         sign = tf.ones([2])
-        if flip:                                                  # horizontal (axis 1): kx → −kx; vertical (axis 0): ky → −ky
+        # horizontal (axis 1): kx → −kx; vertical (axis 0): ky → −ky
+        if flip:
             fh, fv = tf.random.stateless_uniform([], s[1]) < 0.5, tf.random.stateless_uniform([], s[2]) < 0.5
             axes = tf.boolean_mask(tf.constant([0, 1]), tf.stack([fv, fh]))     # one reverse per array, no branches
             d = {k: tf.reverse(v, axes) for k, v in d.items()}
@@ -908,7 +947,8 @@ def make_tf_dataset(path,                 # dataset folder
         "A batch of stored arrays → (input, target) float32, normalised (vectorised over the batch)."
         x = [to_float(d["blurry"])]
         if use_d:
-            x.append(tf.minimum(1.0, tf.math.divide_no_nan(tf.constant(depth_near, tf.float32), d["depth"]))[..., None])  # holes (0) → 0
+            # holes (0) → 0
+            x.append(tf.minimum(1.0, tf.math.divide_no_nan(tf.constant(depth_near, tf.float32), d["depth"]))[..., None])
         if use_k: x.append(d["kernel"] * (kernel_scale * sign[:, None, None, :]))
         if use_p:                         # every point of the path flips like the kernel: (x, y) → (±x, ±y)
             p = d["path"] * (kernel_scale * sign[:, None, None, None, :])

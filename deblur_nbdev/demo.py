@@ -43,7 +43,8 @@ def _train_all(data, out, jobs, workers, progress):
     from concurrent.futures import as_completed
     from deblur_nbdev.dataset import _executor
     threads = max(1, (os.cpu_count() or 1) // workers)
-    if progress: print(f"deblur_demo: training {', '.join(jobs)}: {workers} at a time, {threads} thread(s) each", flush=True)
+    if progress:
+        print(f"deblur_demo: training {', '.join(jobs)}: {workers} at a time, {threads} thread(s) each", flush=True)
     ex, _, restore = _executor(workers, None, "spawn", threads=threads)
     fn = importlib.import_module("deblur_nbdev.demo")._train_variant   # the installed function: picklable by name
     try: futs = {ex.submit(fn, data, out / "models" / v, kw | dict(progress=False)): v for v, kw in jobs.items()}

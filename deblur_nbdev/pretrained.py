@@ -44,11 +44,14 @@ def load_pretrained(variant="blind", # a shipped variant ('blind', 'depth', 'ker
                          f"train one with `make models`, or pass your own --model")
     e = models[variant]
     p = folder / e["file"]
-    if not p.is_file(): raise FileNotFoundError(f"model: {p} is listed in {folder / INDEX} but missing (reinstall the package)")
+    if not p.is_file():
+        raise FileNotFoundError(f"model: {p} is listed in {folder / INDEX} but missing (reinstall the package)")
     if _sha256(p) != e["sha256"]:
-        raise ValueError(f"model: {p} does not match its sha256 in {folder / INDEX} (corrupt or replaced); reinstall the package")
+        raise ValueError(f"model: {p} does not match its sha256 in {folder / INDEX} (corrupt or replaced); reinstall "
+                         "the package")
     m = load_model(p, compile=False)
-    if model_info(m)["variant"] != variant: raise ValueError(f"model: {p} is a {model_info(m)['variant']!r} U-Net, listed as {variant!r}")
+    if model_info(m)["variant"] != variant:
+        raise ValueError(f"model: {p} is a {model_info(m)['variant']!r} U-Net, listed as {variant!r}")
     return m
 
 # %% ../nbs/18_pretrained.ipynb #416f3393
@@ -97,7 +100,8 @@ def ship_model(run,           # a finished `deblur_train` output folder (model.k
     if not (run / "model.keras").is_file() or not cfg_p.is_file():
         raise FileNotFoundError(f"run: {run} holds no finished training run (model.keras and train.json)")
     cfg, log = json.loads(cfg_p.read_text()), read_log(run)
-    if len(log) < cfg["epochs"]: raise ValueError(f"run: {run} finished {len(log)} of {cfg['epochs']} epochs; resume it first")
+    if len(log) < cfg["epochs"]:
+        raise ValueError(f"run: {run} finished {len(log)} of {cfg['epochs']} epochs; resume it first")
     m = load_model(run / "model.keras", compile=False)
     info = model_info(m)
     folder.mkdir(parents=True, exist_ok=True)

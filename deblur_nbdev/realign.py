@@ -185,7 +185,8 @@ def realign(zed_image, zed_depth, K_zed,   # ZED RGB-D view and intrinsics
     X = points_3d(ud, uK, m.src)
     ok = np.isfinite(X).all(1)
     n = int(ok.sum())
-    if n < min_matches: raise RealignError(f"only {n} SIFT matches with ZED depth ({len(m.src)} in all); need at least {min_matches}")
+    if n < min_matches:
+        raise RealignError(f"only {n} SIFT matches with ZED depth ({len(m.src)} in all); need at least {min_matches}")
     X, x = X[ok], m.dst[ok]
     score = lambda R, T: warp_score(zi, zd, K_zed, R, T, target_image, K_target, poses, sigma)
     cands = []
@@ -229,7 +230,8 @@ def imu_extrinsics(row:dict):
         R = as_rotation(v.reshape(3, 3), "captures: R_imu_cam")[0]
     if (row.get("imu_time_offset") or "").strip():
         try: off = float(row["imu_time_offset"])
-        except ValueError: raise ValueError(f"captures: imu_time_offset {row['imu_time_offset']!r} is not a time in seconds") from None
+        except ValueError:
+            raise ValueError(f"captures: imu_time_offset {row['imu_time_offset']!r} is not a time in seconds") from None
         if not np.isfinite(off): raise ValueError(f"captures: imu_time_offset must be finite, got {off}")
     return R, off
 
@@ -237,7 +239,8 @@ def exposure_poses(row:dict, R_imu_cam=None, time_offset=None) -> Poses:
     "The phone's poses over its exposure from a capture row's `imu`, `t_start`, `exposure` [, `R_imu_cam`, `imu_time_offset`] columns (None if no IMU)."
     if not row.get("imu"): return None
     try: t0, exp = float(row["t_start"]), float(row["exposure"])
-    except (KeyError, TypeError, ValueError): raise ValueError(f"captures: row with imu={row['imu']!r} needs numeric t_start and exposure") from None
+    except (KeyError, TypeError, ValueError):
+        raise ValueError(f"captures: row with imu={row['imu']!r} needs numeric t_start and exposure") from None
     R_row, off_row = imu_extrinsics(row)
     p = Path(row["imu"])
     rec = read_deepgyro(p)[0] if p.is_dir() else read_imu_csv(p)
@@ -277,13 +280,15 @@ def deblur_realign(
             (outp / f"{stem}_pose.json").write_text(json.dumps(candidates_to_dict(res), indent=1))
             write_aligned(outp, stem, align_capture(ims, cams, res.R, res.T))
             done.append(stem)
-            if not quiet: print(f"{stem}: {res.best.method} (threshold {res.best.threshold:g} px), score {res.best.score:.4f}, "
+            if not quiet:
+                print(f"{stem}: {res.best.method} (threshold {res.best.threshold:g} px), score {res.best.score:.4f}, "
                                 f"{res.n_matches} matches → {out}/{stem}_*")
         except (ValueError, FileNotFoundError) as e:          # RealignError is a ValueError: report, skip, go on
             failed.append(dict(capture=stem, error=str(e)))
             print(f"{stem}: skipped: {e}", file=sys.stderr)
     (outp / "realign_report.json").write_text(json.dumps(dict(realigned=done, failed=failed), indent=1))
-    if not done: raise ValueError(f"no capture could be re-aligned ({len(failed)} failed; see {out}/realign_report.json)")
+    if not done:
+        raise ValueError(f"no capture could be re-aligned ({len(failed)} failed; see {out}/realign_report.json)")
     print(f"deblur_realign: wrote {len(done)} re-aligned capture{'s' * (len(done) > 1)} to {out}/"
           + (f" ({len(failed)} skipped)" if failed else "") + " and realign_report.json")
     return dict(realigned=done, failed=failed)

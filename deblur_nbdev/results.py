@@ -55,7 +55,8 @@ def ssim(pred,       # `H×W×3` output, float in [0, 1] (clipped) or uint8
     _, S = structural_similarity(t, p, channel_axis=-1, data_range=1, full=True)
     inner = np.zeros_like(m)
     inner[3:-3, 3:-3] = True                 # like scikit-image's mean: 7×7 window inside the image
-    if not (m & inner).any(): raise ValueError("mask: no trusted pixel at least 3 px from the image border (SSIM's 7×7 window)")
+    if not (m & inner).any():
+        raise ValueError("mask: no trusted pixel at least 3 px from the image border (SSIM's 7×7 window)")
     return float(S.mean(-1)[m & inner].mean())
 
 # %% ../nbs/15_results.ipynb #158ae07e
@@ -65,7 +66,8 @@ def line_psf(dx:float,               # displacement in x (px, right) from exposu
              oversample:int=4        # points per pixel of path length
             ) -> np.ndarray:         # float32 `(2r+1)×(2r+1)`, sums to 1, origin at the centre pixel
     "The linear motion PSF of a kernel-map entry: the segment drawn with bilinear weights, origin at the centre."
-    if not (np.isfinite(dx) and np.isfinite(dy)): raise ValueError(f"kernel: displacement must be finite, got ({dx}, {dy})")
+    if not (np.isfinite(dx) and np.isfinite(dy)):
+        raise ValueError(f"kernel: displacement must be finite, got ({dx}, {dy})")
     if reference not in ("start", "mid"): raise ValueError(f"reference: 'start' or 'mid', got {reference!r}")
     r = int(np.ceil(max(abs(dx), abs(dy)))) + 1
     c = r
@@ -260,14 +262,16 @@ def _as_models(models):
     for name, m in models.items():                                       # cheap checks before TensorFlow loads
         if _variant_of(name) not in ALL_VARIANTS:
             raise ValueError(f"models: {name!r} is not a variant (or 'label:variant'); one of {list(ALL_VARIANTS)}")
-        if isinstance(m, (str, Path)) and not Path(m).is_file(): raise FileNotFoundError(f"models: {name}: model file not found: {m}")
+        if isinstance(m, (str, Path)) and not Path(m).is_file():
+            raise FileNotFoundError(f"models: {name}: model file not found: {m}")
     from deblur_nbdev.unet import load_model, model_info
     out = {}
     for name, m in models.items():
         src = "in memory"
         if isinstance(m, (str, Path)): src, m = str(m), load_model(m)
         v = model_info(m)["variant"]
-        if _variant_of(name) != v: raise ValueError(f"models: {name!r} = {src} is a {v!r} model (the name must be its variant)")
+        if _variant_of(name) != v:
+            raise ValueError(f"models: {name!r} = {src} is a {v!r} model (the name must be its variant)")
         out[name] = (m, src)
     return dict(sorted(out.items(), key=lambda kv: (":" in kv[0], list(ALL_VARIANTS).index(_variant_of(kv[0])))))
 
@@ -296,7 +300,8 @@ def parse_models(spec) -> dict:
         found = {}
         for f in sorted([*p.glob("*/model.keras"), *p.glob("*.keras")]):
             v = _peek_variant(f)
-            if v is None:                                             # not readable without loading: load it (clear errors)
+            # not readable without loading: load it (clear errors)
+            if v is None:
                 from deblur_nbdev.unet import load_model, model_info
                 v = model_info(load_model(f, compile=False))["variant"]
             if v in found: raise ValueError(f"models: two {v!r} models in {p}: {found[v]} and {f}")
@@ -310,7 +315,8 @@ def parse_models(spec) -> dict:
         if not eq or not path.strip(): raise ValueError(f"models: {part!r} is not 'variant=path'")
         if name not in VARIANTS: raise ValueError(f"models: {name!r} is not a variant; one of {list(VARIANTS)}")
         if name in out: raise ValueError(f"models: {name!r} given twice")
-        if not Path(path.strip()).is_file(): raise FileNotFoundError(f"models: {name}: model file not found: {path.strip()}")
+        if not Path(path.strip()).is_file():
+            raise FileNotFoundError(f"models: {name}: model file not found: {path.strip()}")
         out[name] = path.strip()
     return out
 
@@ -341,7 +347,8 @@ def _summaries(rows, methods, n_resamples, seed):
         paired[g] = {}
         for a, b in pairs:
             ids = sorted(set(by[a]) & set(by[b]))
-            if ids: paired[g][f"{a} − {b}"] = dict(a=a, b=b, n=len(ids), **{k: bootstrap_ci([by[a][i][k] - by[b][i][k] for i in ids], n_resamples, seed=seed)
+            if ids:
+                paired[g][f"{a} − {b}"] = dict(a=a, b=b, n=len(ids), **{k: bootstrap_ci([by[a][i][k] - by[b][i][k] for i in ids], n_resamples, seed=seed)
                                                                           for k in ("psnr", "ssim")})
     return groups, summary, paired
 
@@ -365,7 +372,8 @@ def evaluate(models,                  # `{variant: model or .keras path}` (or 'b
     ms = _as_models(models)
     if max_samples is not None and (int(max_samples) != max_samples or max_samples < 1):
         raise ValueError(f"max_samples: a positive integer or None, got {max_samples}")
-    if split not in m["splits"] or not m["splits"][split]["count"]: raise ValueError(f"split: {data} holds no {split!r} samples")
+    if split not in m["splits"] or not m["splits"][split]["count"]:
+        raise ValueError(f"split: {data} holds no {split!r} samples")
     total = m["splits"][split]["count"] if max_samples is None else min(int(max_samples), m["splits"][split]["count"])
     methods = ["blurry"] + (["baseline"] if baseline else []) + list(ms)
     rows, kept, seen_groups, used = [], [], set(), dict(paths=0, wiener=0, its=[])
@@ -405,7 +413,9 @@ def evaluate(models,                  # `{variant: model or .keras path}` (or 'b
             chunk = []
     if chunk: score(chunk)
     bar.close()
-    if not rows: raise ValueError(f"data: every evaluated {split} image's blurry input equals its sharp image (no blur to remove)")
+    if not rows:
+        raise ValueError(f"data: every evaluated {split} image's blurry input equals its sharp image (no blur to "
+                         "remove)")
     groups, summary, paired = _summaries(rows, methods, n_resamples, seed)
     ex = _pick_examples(kept, examples)
     return dict(rows=rows, methods=methods, groups=groups, summary=summary, paired=paired,
@@ -482,14 +492,19 @@ def conclusions(result,       # `evaluate`'s result
         if d is None: continue
         p = d["psnr"]
         if not np.isfinite(p["lo"]):
-            out.append(f"Adding {_NAMES[v]} to the blind network changes PSNR by {p['mean']:+.2f} dB (too few images for an interval).")
+            out.append(f"Adding {_NAMES[v]} to the blind network changes PSNR by {p['mean']:+.2f} dB (too few images "
+                       "for an interval).")
         elif p["lo"] > 0:
-            out.append(f"Adding {_NAMES[v]} helps: {p['mean']:+.2f} dB over the blind network (95 % CI {p['lo']:+.2f} to {p['hi']:+.2f}).")
+            out.append(f"Adding {_NAMES[v]} helps: {p['mean']:+.2f} dB over the blind network (95 % CI {p['lo']:+.2f} "
+                       f"to {p['hi']:+.2f}).")
         elif p["hi"] < 0:
-            out.append(f"Adding {_NAMES[v]} hurts: {p['mean']:+.2f} dB against the blind network (95 % CI {p['lo']:+.2f} to {p['hi']:+.2f}).")
+            out.append(f"Adding {_NAMES[v]} hurts: {p['mean']:+.2f} dB against the blind network (95 % CI "
+                       f"{p['lo']:+.2f} to {p['hi']:+.2f}).")
         else:
-            out.append(f"There is no clear evidence that {_NAMES[v]} help{'s' if v != 'kernel' and v != 'depth+kernel' else ''}: "
-                       f"{p['mean']:+.2f} dB against the blind network, and the 95 % CI ({p['lo']:+.2f} to {p['hi']:+.2f}) includes 0.")
+            out.append(f"There is no clear evidence that {_NAMES[v]} "
+                       f"help{'s' if v != 'kernel' and v != 'depth+kernel' else ''}: "
+                       f"{p['mean']:+.2f} dB against the blind network, and the 95 % CI ({p['lo']:+.2f} to "
+                       f"{p['hi']:+.2f}) includes 0.")
     for m in [m for m in S if m != "blurry"]:
         d = D.get(f"{m} − blurry")
         if d is not None and np.isfinite(d["psnr"]["hi"]) and d["psnr"]["hi"] < 0:
@@ -509,7 +524,8 @@ def report_markdown(result) -> str:
     L = [f"# Results on `{Path(p['data']).name}` ({p['split']} split, {p['n_samples']} images)", ""]
     bl = p.get("baseline")
     if bl:
-        wiener = (f"tiled Wiener deconvolution with the true kernel maps (balance {bl['balance']}, tiles {bl['tile']} px)")
+        wiener = (f"tiled Wiener deconvolution with the true kernel maps (balance {bl['balance']}, tiles {bl['tile']} "
+                  "px)")
         its = (f"{bl['iterations']} iterations" if bl.get("iterations") is not None else
                "stopped by each image's noise level: τ = {tau}, at most {max_iterations} iterations".format(**bl["rule"])
                + (" — {0}–{2} iterations, mean {1:.1f}".format(*bl["iterations_used"]) if bl.get("iterations_used") else ""))
@@ -517,7 +533,8 @@ def report_markdown(result) -> str:
         n_p, n_w = bl.get("paths", 0), bl.get("wiener", 0)
         how = (paths if n_p and not n_w else wiener if not n_p else f"{paths} on {n_p} images, {wiener} on {n_w}")
         L += [f"Baseline: {how}. Intervals: percentile bootstrap, {p['n_resamples']} resamples, seed {p['seed']}.", ""]
-    if p.get("unblurred"): L += [f"Left out: {len(p['unblurred'])} test image(s) whose blurry input equals the sharp image (blur below "
+    if p.get("unblurred"):
+        L += [f"Left out: {len(p['unblurred'])} test image(s) whose blurry input equals the sharp image (blur below "
                                   f"half a pixel; PSNR would be infinite): indices {p['unblurred']}.", ""]
     for g in result["groups"]:
         if g != "all" and len(result["groups"]) == 2: continue           # one scene group: its table is the 'all' table
@@ -533,10 +550,12 @@ def report_markdown(result) -> str:
     if all("blur" in r for r in result["rows"]):
         B = blur_bins(result)
         ms = [m for m in result["methods"] if m != "blurry"]
-        L += ["## By blur size", "", "Mean ΔPSNR over the blurry input (dB) by the blur's size (median kernel-path diameter, px); "
+        L += ["## By blur size", "", "Mean ΔPSNR over the blurry input (dB) by the blur's size (median kernel-path "
+                                     "diameter, px); "
               "in brackets: images made worse.", "",
               "| blur (px) | n | " + " | ".join(ms) + " |", "|---|---|" + "---|" * len(ms)]
-        L += [f"| {b['lo']:g}–{b['hi']:g} | {b['n']} | ".replace("–inf", "+") + " | ".join(f"{b['gain'][m]:+.2f} ({b['worse'][m]})" for m in ms) + " |"
+        L += [f"| {b['lo']:g}–{b['hi']:g} | {b['n']} | ".replace("–inf", "+") + " | ".join(f"{b['gain'][m]:+.2f} "
+                                                                                           f"({b['worse'][m]})" for m in ms) + " |"
               for b in B]
         L += [""]
     if result.get("figures"):
@@ -575,7 +594,8 @@ def read_report(folder  # a folder written by `write_report`
                ) -> dict:
     "Read `results.json` of a report folder (`null` values back to NaN)."
     p = Path(folder) / "results.json"
-    if not p.is_file(): raise FileNotFoundError(f"results: {p} not found (write it with write_report or deblur_evaluate)")
+    if not p.is_file():
+        raise FileNotFoundError(f"results: {p} not found (write it with write_report or deblur_evaluate)")
     r = json.loads(p.read_text())
     fix = lambda c: {k: (math.nan if v is None and k in ("mean", "lo", "hi") else v) for k, v in c.items()}
     for part in ("summary", "paired"):
@@ -601,7 +621,8 @@ def example_figure(example,    # an entry of `evaluate(...)["examples"]`: `index
     for j, m in enumerate(names):
         img = sharp if m == "sharp" else np.clip(outs[m], 0, 1)
         ax[0, j].imshow(img)
-        ax[0, j].set_title(m if m == "sharp" else f"{m}\n{psnr(img, sharp, mask):.2f} dB, {ssim(img, sharp, mask):.3f}", fontsize=8)
+        ax[0, j].set_title(m if m == "sharp" else f"{m}\n{psnr(img, sharp, mask):.2f} dB, "
+                                                  f"{ssim(img, sharp, mask):.3f}", fontsize=8)
         if m == "sharp":
             ax[1, j].imshow(np.ones((h, w)) if mask is None else mask, cmap="gray", vmin=0, vmax=1)
             ax[1, j].set_title("mask" if mask is not None else "(no mask)", fontsize=8)
@@ -644,7 +665,8 @@ def deblur_coarse(deblur,       # `deblur(image, depth, kernel, path) -> image`,
     s = int(s)
     if s == 1: return np.clip(deblur(img, depth, kernel, path), 0, 1).astype(np.float32)
     hs, ws = max(1, round(h / s)), max(1, round(w / s))
-    if hs < 8 or ws < 8: raise ValueError(f"s: {s} would shrink the {w}×{h} image to {ws}×{hs} px; the blur is too large")
+    if hs < 8 or ws < 8:
+        raise ValueError(f"s: {s} would shrink the {w}×{h} image to {ws}×{hs} px; the blur is too large")
     def down(a, how):                                                  # OpenCV resizes at most 4 channels at a time
         a = np.asarray(a, np.float32)
         if a.ndim == 2 or a.shape[2] <= 4: return cv2.resize(np.ascontiguousarray(a), (ws, hs), interpolation=how)
@@ -674,7 +696,8 @@ def deblur_evaluate(
     quiet:bool=False                # no progress bar, no table; only the closing line saying what was written
 ):
     "Evaluate trained U-Net variants (and the known-kernel baseline) on a dataset split; write a markdown/JSON report and figures."
-    if data is None or models is None: raise ValueError("need --data DATASET and --models blind=a.keras,... (or a folder of models)")
+    if data is None or models is None:
+        raise ValueError("need --data DATASET and --models blind=a.keras,... (or a folder of models)")
     if not Path(data).is_dir(): raise FileNotFoundError(f"--data: dataset folder not found: {data}")
     for v, flag, lo in ((n_resamples, "--n_resamples", 1), (examples, "--examples", 0), (iterations, "--iterations", 1),
                         (max_samples, "--max_samples", 1)):                # checked before the evaluation, not after
@@ -712,7 +735,8 @@ def _user_kernel(kernel, imu, depth, shape, t_start, exposure, fx, fy, cx, cy, t
         t_start = images[0, 0] if t_start is None else t_start
         k = int(np.argmin(np.abs(images[:, 0] - t_start)))
         if exposure is None and abs(images[k, 0] - t_start) < 1e-6: exposure = float(images[k, 1])
-    if t_start is None or exposure is None: raise ValueError("imu: kernel maps from an IMU record need --t_start and --exposure (s)")
+    if t_start is None or exposure is None:
+        raise ValueError("imu: kernel maps from an IMU record need --t_start and --exposure (s)")
     if fx is None: raise ValueError("imu: kernel maps from an IMU record need the focal length --fx (px)")
     K = intrinsics(fx, fy if fy is not None else fx, cx if cx is not None else (w - 1) / 2, cy if cy is not None else (h - 1) / 2)
     poses = imu_poses(read_imu_csv(imu) if rec is None else rec, t_start, exposure + t_readout, time_offset=time_offset)
@@ -767,7 +791,8 @@ def deblur_file(model,              # U-Net or `.keras` path
     from deblur_nbdev.unet import load_model, model_info, make_input, predict_image
     if m is None:
         m = load_model(model, compile=False)
-        if model_info(m)["variant"] != v: raise ValueError(f"model: {model} describes itself as {v!r} but loads as {model_info(m)['variant']!r}")
+        if model_info(m)["variant"] != v:
+            raise ValueError(f"model: {model} describes itself as {v!r} but loads as {model_info(m)['variant']!r}")
     run = lambda im, dd, kk, pp: predict_image(m, make_input(m, im, dd if need_d else None, kk, path=pp))
     if blur is None and (pa is not None or k is not None):
         ok = np.ones((h, w), bool) if d is None else valid_depth(d)

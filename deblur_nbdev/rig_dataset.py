@@ -35,10 +35,13 @@ def rig_sample(blurry,              # the phone image `H×W×3`
               ) -> Sample:
     "A dataset `Sample` of a real capture: blurry phone image, aligned sharp image and depth, IMU kernel maps, trust mask."
     b = as_image(blurry, "blurry")
-    if b.shape[:2] != aligned.depth.shape: raise ValueError(f"blurry: shape {b.shape[:2]} does not match the aligned view {aligned.depth.shape}")
+    if b.shape[:2] != aligned.depth.shape:
+        raise ValueError(f"blurry: shape {b.shape[:2]} does not match the aligned view {aligned.depth.shape}")
     m = np.asarray(mask, bool)
-    if m.shape != aligned.depth.shape: raise ValueError(f"mask: shape {m.shape} does not match the aligned view {aligned.depth.shape}")
-    kern = kernel_maps(aligned.depth, K_phone, poses, exposure, t_readout=t_readout, frame="blurry")  # the photo's frame
+    if m.shape != aligned.depth.shape:
+        raise ValueError(f"mask: shape {m.shape} does not match the aligned view {aligned.depth.shape}")
+    # the photo's frame
+    kern = kernel_maps(aligned.depth, K_phone, poses, exposure, t_readout=t_readout, frame="blurry")
     return Sample(b, aligned.image, aligned.depth, kern, as_K(K_phone), poses.R, poses.T, poses.times, index=index, scene=scene,
                   split=split, params=dict(params or {}, exposure=float(exposure), source="rig"), mask=~m)
 

@@ -33,9 +33,11 @@ class Camera:
     def __post_init__(self):
         self.K = as_K(self.K, f"{self.name}.K")
         self.size = tuple(int(s) for s in self.size)
-        if len(self.size) != 2 or min(self.size) < 8: raise ValueError(f"{self.name}.size: need (height, width) ≥ 8, got {self.size}")
+        if len(self.size) != 2 or min(self.size) < 8:
+            raise ValueError(f"{self.name}.size: need (height, width) ≥ 8, got {self.size}")
         self.dist = np.asarray(self.dist, np.float64).ravel()
-        if self.dist.shape != (5,) or not np.isfinite(self.dist).all(): raise ValueError(f"{self.name}.dist: need 5 finite coefficients, got {self.dist}")
+        if self.dist.shape != (5,) or not np.isfinite(self.dist).all():
+            raise ValueError(f"{self.name}.dist: need 5 finite coefficients, got {self.dist}")
         if not self.fps > 0: raise ValueError(f"{self.name}.fps: must be > 0, got {self.fps}")
     @property
     def height(self): return self.size[0]
@@ -47,7 +49,8 @@ class Camera:
         h, w = self.size
         return Camera(self.name, intrinsics(K[0, 0] * s, K[1, 1] * s, (K[0, 2] + 0.5) * s - 0.5, (K[1, 2] + 0.5) * s - 0.5),
                       (round(h * s), round(w * s)), self.dist.copy(), self.fps)
-    def to_dict(self): return dict(name=self.name, K=self.K.tolist(), size=list(self.size), dist=self.dist.tolist(), fps=self.fps)
+    def to_dict(self):
+        return dict(name=self.name, K=self.K.tolist(), size=list(self.size), dist=self.dist.tolist(), fps=self.fps)
     @classmethod
     def from_dict(cls, d): return cls(d["name"], d["K"], d["size"], d.get("dist", np.zeros(5)), d.get("fps", 30.0))
     def __repr__(self):
@@ -72,7 +75,8 @@ class Rig:
         if missing: raise ValueError(f"poses: cameras and poses must name the same cameras; unmatched: {missing}")
         self.poses = {n: _pose(*p, f"poses[{n!r}]") for n, p in self.poses.items()}
     def __getitem__(self, name):
-        if name not in self.cameras: raise KeyError(f"camera {name!r} is not on the rig (cameras: {list(self.cameras)})")
+        if name not in self.cameras:
+            raise KeyError(f"camera {name!r} is not on the rig (cameras: {list(self.cameras)})")
         return self.cameras[name]
     def relative(self, a, b):
         "Pose `(R, T)` taking camera `a`'s points into camera `b`'s: `X_b = R X_a + T`."
@@ -236,7 +240,8 @@ def simulate_capture(rig:Rig,                 # the rig (needs cameras 'phone', 
     "Simulate one capture of the rig: blurry phone photo + IMU, DSLR and ZED frames, and the ground truth."
     for n in ("phone", "dslr", "zed"): rig[n]
     if not (np.isfinite(exposure) and exposure > 0): raise ValueError(f"exposure: must be > 0 s, got {exposure}")
-    if not np.isfinite(shift) or abs(shift) > 1: raise ValueError(f"shift: must be a finite time within ±1 s, got {shift}")
+    if not np.isfinite(shift) or abs(shift) > 1:
+        raise ValueError(f"shift: must be a finite time within ±1 s, got {shift}")
     if reference not in ("start", "mid"): raise ValueError(f"reference: {reference!r} must be 'start' or 'mid'")
     if not (imu_rate > 2 * 10): raise ValueError(f"imu_rate: must exceed 20 Hz (the shake has 10 Hz), got {imu_rate}")
     world = world_scene(rig, seed) if world is None else world
@@ -375,7 +380,9 @@ def checkerboard_views(rig:Rig,            # the rig
             poses.append((Rw, Tw))
             for k, q in cs.items(): corners[k].append(q)
             if len(poses) == n: break
-    if len(poses) < n: raise ValueError(f"cameras: could not place {n} boards visible to all of {list(cameras)}; try a larger `distance`")
+    if len(poses) < n:
+        raise ValueError(f"cameras: could not place {n} boards visible to all of {list(cameras)}; try a larger "
+                         "`distance`")
     images = {}
     for c in cams:
         Rn, Tn = rig.poses[c.name]

@@ -28,7 +28,8 @@ class Scene:
     name: str = "scene"
     def __post_init__(self):
         self.image = as_image(self.image, f"{self.name}.image")
-        if self.image.shape[2] != 3: raise ValueError(f"{self.name}.image: need 3 colour channels, got {self.image.shape[2]}")
+        if self.image.shape[2] != 3:
+            raise ValueError(f"{self.name}.image: need 3 colour channels, got {self.image.shape[2]}")
         self.depth = as_depth(self.depth, f"{self.name}.depth", shape=self.image.shape)
         self.K = as_K(self.K, f"{self.name}.K")
     def __repr__(self):
@@ -99,7 +100,8 @@ def procedural_quads(seed=0,       # random seed: same seed, same scene
                     ):
     "The textured quads `(O, a, b, texture)` of procedural scene `seed`: a tilted wall at 4–8 m, a floor, `n_boxes` boxes."
     if height < 8 or width < 8: raise ValueError(f"height, width: need at least 8×8 pixels, got {height}×{width}")
-    if int(n_boxes) != n_boxes or n_boxes < 0: raise ValueError(f"n_boxes: must be a non-negative integer, got {n_boxes}")
+    if int(n_boxes) != n_boxes or n_boxes < 0:
+        raise ValueError(f"n_boxes: must be a non-negative integer, got {n_boxes}")
     g = np.random.default_rng(seed)
     K = default_K(width, height) if K is None else as_K(K)
     def crop(name, frac=0.5):
@@ -113,7 +115,8 @@ def procedural_quads(seed=0,       # random seed: same seed, same scene
     tilt = g.uniform(-0.25, 0.25)
     corners = np.array([[0, 0, 1], [width - 1, 0, 1], [0, height - 1, 1], [width - 1, height - 1, 1]], float)
     rays = corners @ np.linalg.inv(K).T
-    if (1 - tilt * rays[:, 0] <= 0.05).any(): raise ValueError("K: field of view too wide for the background wall (> ~150°)")
+    if (1 - tilt * rays[:, 0] <= 0.05).any():
+        raise ValueError("K: field of view too wide for the background wall (> ~150°)")
     hit = rays * (zw / (1 - tilt * rays[:, 0]))[:, None]                        # corner rays on the wall plane
     half_w = 1.25 * np.abs(hit[:, 0]).max() + 1
     half_h = 1.25 * np.abs(hit[:, 1]).max() + 1
@@ -241,14 +244,16 @@ def write_rgbd_folder(scenes,             # scenes sharing one `K`
     if depth_format not in ("png", "npy"): raise ValueError(f"depth_format: 'png' or 'npy', got {depth_format!r}")
     K = scenes[0].K
     stems = [s.name.replace(":", "_").replace("/", "_") for s in scenes]
-    if any(not np.allclose(s.K, K) for s in scenes): raise ValueError("scenes: a folder has one camera.json; all K must be equal")
+    if any(not np.allclose(s.K, K) for s in scenes):
+        raise ValueError("scenes: a folder has one camera.json; all K must be equal")
     if len(set(stems)) < len(stems): raise ValueError(f"scenes: names must be distinct, got {stems}")
     path = Path(path)
     (path / "rgb").mkdir(parents=True, exist_ok=True)
     (path / "depth").mkdir(exist_ok=True)
     for s, stem in zip(scenes, stems):
         if depth_format == "png" and s.depth.max() > 65.535:
-            raise ValueError(f"{s.name}: depth up to {s.depth.max():.1f} m does not fit a millimetre PNG; use depth_format='npy'")
+            raise ValueError(f"{s.name}: depth up to {s.depth.max():.1f} m does not fit a millimetre PNG; use "
+                             "depth_format='npy'")
         cv2.imwrite(str(path / "rgb" / f"{stem}.png"), cv2.cvtColor((s.image * 255 + 0.5).astype(np.uint8), cv2.COLOR_RGB2BGR))
         if depth_format == "npy": np.save(path / "depth" / f"{stem}.npy", s.depth)
         else: cv2.imwrite(str(path / "depth" / f"{stem}.png"), np.round(s.depth * 1000).astype(np.uint16))
@@ -277,7 +282,8 @@ def read_rgbd_folder(path  # folder with `rgb/`, `depth/` and `camera.json`
         if dp is None: raise FileNotFoundError(f"depth: no depth/{r.stem}.png or .npy for {r}")
         img = read_image(r, name=str(r))
         d = read_depth(dp, c.get("depth_scale"), name=str(dp))
-        if d.shape != img.shape[:2]: raise ValueError(f"{dp}: depth {d.shape} does not match the image {img.shape[:2]} of {r}")
+        if d.shape != img.shape[:2]:
+            raise ValueError(f"{dp}: depth {d.shape} does not match the image {img.shape[:2]} of {r}")
         scenes.append(Scene(img, d, K, name=r.stem))
     return scenes
 
@@ -298,14 +304,16 @@ def read_scenenet(path,        # a trajectory folder holding `photo/` and `depth
                  ):
     "Read a SceneNet RGB-D trajectory folder (`photo/N.jpg`, `depth/N.png` in mm of ray length) as z-depth scenes."
     path = Path(path)
-    if not (path / "photo").is_dir(): raise FileNotFoundError(f"photo: no photo/ folder in {path} (not a SceneNet trajectory)")
+    if not (path / "photo").is_dir():
+        raise FileNotFoundError(f"photo: no photo/ folder in {path} (not a SceneNet trajectory)")
     ids = sorted(int(p.stem) for p in (path / "photo").glob("*.jpg") if p.stem.isdigit()) if frames is None else list(frames)
     if not ids: raise FileNotFoundError(f"photo: no .jpg frames in {path / 'photo'}")
     out = []
     for i in ids:
         img = read_image(path / "photo" / f"{i}.jpg", name="photo")
         ray = read_depth(path / "depth" / f"{i}.png", scale=1e-3, name="depth")
-        if ray.shape != img.shape[:2]: raise ValueError(f"depth/{i}.png: shape {ray.shape} does not match photo/{i}.jpg {img.shape[:2]}")
+        if ray.shape != img.shape[:2]:
+            raise ValueError(f"depth/{i}.png: shape {ray.shape} does not match photo/{i}.jpg {img.shape[:2]}")
         K = SCENENET_K if img.shape[:2] == (240, 320) else default_K(img.shape[1], img.shape[0], SCENENET_K[0, 0] * img.shape[1] / 320)
         out.append(Scene(img, ray_to_z(ray, K), K, name=f"{path.name}:{i}"))
     return out

@@ -33,7 +33,8 @@ def check_timestamps(t,                 # timestamps (s)
     bad = np.flatnonzero(d <= 0 if strict else d < 0)
     if bad.size:
         i = bad[0] + 1
-        raise ValueError(f"{name}: not monotonic: timestamp {i} ({float(a[i])!r}) {'does not follow' if strict else 'is before'} timestamp {i - 1} ({float(a[i - 1])!r})")
+        raise ValueError(f"{name}: not monotonic: timestamp {i} ({float(a[i])!r}) "
+                         f"{'does not follow' if strict else 'is before'} timestamp {i - 1} ({float(a[i - 1])!r})")
     return a
 
 # %% ../nbs/08_sync.ipynb #c2a4caf1
@@ -54,11 +55,13 @@ def fit_timebase(t_cam,              # timestamps of the clock frames on the cam
     t = check_timestamps(t_cam, f"{name} clock-frame timestamps", strict=False)
     r = np.asarray(readings, dtype=np.float64).ravel()
     if r.shape != t.shape: raise ValueError(f"{name} readings: {r.size} readings for {t.size} clock frames")
-    if not np.isfinite(r).all(): raise ValueError(f"{name} readings: reading {np.flatnonzero(~np.isfinite(r))[0]} is missing")
+    if not np.isfinite(r).all():
+        raise ValueError(f"{name} readings: reading {np.flatnonzero(~np.isfinite(r))[0]} is missing")
     span = r.max() - r.min()
     if span >= min_span and len(r) >= 2:
         s, o = np.polyfit(r, t, 1)
-        if not 0.9 < s < 1.1: raise ValueError(f"{name} readings: the fitted clock rate {s:.4f} is implausible; check the readings")
+        if not 0.9 < s < 1.1:
+            raise ValueError(f"{name} readings: the fitted clock rate {s:.4f} is implausible; check the readings")
         tb, fd = TimeBase(float(o), float(s - 1)), True
     else: tb, fd = TimeBase(float(np.mean(t - r)), 0.0), False
     return ClockFit(tb, t - tb.to_cam(r), fd)
@@ -74,7 +77,8 @@ def clock_observations(timestamps,   # the camera's frame (or photo) timestamps,
     fr = np.asarray(frames).ravel()
     rd = np.asarray(readings, np.float64).ravel()
     if fr.shape != rd.shape: raise ValueError(f"{name}: {fr.size} clock frames but {rd.size} readings")
-    if fr.size and (fr.astype(np.int64) != fr).any(): raise ValueError(f"{name}: clock frame indices must be integers, got {fr}")
+    if fr.size and (fr.astype(np.int64) != fr).any():
+        raise ValueError(f"{name}: clock frame indices must be integers, got {fr}")
     fr = fr.astype(np.int64)
     out = np.flatnonzero((fr < 0) | (fr >= len(ts)))
     if out.size: raise ValueError(f"{name}: clock frame {fr[out[0]]} is outside the video (frames 0–{len(ts) - 1})")
@@ -203,12 +207,14 @@ def read_clocks(path) -> list:
     if not p.is_file(): raise FileNotFoundError(f"clocks: file not found: {p}")
     with open(p, newline="") as fh: rows = list(csv.DictReader(fh))
     need = {"camera", "frame", "reading", "kind"}
-    if not rows or not need <= set(rows[0]): raise ValueError(f"clocks: {p} needs a header camera,frame,reading,kind and rows")
+    if not rows or not need <= set(rows[0]):
+        raise ValueError(f"clocks: {p} needs a header camera,frame,reading,kind and rows")
     out = []
     for i, r in enumerate(rows):
         try: out.append((r["camera"].strip(), int(r["frame"]), float(r["reading"]), r["kind"].strip()))
         except (TypeError, ValueError): raise ValueError(f"clocks: line {i + 2}: cannot read {dict(r)}") from None
-        if out[-1][3] not in ("reference", "verification"): raise ValueError(f"clocks: line {i + 2}: kind {out[-1][3]!r} is not reference/verification")
+        if out[-1][3] not in ("reference", "verification"):
+            raise ValueError(f"clocks: line {i + 2}: kind {out[-1][3]!r} is not reference/verification")
     return out
 
 def write_matches(res:SyncResult, captures, out, photo_index=None):
@@ -250,7 +256,8 @@ def deblur_sync(
 ):
     "Fit every camera's clock from clock frames and match each phone photo to the nearest DSLR/ZED frames."
     if phone is None or not videos or clocks is None: raise ValueError("--phone, --videos and --clocks are required")
-    if (captures is None) != (not frames): raise ValueError("--captures and --frames go together (the capture list needs the frame sources)")
+    if (captures is None) != (not frames):
+        raise ValueError("--captures and --frames go together (the capture list needs the frame sources)")
     srcs = {}
     for fr in frames or []:
         if "=" not in fr: raise ValueError(f"--frames: {fr!r} must be NAME=DIR_OR_VIDEO")
@@ -283,7 +290,8 @@ def deblur_sync(
                   + ("" if v is None else f", reference-only error at verification {1e3 * v:.2f} ms"))
         for v, m in res.matches.items():
             print(f"{v}: {len(keep)} photos matched, residual max {1e3 * np.abs(m.residual).max():.1f} ms "
-                  f"(half frame {500 * m.interval:.1f} ms), flagged {int(m.flagged.sum())}: {idx_list(keep[m.flagged])}")
+                  f"(half frame {500 * m.interval:.1f} ms), flagged {int(m.flagged.sum())}: "
+                  f"{idx_list(keep[m.flagged])}")
     wrote = f"{paths[0]} and {paths[1]} ({len(keep)} photos matched)"
     if captures is not None:
         cl = capture_list(paths[0], srcs, captures, imu, exposure, imu_rotation, imu_time_offset, flagged, export)
@@ -368,7 +376,9 @@ def frame_paths(source, indices, export=None, name="frames") -> dict:
     if s.is_dir():
         have = numbered_files(s, name)
         miss = sorted({int(i) for i in indices if int(i) not in have})
-        if miss: raise FileNotFoundError(f"{name}: frame(s) {idx_list(miss[:10])}{' …' if len(miss) > 10 else ''} not found in {s} "
+        if miss:
+            raise FileNotFoundError(f"{name}: frame(s) {idx_list(miss[:10])}{' …' if len(miss) > 10 else ''} not found "
+                                    f"in {s} "
                                          f"(it has {len(have)} numbered files, {min(have)}–{max(have)})")
         return {int(i): have[int(i)] for i in indices}
     if not s.exists(): raise FileNotFoundError(f"{name}: no such frame folder or video file: {s}")
@@ -383,7 +393,8 @@ def read_matches(path) -> list:
     if not p.is_file(): raise FileNotFoundError(f"matches: file not found: {p}")
     with open(p, newline="") as fh: rows = list(csv.DictReader(fh))
     need = {"photo", "t_photo", "video", "frame", "residual_ms", "flagged"}
-    if not rows or not need <= set(rows[0]): raise ValueError(f"matches: {p} needs the columns {sorted(need)} (a deblur_sync output) and rows")
+    if not rows or not need <= set(rows[0]):
+        raise ValueError(f"matches: {p} needs the columns {sorted(need)} (a deblur_sync output) and rows")
     return rows
 
 def capture_list(matches,              # `deblur_sync` matches CSV (or its rows)
@@ -414,7 +425,9 @@ def capture_list(matches,              # `deblur_sync` matches CSV (or its rows)
         if lack: raise ValueError(f"matches: no {v} match for photo(s) {idx_list(lack)}")
     skipped = sorted(k for k, c in caps.items() if c["flagged"]) if flagged == "skip" else []
     use = sorted(k for k in caps if k not in skipped)
-    if not use: raise ValueError(f"matches: every capture is flagged (photos {idx_list(skipped)}); use flagged='keep' to keep them")
+    if not use:
+        raise ValueError(f"matches: every capture is flagged (photos {idx_list(skipped)}); use flagged='keep' to keep "
+                         "them")
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     export = out.parent / "frames" if export is None else Path(export)

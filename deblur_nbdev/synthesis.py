@@ -183,7 +183,8 @@ def check_depth(depth, name="depth", shape=None, min_valid=0.5, max_median=100.0
 FRAMES = ("sharp", "blurry")
 
 def _segments(segments, name="segments"):
-    if int(segments) != segments or segments < 1: raise ValueError(f"{name}: must be a positive integer, got {segments}")
+    if int(segments) != segments or segments < 1:
+        raise ValueError(f"{name}: must be a positive integer, got {segments}")
     return int(segments)
 
 @numba.njit(cache=True, nogil=True, error_model="numpy")
@@ -248,7 +249,8 @@ def kernel_paths(depth, K, poses, exposure, segments=4, t_readout=0.0, reference
                                    _resolve(backend))
     P = projection_matrices(K, *pose_grid(traj, times, h, t_readout))
     backend = _resolve(backend)
-    if backend == "cuda":                                             # same float32 operations on the GPU (03_warp_cuda)
+    # same float32 operations on the GPU (03_warp_cuda)
+    if backend == "cuda":
         from deblur_nbdev.warp_cuda import cuda_kernel_paths
         return cuda_kernel_paths(d, P)
     if backend == "numba":
@@ -310,7 +312,8 @@ def _check_extent(dist, h, w):
     diag = float(np.hypot(h, w))
     if not dist <= diag:
         raise ValueError(f"poses: the camera motion moves image points up to {dist:.4g} px during the exposure, more "
-                         f"than the image diagonal ({diag:.0f} px): check the motion's units (gyro rad/s, translation m, "
+                         f"than the image diagonal ({diag:.0f} px): check the motion's units (gyro rad/s, translation "
+                         "m, "
                          f"timestamps s), the exposure (s) and the depth (m)")
 
 def pose_times(depth, K, poses, exposure, t_readout=0.0, reference="start", max_step=1.0, min_poses=5):
@@ -467,7 +470,8 @@ def synthesize(image,                # sharp RGB `H×W×3` (or `H×W`), float in
     img = as_image(image)
     d = check_depth(depth, shape=img.shape, min_valid=min_valid)
     K = as_K(K)
-    if inpaint not in ("final", "every", None): raise ValueError(f"inpaint: {inpaint!r} must be 'final', 'every' or None")
+    if inpaint not in ("final", "every", None):
+        raise ValueError(f"inpaint: {inpaint!r} must be 'final', 'every' or None")
     if sf is None:                                          # sampled by the blur: ≤ max_step px between poses
         if weights is not None: raise ValueError("weights: give an explicit sf with weights (one weight per pose)")
         times = pose_times(d, K, poses, exposure, t_readout, reference, max_step, min_poses)

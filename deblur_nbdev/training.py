@@ -51,7 +51,8 @@ def _sha256(path):
     return h.hexdigest()
 
 def _posint(v, name):
-    if v is None or isinstance(v, bool) or int(v) != v or v < 1: raise ValueError(f"{name}: must be a positive integer, got {v!r}")
+    if v is None or isinstance(v, bool) or int(v) != v or v < 1:
+        raise ValueError(f"{name}: must be a positive integer, got {v!r}")
     return int(v)
 
 def _dataset_info(data):
@@ -59,8 +60,11 @@ def _dataset_info(data):
     folder = Path(data)
     if not folder.is_dir(): raise FileNotFoundError(f"data: dataset folder {folder} does not exist")
     try: m = read_manifest(folder)
-    except FileNotFoundError: raise FileNotFoundError(f"data: {folder} holds no manifest.json (empty, or not a dataset folder written by deblur_nbdev.dataset)") from None
-    if not m["complete"]: raise ValueError(f"data: {folder} is an incomplete dataset; finish it first (rerun the command that made it)")
+    except FileNotFoundError:
+        raise FileNotFoundError(f"data: {folder} holds no manifest.json (empty, or not a dataset folder written by "
+                                "deblur_nbdev.dataset)") from None
+    if not m["complete"]:
+        raise ValueError(f"data: {folder} is an incomplete dataset; finish it first (rerun the command that made it)")
     counts = {s: sum(r["count"] for r in m["shards"] if r["split"] == s) for s in ("train", "test")}
     if not counts["train"]: raise ValueError(f"data: {folder} has no train split (0 training samples)")
     first = next(iter_samples(folder, "train", as_float=False))
@@ -141,7 +145,8 @@ class EpochCheckpoint(keras.callbacks.Callback):
         if not np.isfinite((logs or {}).get("loss", 0.0)): return            # never checkpoint a diverged model
         self.dir.mkdir(parents=True, exist_ok=True)
         _save_atomic(self.model, self.dir / f"epoch-{epoch + 1:04d}.keras")
-        for e in sorted(checkpoints(self.dir.parent))[:-self.keep]: (self.dir / f"epoch-{e:04d}.keras").unlink(missing_ok=True)
+        for e in sorted(checkpoints(self.dir.parent))[:-self.keep]:
+            (self.dir / f"epoch-{e:04d}.keras").unlink(missing_ok=True)
 
 class ScalarLogger(keras.callbacks.Callback):
     "Per-epoch scalars for TensorBoard (`train/`, `validation/`), written with TensorFlow's own summary ops (no tensorboard package needed)."
@@ -179,12 +184,14 @@ def _config(data, variant, preset, epochs, batch, crop, lr, steps_per_epoch, dep
         base = load_model(fp, compile=False)
         info = model_info(base)           # safe_mode: runs no code from the file
         if variant not in (None, info["variant"]):
-            raise ValueError(f"variant: {variant!r} given, but the fine-tuned model {fp} is a {info['variant']!r} U-Net")
+            raise ValueError(f"variant: {variant!r} given, but the fine-tuned model {fp} is a {info['variant']!r} "
+                             "U-Net")
         variant = info["variant"]
         if depth not in (None, info["depth"]) or width not in (None, info["width"]):
             raise ValueError(f"depth/width: the fine-tuned model {fp} has depth {info['depth']}, width {info['width']}")
         if arch not in (None, info["arch"]) or blocks not in (None, info["blocks"]):
-            raise ValueError(f"arch/blocks: the fine-tuned model {fp} is arch {info['arch']!r}, blocks {info['blocks']}")
+            raise ValueError(f"arch/blocks: the fine-tuned model {fp} is arch {info['arch']!r}, blocks "
+                             f"{info['blocks']}")
         p.update(lr=p["lr"] * FINE_TUNE["lr_factor"], batch=FINE_TUNE["batch"], epochs=FINE_TUNE["epochs"],
                  depth=info["depth"], width=info["width"], arch=info["arch"], blocks=info["blocks"], steps_per_epoch=None)
         ft = dict(path=str(fp.resolve()), sha256=_sha256(fp))
@@ -199,16 +206,19 @@ def _config(data, variant, preset, epochs, batch, crop, lr, steps_per_epoch, dep
     if crop is not None: p["crop"] = crop
     p["epochs"], p["batch"], p["depth"], p["width"] = (_posint(p[k], k) for k in ("epochs", "batch", "depth", "width"))
     if p["steps_per_epoch"] is not None: p["steps_per_epoch"] = _posint(p["steps_per_epoch"], "steps_per_epoch")
-    if not (isinstance(p["lr"], (int, float)) and p["lr"] > 0): raise ValueError(f"lr: must be a positive number, got {p['lr']!r}")
+    if not (isinstance(p["lr"], (int, float)) and p["lr"] > 0):
+        raise ValueError(f"lr: must be a positive number, got {p['lr']!r}")
     m, counts, (H, W), has_mask = _dataset_info(data)
     mult = 2 ** p["depth"]
     if p["crop"] is not None:
         c = p["crop"]
         if isinstance(c, str): c = [int(v) for v in c.replace("x", ",").split(",")]
-        if len(c) != 2 or any(int(v) != v or v < 1 for v in c): raise ValueError(f"crop: need (height, width), got {p['crop']!r}")
+        if len(c) != 2 or any(int(v) != v or v < 1 for v in c):
+            raise ValueError(f"crop: need (height, width), got {p['crop']!r}")
         ch, cw = (int(v) for v in c)
         if ch % mult or cw % mult:
-            raise ValueError(f"crop: {ch}×{cw} is not a multiple of 2**depth = {mult} (depth {p['depth']}); e.g. {ch // mult * mult or mult}×{cw // mult * mult or mult}")
+            raise ValueError(f"crop: {ch}×{cw} is not a multiple of 2**depth = {mult} (depth {p['depth']}); e.g. "
+                             f"{ch // mult * mult or mult}×{cw // mult * mult or mult}")
         if ch > H or cw > W: raise ValueError(f"crop: {ch}×{cw} is larger than the {H}×{W} images of {data}")
         p["crop"] = [ch, cw]
     elif H % mult or W % mult:
@@ -221,7 +231,8 @@ def _config(data, variant, preset, epochs, batch, crop, lr, steps_per_epoch, dep
                 package_version=__version__)
 
 # %% ../nbs/14_training.ipynb #7369a719
-def _same(a, b): return {k: v for k, v in a.items() if k not in _NOT_CONFIG} == {k: v for k, v in b.items() if k not in _NOT_CONFIG}
+def _same(a, b):
+    return {k: v for k, v in a.items() if k not in _NOT_CONFIG} == {k: v for k, v in b.items() if k not in _NOT_CONFIG}
 
 def _prepare_out(out, cfg, resume, overwrite):
     "Check the output folder against the configuration; clear it for a new run if allowed. Returns the epoch to start from."
@@ -236,19 +247,25 @@ def _prepare_out(out, cfg, resume, overwrite):
             prev = json.loads(prev_p.read_text())
             if not _same(prev, cfg):
                 diff = sorted(k for k in set(prev) | set(cfg) if k not in _NOT_CONFIG and prev.get(k) != cfg.get(k))
-                raise ValueError(f"out: {out} holds a training run with another configuration (differs in: {', '.join(diff)}); "
+                raise ValueError(f"out: {out} holds a training run with another configuration (differs in: "
+                                 f"{', '.join(diff)}); "
                                  f"use another folder, or overwrite=True (--overwrite) to replace it")
         if not resume:
-            raise ValueError(f"out: {out} already holds a training run; resume=True to continue it, or overwrite=True to replace it")
+            raise ValueError(f"out: {out} already holds a training run; resume=True to continue it, or overwrite=True "
+                             "to replace it")
     if overwrite and started:
         for name in ("checkpoints", "tensorboard"): shutil.rmtree(out / name, ignore_errors=True)
         for name in ("log.csv", "model.keras", "train.json"): (out / name).unlink(missing_ok=True)
         ckpts, log = {}, []
-    for p in (out / "checkpoints").glob(".*.tmp-*.keras") if (out / "checkpoints").is_dir() else []: p.unlink()   # a killed save
+    for p in (out / "checkpoints").glob(".*.tmp-*.keras") if (out / "checkpoints").is_dir() else []:
+        p.unlink()   # a killed save
     done = max(ckpts) if ckpts else 0
-    if log and max(r["epoch"] for r in log) > done:   # row of epoch e is written just before checkpoint e+1: a later one is lost
-        raise ValueError(f"resume: {out / 'log.csv'} records {max(r['epoch'] for r in log) + 1} epochs but the last checkpoint in {out / 'checkpoints'} is "
-                         + (f"epoch {done}" if done else "missing (none there)") + " (deleted?); overwrite=True to start again")
+    # row of epoch e is written just before checkpoint e+1: a later one is lost
+    if log and max(r["epoch"] for r in log) > done:
+        raise ValueError(f"resume: {out / 'log.csv'} records {max(r['epoch'] for r in log) + 1} epochs but the last "
+                         f"checkpoint in {out / 'checkpoints'} is "
+                         + (f"epoch {done}" if done else "missing (none there)") + " (deleted?); overwrite=True to "
+                                                                                   "start again")
     if done > cfg["epochs"]: raise ValueError(f"resume: {out} holds epoch {done}, more than epochs={cfg['epochs']}")
     atomic_write(prev_p, json.dumps(cfg, indent=1, sort_keys=True) + "\n")
     return done
@@ -325,7 +342,8 @@ def train(data,                  # dataset folder written by `deblur_nbdev.datas
                      validation_steps=vsteps if vds is not None else None, shuffle=False, callbacks=callbacks,
                      verbose=(1 if sys.stdout.isatty() else 2) if progress else 0)   # a log file: one line per epoch
     if not np.isfinite(hist.history.get("loss", [0.0])).all():
-        raise RuntimeError(f"train: the loss became NaN or inf (epoch {done + len(hist.history['loss'])}); lower lr (now {cfg['lr']}) "
+        raise RuntimeError(f"train: the loss became NaN or inf (epoch {done + len(hist.history['loss'])}); lower lr "
+                           f"(now {cfg['lr']}) "
                            f"or check the data; rerun to resume from the last good checkpoint")
     _save_atomic(model, out / "model.keras")
     return result()

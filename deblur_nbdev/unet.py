@@ -70,12 +70,15 @@ def build_unet(variant="blind",     # 'blind', 'depth', 'kernel', 'depth+kernel'
               ) -> keras.Model:
     "The U-Net of thesis Fig. 24 for one input variant, with a residual add of the blurry RGB; any input size ≡ 0 mod 2**depth."
     _check_variant(variant)
-    if isinstance(depth, bool) or int(depth) != depth or not 1 <= depth <= 8: raise ValueError(f"depth: an integer in 1…8, got {depth!r}")
-    if isinstance(width, bool) or int(width) != width or width < 1: raise ValueError(f"width: a positive integer, got {width!r}")
+    if isinstance(depth, bool) or int(depth) != depth or not 1 <= depth <= 8:
+        raise ValueError(f"depth: an integer in 1…8, got {depth!r}")
+    if isinstance(width, bool) or int(width) != width or width < 1:
+        raise ValueError(f"width: a positive integer, got {width!r}")
     if not depth_near > 0: raise ValueError(f"depth_near: must be > 0 m, got {depth_near}")
     if not kernel_scale > 0: raise ValueError(f"kernel_scale: must be > 0, got {kernel_scale}")
     if arch not in ARCHS: raise ValueError(f"arch: one of {list(ARCHS)}, got {arch!r}")
-    if isinstance(blocks, bool) or int(blocks) != blocks or blocks < 1: raise ValueError(f"blocks: a positive integer, got {blocks!r}")
+    if isinstance(blocks, bool) or int(blocks) != blocks or blocks < 1:
+        raise ValueError(f"blocks: a positive integer, got {blocks!r}")
     depth, width = int(depth), int(width)
     inp = keras.Input((None, None, len(ALL_VARIANTS[variant])), name="input")
     if arch == "naf":
@@ -98,7 +101,8 @@ def build_unet(variant="blind",     # 'blind', 'depth', 'kernel', 'depth+kernel'
         x = keras.layers.Concatenate(name=f"dec{l}_concat")([x, skips[l]])
         x = _conv(f, f"dec{l}_conv1")(x)
         x = _conv(f, f"dec{l}_conv2")(x)
-    x = keras.layers.Conv2D(3, 1, kernel_initializer="zeros", name="correction")(x)   # starts as the identity (see below)
+    # starts as the identity (see below)
+    x = keras.layers.Conv2D(3, 1, kernel_initializer="zeros", name="correction")(x)
     out = ResidualRGB(variant, depth, width, depth_near, kernel_scale, name="residual")([inp, x])
     return keras.Model(inp, out, name=name or f"unet_{variant.replace('+', '_')}")
 
@@ -112,7 +116,8 @@ def model_info(model  # a model from `build_unet` or `load_model`
               ) -> dict:
     "The U-Net's description: variant, depth, width, normalisation, size multiple, input channels, parameter count."
     layer = _info_layer(model)
-    if layer is None: raise ValueError(f"model {getattr(model, 'name', model)!r}: not a deblur_nbdev U-Net (no ResidualRGB layer)")
+    if layer is None:
+        raise ValueError(f"model {getattr(model, 'name', model)!r}: not a deblur_nbdev U-Net (no ResidualRGB layer)")
     return dict(variant=layer.variant, arch=layer.arch, blocks=layer.blocks, depth=layer.depth, width=layer.width,
                 depth_near=layer.depth_near,
                 kernel_scale=layer.kernel_scale, multiple=2**layer.depth, channels=len(ALL_VARIANTS[layer.variant]),
@@ -184,7 +189,8 @@ class MaskedL1(keras.losses.Loss):
         if y_true.shape[-1] == 4:
             m = y_true[..., 3:4]
             return keras.ops.sum(err * m, axis=(1, 2, 3)) / keras.ops.maximum(3 * keras.ops.sum(m, axis=(1, 2, 3)), 1.0)
-        if y_true.shape[-1] != 3: raise ValueError(f"target: need 3 (RGB) or 4 (RGB + mask) channels, got {y_true.shape[-1]}")
+        if y_true.shape[-1] != 3:
+            raise ValueError(f"target: need 3 (RGB) or 4 (RGB + mask) channels, got {y_true.shape[-1]}")
         return keras.ops.mean(err, axis=(1, 2, 3))
 
 # %% ../nbs/13_unet.ipynb #46e18e07
@@ -200,7 +206,8 @@ class DeblurLoss(keras.losses.Loss):
 
     def call(self, y_true, y_pred):
         ops = keras.ops
-        if y_true.shape[-1] not in (3, 4): raise ValueError(f"target: need 3 (RGB) or 4 (RGB + mask) channels, got {y_true.shape[-1]}")
+        if y_true.shape[-1] not in (3, 4):
+            raise ValueError(f"target: need 3 (RGB) or 4 (RGB + mask) channels, got {y_true.shape[-1]}")
         m = y_true[..., 3:4] if y_true.shape[-1] == 4 else ops.ones_like(y_true[..., :1])
         d = (y_pred - y_true[..., :3]) * m
         n = ops.maximum(3 * ops.sum(m, axis=(1, 2, 3)), 1.0)
@@ -222,9 +229,11 @@ def load_model(path,          # a `.keras` file written by `model.save` (a U-Net
     p = Path(path)
     if not p.exists(): raise FileNotFoundError(f"model: {p} does not exist")
     if p.suffix != ".keras" or not p.is_file(): raise ValueError(f"model: {p} is not a .keras file")
-    if not zipfile.is_zipfile(p): raise ValueError(f"model: {p} is not a valid .keras file (not a zip archive: truncated or corrupt?)")
+    if not zipfile.is_zipfile(p):
+        raise ValueError(f"model: {p} is not a valid .keras file (not a zip archive: truncated or corrupt?)")
     try: model = keras.saving.load_model(p, compile=compile, safe_mode=True)
-    except Exception as e: raise ValueError(f"model: {p} cannot be loaded as a deblur_nbdev U-Net ({type(e).__name__}: {e})") from None
+    except Exception as e:
+        raise ValueError(f"model: {p} cannot be loaded as a deblur_nbdev U-Net ({type(e).__name__}: {e})") from None
     if _info_layer(model) is None: raise ValueError(f"model: {p} is not a deblur_nbdev U-Net (no ResidualRGB layer)")
     return model
 
@@ -234,10 +243,12 @@ def _image01(a, name):
     a = np.asarray(a)
     if a.ndim != 3 or a.shape[2] != 3: raise ValueError(f"{name}: need an H×W×3 image, got shape {a.shape}")
     if a.dtype == np.uint8: return a.astype(np.float32) * np.float32(1 / 255)
-    if not np.issubdtype(a.dtype, np.floating): raise TypeError(f"{name}: dtype {a.dtype}: use uint8 or float in [0, 1]")
+    if not np.issubdtype(a.dtype, np.floating):
+        raise TypeError(f"{name}: dtype {a.dtype}: use uint8 or float in [0, 1]")
     a = a.astype(np.float32)
     if not np.isfinite(a).all(): raise ValueError(f"{name}: contains NaN or inf")
-    if a.size and (a.min() < 0 or a.max() > 1): raise ValueError(f"{name}: float values must lie in [0, 1], found [{a.min():.4g}, {a.max():.4g}]")
+    if a.size and (a.min() < 0 or a.max() > 1):
+        raise ValueError(f"{name}: float values must lie in [0, 1], found [{a.min():.4g}, {a.max():.4g}]")
     return a
 
 def _path_channels(path, hw, variant):
@@ -314,9 +325,11 @@ def predict_image(model,   # a U-Net from `build_unet` / `load_model`
     if a.shape[1] < 1 or a.shape[2] < 1: raise ValueError(f"x: empty image, shape {a.shape}")
     if not np.isfinite(a).all(): raise ValueError("x: contains NaN or inf")
     if a.size and (a[..., :3].min() < 0 or a[..., :3].max() > 1):
-        raise ValueError(f"x: the RGB channels must lie in [0, 1], found [{a[..., :3].min():.4g}, {a[..., :3].max():.4g}] "
+        raise ValueError(f"x: the RGB channels must lie in [0, 1], found [{a[..., :3].min():.4g}, "
+                         f"{a[..., :3].max():.4g}] "
                          f"(stack the image with `make_input`)")
-    if isinstance(batch, bool) or int(batch) != batch or batch < 1: raise ValueError(f"batch: a positive integer, got {batch!r}")
+    if isinstance(batch, bool) or int(batch) != batch or batch < 1:
+        raise ValueError(f"batch: a positive integer, got {batch!r}")
     H, W = a.shape[1:3]
     p = _pad_to(a, info["multiple"])
     out = [keras.ops.convert_to_numpy(model(p[i:i + int(batch)], training=False)) for i in range(0, len(p), int(batch))]

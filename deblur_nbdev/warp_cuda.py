@@ -277,7 +277,8 @@ def compile_ptx(source=None, compiler="auto", arch=75):
     source = CUDA_SOURCE if source is None else source
     found = available_compilers()
     if compiler == "auto":
-        if not found: raise FileNotFoundError("compiler: neither NVRTC (pip install nvidia-cuda-nvrtc-cu12) nor nvcc found")
+        if not found:
+            raise FileNotFoundError("compiler: neither NVRTC (pip install nvidia-cuda-nvrtc-cu12) nor nvcc found")
         compiler = found[0]
     if compiler not in ("nvrtc", "nvcc"): raise ValueError(f"compiler: {compiler!r} is not 'auto', 'nvrtc' or 'nvcc'")
     if compiler not in found: raise FileNotFoundError(f"compiler: {compiler} not found on this machine")
@@ -426,7 +427,8 @@ def cuda_status(refresh=False):
                 int(cupy.arange(2, dtype=cupy.int32).sum())      # the device really computes
                 name = cupy.cuda.runtime.getDeviceProperties(dev.id)["name"]
                 _STATUS = (True, f"CUDA device {dev.id} ({name.decode() if isinstance(name, bytes) else name})")
-            except Exception as e: _STATUS = (False, f"CuPy is installed but no CUDA device is usable ({type(e).__name__}: {e})")
+            except Exception as e:
+                _STATUS = (False, f"CuPy is installed but no CUDA device is usable ({type(e).__name__}: {e})")
     return _STATUS
 
 AUTO_GPU_MIN_WORK = 2**20   # pixel × poses below which 'auto' stays on the CPU: uploads and copies would dominate
@@ -438,14 +440,17 @@ def resolve_backend(backend="auto", cpu="numba", work=None):
     if backend not in ("auto", "cuda"): return backend
     ok, why = cuda_status()
     if backend == "cuda":
-        if not ok: raise CudaUnavailableError(f"backend: 'cuda' needs CuPy and a CUDA GPU, but {why}; use backend='auto' or 'numba'")
+        if not ok:
+            raise CudaUnavailableError(f"backend: 'cuda' needs CuPy and a CUDA GPU, but {why}; use backend='auto' or "
+                                       "'numba'")
         return "cuda"
     if ok and work is not None and work < AUTO_GPU_MIN_WORK: return cpu   # small jobs: the CPU is faster
     choice = "cuda" if ok else cpu
     if not _ANNOUNCED:
         _ANNOUNCED = True
         msg = f"deblur_nbdev backend='auto' uses {'CUDA' if ok else 'the CPU (numba/numpy)'}: {why}"
-        if not ok and why.startswith("CuPy is installed"): warnings.warn(msg, RuntimeWarning, stacklevel=3)   # a GPU was meant
+        if not ok and why.startswith("CuPy is installed"):
+            warnings.warn(msg, RuntimeWarning, stacklevel=3)   # a GPU was meant
         else: _log.info(msg)
     return choice
 
@@ -514,13 +519,16 @@ def _real_array(a, name, ndim):
     if dev is not None:
         import cupy
         if dev != cupy.cuda.Device().id:
-            raise ValueError(f"{name}: a CuPy array on GPU {dev}, but the current device is GPU {cupy.cuda.Device().id}; "
+            raise ValueError(f"{name}: a CuPy array on GPU {dev}, but the current device is GPU "
+                             f"{cupy.cuda.Device().id}; "
                              f"call inside `with cupy.cuda.Device({dev}):` or copy it over")
     shape = tuple(a.shape) if hasattr(a, "shape") else np.shape(a)
     dtype = np.dtype(a.dtype) if hasattr(a, "dtype") else np.asarray(a).dtype
     if dtype == bool or not np.issubdtype(dtype, np.floating):
-        raise TypeError(f"{name}: dtype {dtype} is not a float type (convert with blur_model.as_image / as_depth first)")
-    if len(shape) not in ndim: raise ValueError(f"{name}: shape {shape} should have {' or '.join(map(str, ndim))} dimensions")
+        raise TypeError(f"{name}: dtype {dtype} is not a float type (convert with blur_model.as_image / as_depth "
+                        "first)")
+    if len(shape) not in ndim:
+        raise ValueError(f"{name}: shape {shape} should have {' or '.join(map(str, ndim))} dimensions")
     return shape
 
 def _inputs(image, depth, P, dst_shape):
