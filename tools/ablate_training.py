@@ -5,6 +5,10 @@
 Each row trains with `deblur_nbdev.training.train` (the command line `deblur_train` runs the same function; the row
 records that command) and scores the test split with `deblur_nbdev.results.evaluate` (no baseline). Rows already in
 the JSON are kept, so an interrupted ablation resumes.
+
+Rows about the data (`data` in their overrides: `generate_dataset` parameters over the demo's) train on a dataset of
+their own, drawn with another seed (so its procedural scenes are not the test split's), and are scored on the test
+split of `--data` like every other row: same test images, only the training data differ.
 """
 import argparse, json, os, sys, time
 from pathlib import Path
@@ -22,6 +26,25 @@ ROWS = [  # name, overrides of BASE (besides epochs/steps), what it tests
     ("cosine, NAF blocks", dict(schedule="cosine", arch="naf", blocks=1), "NAFNet blocks, 1 per level"),
     ("cosine, batch 16", dict(schedule="cosine", batch=16), "larger batches"),
 ]
+RECIPE = dict(lr=2e-3, schedule="cosine", loss="l1+fft")   # the recipe the rows above chose (the `cpu` preset now)
+DATA_ROWS = [  # the training data's size, diversity and blur distribution, with RECIPE; each its own dataset, seed 10
+    ("data: 384 samples, 24 scenes", dict(n=384, n_scenes=24), "reference of the data rows: the demo's size, seed 10"),
+    ("data: 192 samples, 24 scenes", dict(n=192, n_scenes=24), "half the samples"),
+    ("data: 1536 samples, 24 scenes", dict(n=1536, n_scenes=24), "4× the samples, the same scenes"),
+    ("data: 384 samples, 6 scenes", dict(n=384, n_scenes=6), "less diversity: 4× fewer scenes"),
+    ("data: 1536 samples, 96 scenes", dict(n=1536, n_scenes=96), "more samples and 4× the scenes"),
+    ("blur: exposure 10–30 ms", dict(n=384, n_scenes=24, exposure=(0.01, 0.03)), "smaller blur (the demo: 20–50 ms)"),
+    ("blur: exposure 30–80 ms", dict(n=384, n_scenes=24, exposure=(0.03, 0.08)), "larger blur"),
+]
+
+def make_data(out, spec, height, width):
+    "The training dataset of a data row: the demo's parameters, `spec` over them, seed 10 (made once, then reused)."
+    from deblur_nbdev.demo import DEMO_DATA
+    from deblur_nbdev.dataset import generate_dataset
+    kw = {**DEMO_DATA, "height": height, "width": width, "seed": 10, **spec}
+    name = "data-" + "-".join(f"{k}{'_'.join(map(str, v)) if isinstance(v, tuple) else v}" for k, v in spec.items())
+    generate_dataset(out / name, workers=os.cpu_count() or 1, progress=False, **kw)
+    return out / name, kw
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -39,20 +62,26 @@ def main():
     table = json.loads(table_p.read_text()) if table_p.is_file() else []
     done = {(r["name"], r["variant"], r["seed"], r["steps"]) for r in table}
     rows = ROWS + [tuple(r) for r in json.loads(a.extra or "[]")]
+    rows += [(name, dict(RECIPE, data=spec), why) for name, spec, why in DATA_ROWS]
+    from deblur_nbdev.dataset import read_manifest
+    ref = read_manifest(a.data)["params"]
     want = [r for r in rows if not a.rows or r[0] in a.rows.split("|")]
     for name, over, why in want:
         key = (name, a.variant, a.seed, a.steps)
         if key in done: continue
-        over = {**BASE, **over}; data_dir = over.pop("data", a.data)
+        over = {**BASE, **over}
+        spec = over.pop("data", None)
+        data_dir, made = make_data(out, spec, ref["height"], ref["width"]) if spec else (a.data, None)
         run = out / f"{a.variant.replace('+', '_')}-{name.replace(' ', '_').replace(',', '').replace('²', '')}-s{a.seed}-{a.steps}"
         t = time.perf_counter()
         r = train(data_dir, run, a.variant, preset="cpu", epochs=a.epochs, steps_per_epoch=a.steps // a.epochs, seed=a.seed,
                   val=False, progress=False, **over)
         t_train = time.perf_counter() - t
-        ev = evaluate({a.variant: r["model_path"]}, data_dir, split="test", baseline=False, progress=False, examples=0)
+        ev = evaluate({a.variant: r["model_path"]}, a.data, split="test", baseline=False, progress=False, examples=0)
         s = ev["summary"]["all"]
         flags = " ".join(f"--{dict(depth='unet_depth', width='unet_width').get(k, k)} {v}" for k, v in over.items())
         row = dict(name=name, why=why, variant=a.variant, seed=a.seed, steps=a.steps, overrides=over, data=str(data_dir),
+                   test=str(a.data), dataset=made,
                    train_s=round(t_train, 1), blurry=s["blurry"]["psnr"]["mean"], psnr=s[a.variant]["psnr"]["mean"],
                    gain_ci=[ev["paired"]["all"][f"{a.variant} − blurry"]["psnr"][k] for k in ("lo", "hi")],
                    motorcycle=ev["paired"].get("motorcycle", {}).get(f"{a.variant} − blurry", {}).get("psnr", {}).get("mean"),
