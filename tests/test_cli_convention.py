@@ -115,7 +115,10 @@ def test_ctrl_c_is_one_line_and_exit_130(tmp_path):
     # loaded machine (at the default 240×320 the other three scenes took < 1 s and the run could finish first)
     p = subprocess.Popen([str(BIN / "deblur_synth"), "--scene", "all", "--out", str(tmp_path / "o"),
                           "--height", "720", "--width", "960", "--max_step", "0.5"],
-                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                         # a job started in the background (`make test &`) inherits SIGINT ignored, and Python then
+                         # installs no KeyboardInterrupt handler: give the command the default, as a terminal would
+                         preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     first = p.stdout.readline()                        # the first scene is done: the command is in its work loop
     assert first.startswith("motorcycle:") or first.startswith("procedural"), first
     p.send_signal(signal.SIGINT)
