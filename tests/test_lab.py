@@ -9,7 +9,7 @@ clicks the widget cell, runs "Run All Above Selected Cell" from the command pale
 reader does; after each move the image in the widget's output must change. Screenshots go to test-results/lab/.
 The server and its kernels are shut down (and, if need be, killed) whatever the outcome. Without Chromium,
 chromedriver, Selenium or JupyterLab every test is skipped, not passed."""
-import hashlib, json, os, secrets, shutil, signal, socket, subprocess, sys, tempfile, time
+import hashlib, json, os, re, secrets, shutil, signal, socket, subprocess, sys, tempfile, time
 import urllib.error, urllib.request
 from pathlib import Path
 
@@ -37,6 +37,14 @@ def browser_paths():
     return chrome, shutil.which("chromedriver")
 
 
+def die_with_parent():
+    "In the child: SIGTERM when pytest dies without its finalizers (Linux), so the server still shuts its kernels down."
+    try:
+        import ctypes
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)      # PR_SET_PDEATHSIG
+    except (OSError, AttributeError): pass
+
+
 def free_port():
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -59,10 +67,9 @@ def descendants(pid):
 
 
 def alive(pid):
-    try: os.kill(pid, 0)
-    except ProcessLookupError: return False
-    except PermissionError: return True
-    return True
+    "Whether `pid` still runs (a zombie nobody reaps counts as gone)."
+    try: return (Path("/proc") / str(pid) / "stat").read_text().rsplit(")", 1)[1].split()[0] not in ("Z", "X")
+    except (OSError, IndexError): return False
 
 
 class Lab:
@@ -79,9 +86,9 @@ class Lab:
             f = settings / f"{name}.jupyterlab-settings"; f.parent.mkdir(parents=True, exist_ok=True)
             f.write_text(json.dumps(values))
         env = {**os.environ, "JUPYTER_CONFIG_DIR": str(self.root / "config"), "JUPYTER_RUNTIME_DIR": str(self.root / "rt"),
-               "IPYTHONDIR": str(self.root / "ipython"), "JUPYTER_PLATFORM_DIRS": "1", "PYTHONUNBUFFERED": "1"}
-        env.pop("JUPYTER_DATA_DIR", None)
-        for attempt in range(3):                    # a port taken between free_port() and the bind: another one
+               "JUPYTER_DATA_DIR": str(self.root / "data"), "IPYTHONDIR": str(self.root / "ipython"), "PYTHONUNBUFFERED": "1"}
+        env.pop("MPLBACKEND", None)                 # a headless MPLBACKEND=Agg would keep plt.show() from drawing inline
+        for _ in range(3):                          # a port taken between free_port() and the bind: another one
             self.port = free_port()
             self.url = f"http://127.0.0.1:{self.port}"
             cmd = [sys.executable, "-m", "jupyterlab", "--no-browser", "--ServerApp.open_browser=False",
@@ -93,7 +100,8 @@ class Lab:
                    "--ServerApp.allow_root=True"]         # CI containers run as root
             with open(self.log, "ab") as log:
                 self.proc = subprocess.Popen(cmd, cwd=work, env=env, stdout=log, stderr=subprocess.STDOUT,
-                                             stdin=subprocess.DEVNULL, start_new_session=True)
+                                             stdin=subprocess.DEVNULL, start_new_session=True,
+                                             preexec_fn=die_with_parent if sys.platform == "linux" else None)
             if self.wait_up(): return
             self.stop()
         pytest.fail("JupyterLab did not start:\n" + self.log.read_text()[-5000:])
@@ -149,10 +157,11 @@ def lab():
         server.start()
         yield server
     finally:
-        server.stop()
-        RESULTS.mkdir(parents=True, exist_ok=True)
-        if server.log.exists(): shutil.copy2(server.log, RESULTS / "jupyter.log")
-        shutil.rmtree(root, ignore_errors=True)
+        try: server.stop()
+        finally:
+            RESULTS.mkdir(parents=True, exist_ok=True)
+            if server.log.exists(): shutil.copy2(server.log, RESULTS / "jupyter.log")
+            shutil.rmtree(root, ignore_errors=True)
 
 
 @pytest.fixture
@@ -197,7 +206,9 @@ return {prompt, sliders, img: imgs.length ? imgs[imgs.length - 1].src : null, n_
 
 PROMPTS_JS = """
 return [...document.querySelectorAll('.jp-NotebookPanel:not(.lm-mod-hidden) .jp-Notebook .jp-Cell')]
-  .map(c => c.classList.contains('jp-CodeCell') ? (c.querySelector('.jp-InputPrompt') || {textContent: ''}).textContent.trim() : null);
+  .map(c => !c.classList.contains('jp-CodeCell') ? null          // markdown, and empty code cells (never executed)
+       : !(c.querySelector('.jp-InputArea-editor') || {textContent: ''}).textContent.trim() ? null
+       : (c.querySelector('.jp-InputPrompt') || {textContent: ''}).textContent.trim());
 """
 
 ERRORS_JS = """
@@ -223,8 +234,9 @@ _shots = {"name": "lab"}
 
 def shot(browser, label):
     RESULTS.mkdir(parents=True, exist_ok=True)
+    from selenium.common.exceptions import WebDriverException
     try: browser.save_screenshot(str(RESULTS / f"{_shots['name']}-{label}.png"))
-    except Exception: pass
+    except WebDriverException: pass      # a screenshot is a help, never the reason a test fails
 
 
 def digest(src): return hashlib.sha256(src.encode()).hexdigest()[:12] if src else None
@@ -274,12 +286,16 @@ def run_widget_cell(browser, i, n_sliders):
     wait(browser, "the widget cell still selected", 30, lambda d: "jp-mod-selected" in cell.get_attribute("class"))
     ActionChains(browser).key_down(Keys.CONTROL).send_keys(Keys.ENTER).key_up(Keys.CONTROL).perform()   # run it
     def done(d):
-        prompts = d.execute_script(PROMPTS_JS)[:i + 1]
-        return all(p is None or (p.startswith("[") and p[1:-2].isdigit()) for p in prompts)
+        "Every code cell up to `i` numbered, each once (a fresh kernel), the widget cell last."
+        prompts = [p for p in d.execute_script(PROMPTS_JS)[:i + 1] if p is not None]
+        if not all(re.fullmatch(r"\[\d+\]:", p) for p in prompts): return False
+        n = [int(p[1:-2]) for p in prompts]
+        return len(set(n)) == len(n) and n[-1] == max(n)
     wait(browser, "every cell up to the widget cell executed", RUN_S, done, poll=1)
-    state = wait(browser, f"{n_sliders} sliders and an image in the widget", UPDATE_S, lambda d: (
-        lambda s: s if s and len(s["sliders"]) >= n_sliders and all(x["handle"] for x in s["sliders"]) and s["img"] else None)(
-        d.execute_script(WIDGET_JS, i)))
+    def drawn(d):
+        s = d.execute_script(WIDGET_JS, i)
+        return s if s and len(s["sliders"]) >= n_sliders and all(x["handle"] for x in s["sliders"]) and s["img"] else None
+    state = wait(browser, f"{n_sliders} sliders and an image in the widget", UPDATE_S, drawn)
     browser.execute_script("arguments[0].scrollIntoView({block: 'start'})", cell.find_element(By.CSS_SELECTOR, ".jp-OutputArea"))
     shot(browser, "0-ran")
     return state
@@ -297,10 +313,11 @@ def move(browser, i, label, key_presses=1):
     browser.execute_script("arguments[0].scrollIntoView({block: 'center'}); arguments[0].focus()", handle)
     wait(browser, f"the {label!r} handle focused", 30, lambda d: d.execute_script("return document.activeElement === arguments[0]", handle))
     for _ in range(key_presses): handle.send_keys(Keys.ARROW_RIGHT)
-    old = {x["label"]: x["readout"] for x in before["sliders"]}[label]
-    after = wait(browser, f"{label!r}: the readout to leave {old!r} and a new image", UPDATE_S, lambda d: (
-        lambda s: s if s and s["img"] and s["img"] != before["img"]
-        and {x["label"]: x["readout"] for x in s["sliders"]}.get(label) != old else None)(d.execute_script(WIDGET_JS, i)))
+    old = readouts(before)[label]
+    def redrawn(d):
+        s = d.execute_script(WIDGET_JS, i)
+        return s if s and s["img"] and s["img"] != before["img"] and readouts(s).get(label) != old else None
+    after = wait(browser, f"{label!r}: the readout to leave {old!r} and a new image", UPDATE_S, redrawn)
     return before, after
 
 
@@ -332,7 +349,7 @@ def test_sync_frame_browser(lab, browser):
     assert readouts(state) == {"clock frame": "0"}, readouts(state)
     seen = {digest(state["img"])}
     for n in (1, 2):
-        before, after = move(browser, i, "clock frame")
+        _, after = move(browser, i, "clock frame")
         shot(browser, f"{n}-frame")
         assert readouts(after)["clock frame"] == str(n), readouts(after)
         assert digest(after["img"]) not in seen, f"frame {n}: the image did not change"
