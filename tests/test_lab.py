@@ -54,7 +54,7 @@ def free_port():
 def descendants(pid):
     "Pids of every process below `pid` (kernels run in sessions of their own, so not in the server's group)."
     parent = {}
-    for p in Path("/proc").iterdir():
+    for p in (Path("/proc").iterdir() if Path("/proc").is_dir() else ()):
         if not p.name.isdigit(): continue
         try: parent[int(p.name)] = int((p / "stat").read_text().rsplit(")", 1)[1].split()[1])
         except (OSError, IndexError, ValueError): pass
