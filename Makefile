@@ -6,7 +6,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 DEMO_OUT ?= demo_out
 
-.PHONY: demo test venv clean readme bench models docs
+.PHONY: demo test venv clean readme bench models docs lab
 
 venv: $(STAMP)
 
@@ -33,6 +33,10 @@ test: venv
 # (nbdev's pre-processing + nbconvert, from the notebooks' saved outputs; formulas as MathML, widgets offline).
 docs: venv
 	if command -v quarto >/dev/null; then $(BIN)/nbdev_docs; else $(BIN)/python tools/build_docs.py; fi
+
+# The book, live: JupyterLab on nbs/ (run a notebook's cells, then play with the sliders of 04_synthesis and 08_sync).
+lab: venv
+	$(BIN)/jupyter lab nbs/
 
 readme: venv
 	$(BIN)/python tools/make_readme.py

@@ -3,7 +3,8 @@
 Suites: (1) notebooks, library and README in sync (`nbdev_export`/`nbdev_clean` change nothing, README.md is
 the render of nbs/index.ipynb),
 (2) `nbdev_test` (flags `slow` and `cuda` skipped unless NBDEV_FLAGS names them), (3) `pytest tests/` (with
-tests/test_docs.py: the docs site of tools/build_docs.py opened in headless Chromium, skipped without one),
+tests/test_docs.py: the docs site of tools/build_docs.py opened in headless Chromium, and tests/test_lab.py:
+the sliders of 04_synthesis and 08_sync moved in JupyterLab in headless Chromium; both skipped without one),
 (4) the docs pre-processing (`nbdev.serve.proc_nbs`) on every notebook, (5) ruff on the generated library."""
 import hashlib, os, re, subprocess, sys, xml.etree.ElementTree as ET
 from pathlib import Path
