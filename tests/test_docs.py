@@ -7,11 +7,12 @@ a page of the site, and every relative link a file of it; at least as many image
 outputs, all of them decoded; formulas typeset as MathML and no raw `$…$` TeX left in the text; classes shown with
 their `class` line, not `(*args, **kwargs)`; the saved slider widgets rendered on 04 and 08; nothing loaded from
 the network. Without Chromium, chromedriver or Selenium every test is skipped, not passed."""
-import json, os, re, shutil, subprocess, sys
+import json, re, shutil, subprocess, sys
 from pathlib import Path
 from urllib.parse import unquote
 
 import pytest
+from browser import need_browser, headless_chrome
 
 ROOT = Path(__file__).resolve().parents[1]
 NBS = ROOT / "nbs"
@@ -51,17 +52,10 @@ return {
 """
 
 
-def browser_paths():
-    chrome = next((shutil.which(b) for b in ("chromium", "chromium-browser", "google-chrome") if shutil.which(b)), None)
-    return chrome, shutil.which("chromedriver")
-
-
 @pytest.fixture(scope="session")
 def site():
     "Build the site once (skipped, with every test, where there is no browser to check it in)."
-    chrome, driver = browser_paths()
-    if not (chrome and driver): pytest.skip("no chromium/chromedriver: apt-get install chromium chromium-driver")
-    pytest.importorskip("selenium")
+    need_browser()
     shutil.rmtree(SITE, ignore_errors=True)
     r = subprocess.run([sys.executable, str(ROOT / "tools" / "build_docs.py"), "--out", str(SITE)],
                        cwd=ROOT, capture_output=True, text=True, timeout=900)
@@ -71,18 +65,7 @@ def site():
 
 @pytest.fixture(scope="session")
 def browser(site):
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
-    os.environ.setdefault("SE_OFFLINE", "true")   # never let Selenium Manager look for a browser or driver online
-    chrome, driver = browser_paths()
-    opts = webdriver.ChromeOptions()
-    opts.binary_location = chrome
-    for a in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-              "--allow-file-access-from-files", "--window-size=1280,1000"):
-        opts.add_argument(a)
-    d = webdriver.Chrome(service=Service(driver), options=opts)
-    d.set_page_load_timeout(120)
-    d.set_script_timeout(60)
+    d = headless_chrome("--allow-file-access-from-files", "--window-size=1280,1000")
     yield d
     d.quit()
 

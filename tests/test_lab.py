@@ -14,6 +14,7 @@ import urllib.error, urllib.request
 from pathlib import Path
 
 import pytest
+from browser import need_browser, headless_chrome
 
 ROOT = Path(__file__).resolve().parents[1]
 NBS = ROOT / "nbs"
@@ -30,11 +31,6 @@ SETTINGS = {
     "@jupyterlab/docmanager-extension/plugin": {"autosave": False},
     "@jupyterlab/apputils-extension/notification": {"checkForUpdates": False, "fetchNews": "false"},
 }
-
-
-def browser_paths():
-    chrome = next((shutil.which(b) for b in ("chromium", "chromium-browser", "google-chrome") if shutil.which(b)), None)
-    return chrome, shutil.which("chromedriver")
 
 
 def die_with_parent():
@@ -147,9 +143,7 @@ class Lab:
 
 @pytest.fixture(scope="module")
 def lab():
-    chrome, driver = browser_paths()
-    if not (chrome and driver): pytest.skip("no chromium/chromedriver: apt-get install chromium chromium-driver")
-    pytest.importorskip("selenium")
+    need_browser()
     pytest.importorskip("jupyterlab")
     root = tempfile.mkdtemp(prefix="deblur-lab-")
     server = Lab(root)
@@ -166,18 +160,8 @@ def lab():
 
 @pytest.fixture
 def browser(lab):
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
-    os.environ.setdefault("SE_OFFLINE", "true")   # never let Selenium Manager look for a browser or driver online
-    chrome, driver = browser_paths()
-    opts = webdriver.ChromeOptions()
-    opts.binary_location = chrome
-    for a in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--window-size=1400,1100",
-              "--no-first-run", "--no-default-browser-check", "--disable-extensions", "--disable-background-networking"):
-        opts.add_argument(a)
-    d = webdriver.Chrome(service=Service(driver), options=opts)
-    d.set_page_load_timeout(120)
-    d.set_script_timeout(60)
+    d = headless_chrome("--window-size=1400,1100", "--no-first-run", "--no-default-browser-check",
+                        "--disable-extensions", "--disable-background-networking")
     yield d
     d.quit()
 
