@@ -83,11 +83,13 @@ def upsample_rgbd(image,        # `H×W×C` image
     Ku = intrinsics(K[0, 0] * f, K[1, 1] * f, (K[0, 2] + 0.5) * f - 0.5, (K[1, 2] + 0.5) * f - 0.5)
     return up_img, np.where(sm, lin, near).astype(np.float32), Ku
 
+# %% ../nbs/10_alignment.ipynb #e859d0f2
 def upsample_factor(K_src, K_dst, margin=1.15):
     "The size factor that makes the source at least as dense as the target (focal-length ratio × `margin`, rounded up)."
     K_src, K_dst = as_K(K_src, "K_src"), as_K(K_dst, "K_dst")
     return max(1, int(np.ceil(margin * max(K_dst[0, 0] / K_src[0, 0], K_dst[1, 1] / K_src[1, 1]))))
 
+# %% ../nbs/10_alignment.ipynb #5ac1bbda
 def dense_warp(image, depth, K_src,   # source RGB-D view and intrinsics
                R, T,                   # pose source → target
                K_dst, dst_shape,       # target camera and size (height, width)
@@ -114,6 +116,7 @@ class Aligned(NamedTuple):
     valid: np.ndarray      # bool `H×W`: depth present and the sample inside the sharp image
     upsample: int          # the ZED view was made this many times denser before warping (`dense_warp`)
 
+# %% ../nbs/10_alignment.ipynb #1775a52f
 def align_view(zed_image,     # ZED left image `Hz×Wz×C`
                zed_depth,     # ZED z-depth `Hz×Wz` in metres (holes: 0, NaN, inf)
                K_zed,         # ZED intrinsics 3×3
@@ -180,6 +183,7 @@ def rig_from_dict(d:dict, name="rig") -> Rig:
         ps[cam] = (as_rotation(p.get("R"), f"{name}.poses.{cam}.R")[0], as_translation(p.get("T"), 1, f"{name}.poses.{cam}.T")[0])
     return Rig(cams, ps)
 
+# %% ../nbs/10_alignment.ipynb #1ddf7a11
 def read_rig(path) -> Rig:
     "Read a rig JSON file (see above), or `deblur_calibrate` files (comma-separated) whose stereo pairs link phone and DSLR to the ZED."
     paths = [Path(p.strip()) for p in str(path).split(",")] if not isinstance(path, (list, tuple)) else [Path(p) for p in path]
@@ -205,10 +209,12 @@ def read_rig(path) -> Rig:
         raise ValueError(f"rig: several files are read only when all are `deblur_calibrate` outputs, got {path}")
     return rig_from_dict(docs[0], f"rig {paths[0].name}")
 
+# %% ../nbs/10_alignment.ipynb #0a5b869f
 def zed_pose(rig:Rig, cam:str):
     "Pose `(R, T)` taking ZED points into camera `cam` (the rig's poses may use any common frame)."
     return relative_pose(*rig.poses["zed"], *rig.poses[cam])
 
+# %% ../nbs/10_alignment.ipynb #f9a58375
 def check_size(image, cam:Camera, name:str):
     "Refuse an image whose size differs from the one its camera was calibrated at."
     h, w = np.shape(image)[:2]
@@ -218,6 +224,7 @@ def check_size(image, cam:Camera, name:str):
                          "(resize the images or recalibrate; intrinsics do not transfer between resolutions)")
     return image
 
+# %% ../nbs/10_alignment.ipynb #be9bc0d5
 def undistort(image, cam:Camera, nearest=False):
     "Remove lens distortion (keeping `K`); depth maps use nearest-neighbour so that no depths are mixed."
     if not np.any(cam.dist): return image
@@ -242,6 +249,7 @@ def read_captures(path) -> list:
             if r.get(c): r[c] = str((p.parent / r[c]).resolve()) if not Path(r[c]).is_absolute() else r[c]
     return rows
 
+# %% ../nbs/10_alignment.ipynb #052a79bf
 class CaptureImages(NamedTuple):
     "The images of one capture, checked against the rig and undistorted."
     phone: np.ndarray
@@ -249,6 +257,7 @@ class CaptureImages(NamedTuple):
     zed: np.ndarray
     zed_depth: np.ndarray
 
+# %% ../nbs/10_alignment.ipynb #d67f7695
 def load_capture(row:dict, rig:Rig, depth_scale=None) -> CaptureImages:
     "Read, size-check and undistort the phone, DSLR, ZED images and ZED depth of one capture row."
     ims = {c: check_size(read_image(row[c], name=c), rig[c], f"{c} {Path(row[c]).name}") for c in ("phone", "dslr", "zed")}
@@ -257,6 +266,7 @@ def load_capture(row:dict, rig:Rig, depth_scale=None) -> CaptureImages:
     if not valid_depth(d).any(): raise ValueError(f"zed_depth {Path(row['zed_depth']).name}: no valid depth at all")
     return CaptureImages(*(undistort(ims[c], rig[c]) for c in ("phone", "dslr", "zed")), undistort(d, rig["zed"], nearest=True))
 
+# %% ../nbs/10_alignment.ipynb #37f838a7
 def align_capture(images:CaptureImages, rig:Rig, R_zp=None, T_zp=None) -> Aligned:
     "`align_view` of one capture into the phone view (pose ZED → phone from the rig unless given)."
     R_zp, T_zp = zed_pose(rig, "phone") if R_zp is None else (R_zp, T_zp)
@@ -266,6 +276,7 @@ def align_capture(images:CaptureImages, rig:Rig, R_zp=None, T_zp=None) -> Aligne
 # %% ../nbs/10_alignment.ipynb #4c1f2d7e
 def _u8(img): return (np.clip(img, 0, 1) * 255 + 0.5).astype(np.uint8)
 
+# %% ../nbs/10_alignment.ipynb #493e3a12
 def write_aligned(out, stem, al:Aligned):
     "Write one capture's aligned sharp image (PNG), depth (`.npy`, metres) and validity (PNG, 255 = valid)."
     out = Path(out)
@@ -276,12 +287,14 @@ def write_aligned(out, stem, al:Aligned):
     cv2.imwrite(str(out / f"{stem}_valid.png"), al.valid.astype(np.uint8) * 255)
     return [out / f"{stem}_{s}" for s in ("sharp.png", "depth.npy", "valid.png")]
 
+# %% ../nbs/10_alignment.ipynb #668d2e59
 def _single_row(phone, dslr, zed, zed_depth):
     given = [x is not None for x in (phone, dslr, zed, zed_depth)]
     if any(given) and not all(given):
         raise ValueError("--phone, --dslr, --zed and --zed_depth must be given together (or use --captures)")
     return [dict(phone=phone, dslr=dslr, zed=zed, zed_depth=zed_depth)] if all(given) else None
 
+# %% ../nbs/10_alignment.ipynb #f8785595
 def capture_rows(captures, phone, dslr, zed, zed_depth) -> list:
     "The capture rows of a command: from `--captures CSV` or the four single-file options."
     rows = _single_row(phone, dslr, zed, zed_depth)
@@ -291,6 +304,7 @@ def capture_rows(captures, phone, dslr, zed, zed_depth) -> list:
         raise ValueError("--captures: give a capture list CSV, or --phone/--dslr/--zed/--zed_depth")
     return rows if rows is not None else read_captures(captures)
 
+# %% ../nbs/10_alignment.ipynb #07263f29
 @command
 def deblur_align(
     rig:str=None,            # rig JSON (required): intrinsics, sizes, distortion, poses ZED → camera

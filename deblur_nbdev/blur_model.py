@@ -37,6 +37,7 @@ def valid_depth(depth):
     d = np.asarray(depth)
     with np.errstate(invalid="ignore"): return np.isfinite(d) & (d > 0)
 
+# %% ../nbs/00_blur_model.ipynb #2bf36a24
 def as_depth(depth, name="depth", shape=None):
     "Check `depth` (z-depth, metres, `H×W`) and return float32 with every hole (0, <0, NaN, inf) set to 0."
     d = np.asarray(depth)
@@ -53,11 +54,13 @@ def intrinsics(fx, fy, cx, cy):
     "The intrinsic matrix `K` of thesis eq. (1), float64."
     return np.array([[fx, 0, cx], [0, fy, cy], [0, 0, 1]], np.float64)
 
+# %% ../nbs/00_blur_model.ipynb #71a50f41
 def default_K(width, height, f=None):
     "Intrinsics when none are known: principal point at the image centre, focal length `f` (default: the image width)."
     f = float(width) if f is None else float(f)
     return intrinsics(f, f, (width - 1) / 2, (height - 1) / 2)
 
+# %% ../nbs/00_blur_model.ipynb #f58d46e2
 def as_K(K, name="K"):
     "Check that `K` is a usable 3×3 intrinsic matrix and return it as float64."
     K = np.asarray(K, dtype=np.float64) if np.asarray(K).dtype != object else None
@@ -83,6 +86,7 @@ def as_rotation(R, name="R"):
         raise ValueError(f"{name}[{bad[0]}] is not a rotation (|RRᵀ−I|={err[bad[0]]:.2g}, det={det[bad[0]]:.3g})")
     return R
 
+# %% ../nbs/00_blur_model.ipynb #77ee4ed1
 def as_translation(T, n, name="T"):
     "Check translations `T` (3 or N×3, metres) against `n` poses and return float64 N×3."
     T = np.asarray(T, dtype=np.float64)
@@ -105,6 +109,7 @@ def line_kernel(dx, dy, size=None):
             if 0 <= xx < size and 0 <= yy < size: k[yy, xx] += w
     return k / k.sum()
 
+# %% ../nbs/00_blur_model.ipynb #79d68766
 def uniform_blur(image, kernel):
     "Thesis eq. (2) without noise: the image convolved with one kernel (reflected borders)."
     img = as_image(image)
@@ -117,6 +122,7 @@ def pixel_grid(height, width):
     v, u = np.mgrid[0:height, 0:width].astype(np.float64)
     return u, v
 
+# %% ../nbs/00_blur_model.ipynb #1066c370
 def unproject(depth, K):
     "3D points `H×W×3` in the camera frame from z-depth (holes give NaN)."
     d = as_depth(depth).astype(np.float64)
@@ -125,15 +131,18 @@ def unproject(depth, K):
     rays = np.stack([u, v, np.ones_like(u)], -1) @ np.linalg.inv(as_K(K)).T
     return rays * d[..., None]
 
+# %% ../nbs/00_blur_model.ipynb #49a5a696
 def transform(X, R, T):
     "Apply one pose: `X_j = R X + T` to points `...×3`."
     return np.asarray(X) @ np.asarray(R, np.float64).T + np.asarray(T, np.float64)
 
+# %% ../nbs/00_blur_model.ipynb #df4904d7
 def project(X, K):
     "Pixel coordinates `...×2` and depth `z` of points `...×3` (no rounding)."
     x = np.asarray(X) @ as_K(K).T
     with np.errstate(divide="ignore", invalid="ignore"): return x[..., :2] / x[..., 2:], x[..., 2]
 
+# %% ../nbs/00_blur_model.ipynb #a36a45e3
 def pixel_homography(K, R, T, d, K_dst=None):
     "Eq. (6), corrected: the homography `K_dst (R + T nᵀ/d) K⁻¹` of a pixel at z-depth `d`."
     K_dst = as_K(K if K_dst is None else K_dst, "K_dst")

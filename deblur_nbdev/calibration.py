@@ -34,6 +34,7 @@ def as_grey(image, name="image") -> np.ndarray:
     if a.dtype.kind == "f": return (np.clip(a, 0, 1) * 255 + 0.5).astype(np.uint8)
     raise ValueError(f"{name}: dtype {a.dtype} is not an image type")
 
+# %% ../nbs/09_calibration.ipynb #5aea7bf4
 def find_corners(image,            # path or image array
                  pattern=(9, 6),   # inner corners per row and per column
                  method="auto",    # 'sb' (findChessboardCornersSB), 'classic', or 'auto' (SB, then classic)
@@ -66,6 +67,7 @@ def _view_names(images, names):
         return [str(n) for n in names]
     return [str(im) if isinstance(im, (str, Path)) else f"view {i}" for i, im in enumerate(images)]
 
+# %% ../nbs/09_calibration.ipynb #a48686fb
 def detect_views(images,          # list of paths or image arrays
                  pattern=(9, 6),  # inner corners
                  names=None,      # a name per image (default: path or 'view i')
@@ -84,6 +86,7 @@ def detect_views(images,          # list of paths or image arrays
         corners.append(find_corners(g, pattern, method, n))
     return corners, tuple(size), names
 
+# %% ../nbs/09_calibration.ipynb #bfb1f9a9
 def _view_errors(obj, img, rvecs, tvecs, K, dist):
     "RMS reprojection error (px) of each view."
     return np.array([np.sqrt(np.mean(np.sum((cv2.projectPoints(o, r, t, K, dist)[0].reshape(-1, 2) - i) ** 2, 1)))
@@ -124,6 +127,7 @@ class Calibration:
                 f"{len(self.view_errors)} views, "
                 f"skipped {len(self.skipped)}, dropped {len(self.dropped)})")
 
+# %% ../nbs/09_calibration.ipynb #2e43f999
 def calibrate_camera(images,                 # list of paths or image arrays (one camera, one resolution)
                      pattern=(9, 6),         # inner corners per row and per column
                      square:float=0.025,     # square size (m)
@@ -168,6 +172,7 @@ def save_calibration(path,             # JSON file to write
     p.write_text(json.dumps(dict(cameras={n: c.to_dict() for n, c in cameras.items()}, stereo=[s.to_dict() for s in stereo]), indent=1))
     return p
 
+# %% ../nbs/09_calibration.ipynb #bc40686d
 def load_calibration(path):
     "Read `(cameras, stereo)` written by `save_calibration` (or by `deblur_calibrate`)."
     p = Path(path)
@@ -204,6 +209,7 @@ class StereoCalibration:
                 "pairs, "
                 f"skipped {len(self.skipped)}, dropped {len(self.dropped)})")
 
+# %% ../nbs/09_calibration.ipynb #428df231
 def calibrate_stereo(images_a, images_b,       # paths or arrays, pair i = (images_a[i], images_b[i])
                      cal_a:Calibration, cal_b:Calibration, # the two cameras' calibrations (kept fixed)
                      pattern=(9, 6), square:float=0.025,
@@ -284,17 +290,20 @@ def _pattern(s):
         return a, b
     except ValueError: raise ValueError(f"--pattern: {s!r} must be COLSxROWS inner corners, e.g. 9x6") from None
 
+# %% ../nbs/09_calibration.ipynb #23af6543
 def _glob(pat, opt):
     files = sorted(glob.glob(pat))
     if not files: raise FileNotFoundError(f"{opt}: no files match {pat!r}")
     return files
 
+# %% ../nbs/09_calibration.ipynb #388bffcb
 def _one(path, name, opt):
     cams, _ = load_calibration(path)
     if name in cams: return cams[name]
     if len(cams) == 1: return next(iter(cams.values()))
     raise ValueError(f"{opt}: {path} holds cameras {list(cams)}, none named {name!r}")
 
+# %% ../nbs/09_calibration.ipynb #d871385d
 def _describe(c:Calibration):
     K = c.K
     s = (f"{c.name}: {c.size[1]}×{c.size[0]}  fx={K[0,0]:.3f} fy={K[1,1]:.3f} cx={K[0,2]:.3f} cy={K[1,2]:.3f}\n"
@@ -304,6 +313,7 @@ def _describe(c:Calibration):
     if c.dropped: s += "\n  dropped (outliers): " + ", ".join(f"{n} ({e:.2f} px)" for n, e in c.dropped)
     return s
 
+# %% ../nbs/09_calibration.ipynb #bd1ea83b
 @command
 def deblur_calibrate(
     images:str=None,          # glob of the checkerboard photos (quote it), camera 1

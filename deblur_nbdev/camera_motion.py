@@ -26,6 +26,7 @@ def _check_times(times, n, name="times"):
                                   f"follows {t[bad[0]]!r}")
     return t
 
+# %% ../nbs/01_camera_motion.ipynb #3c54f8d7
 class Poses:
     "A camera trajectory: rotations `R` (N×3×3), translations `T` (N×3, metres) at `times` (N, seconds)."
     def __init__(self,
@@ -98,6 +99,7 @@ class Poses:
         return (f"Poses({len(self)} poses over [{self.times[0]:.4g}, {self.times[-1]:.4g}] s, "
                 f"max rotation {ang:.3g}°, max translation {mm:.3g} mm)")
 
+# %% ../nbs/01_camera_motion.ipynb #376e2dcc
 def identity_poses(n=1, duration=1.0):
     "`n` identity poses evenly spaced over `[0, duration]` s (a single one at t=0 when `n=1`)."
     if int(n) != n or n < 1: raise ValueError(f"n: must be a positive integer, got {n}")
@@ -116,6 +118,7 @@ def exposure_times(
     if sf > exposure * (1 + 1e-9): raise ValueError(f"sf: the sampling interval {sf} s is > exposure {exposure} s")
     return np.arange(int(np.floor(exposure / sf + 1e-9)) + 1) * float(sf)
 
+# %% ../nbs/01_camera_motion.ipynb #3ebbf704
 def row_times(
     height:int,       # number of image rows
     t_readout:float,  # time (s) from the first row's start to one past the last row's; 0 = global shutter
@@ -134,6 +137,7 @@ def _compose(steps):
         k *= 2
     return Rotation.concatenate([Rotation.identity(), P]) if len(P) else Rotation.identity(1)
 
+# %% ../nbs/01_camera_motion.ipynb #ac146876
 def _sinusoids(rng, std, bandwidth, K=16):
     "Frequencies, phases and amplitudes (each 3×K) of band-limited noise with long-run std `std` per axis."
     f = rng.uniform(0.05 * bandwidth, bandwidth, (3, K))
@@ -142,6 +146,7 @@ def _sinusoids(rng, std, bandwidth, K=16):
     a *= std / np.sqrt((a ** 2).sum(1, keepdims=True) / 2)
     return f, ph, a
 
+# %% ../nbs/01_camera_motion.ipynb #e00c26d5
 def _eval(t, f, ph, a, integral=False):
     "Sum of sinusoids at times `t` (→ len(t)×3), or its integral from 0."
     w = 2 * np.pi * f[None]
@@ -149,6 +154,7 @@ def _eval(t, f, ph, a, integral=False):
     if integral: return (a[None] / w * (np.cos(ph)[None] - np.cos(arg))).sum(-1)
     return (a[None] * np.sin(arg)).sum(-1)
 
+# %% ../nbs/01_camera_motion.ipynb #2bab9380
 def synthetic_shake(
     duration:float,        # length of the trajectory in seconds
     seed:int=0,            # random seed: same seed, same bytes
@@ -190,6 +196,7 @@ def _check_seconds(t):
     raise ValueError(f"timestamps: must be in seconds, but the median step is {d:.6g} "
                      f"(a rate of {1 / d:.3g} Hz); {hint}")
 
+# %% ../nbs/01_camera_motion.ipynb #46ea5b73
 class IMU:
     "An IMU record: timestamps `t` (s), `gyro` (N×3, rad/s) and `accel` (N×3, m/s², or None), all in the IMU frame."
     def __init__(self,
@@ -257,6 +264,7 @@ def _imu_to_cam(R_imu_cam):
                          "(row-vector form gyr.dot(Ri)) corresponds to R_imu_cam = -Ri.T (see deepgyro_calibration)")
     return as_rotation(M, "R_imu_cam")[0]
 
+# %% ../nbs/01_camera_motion.ipynb #4bb65d62
 def imu_poses(
     imu:IMU,                # the IMU record
     t_start:float,          # exposure start, camera time (s)
@@ -341,6 +349,7 @@ def _deepgyro_file(folder, sub, name):
     raise FileNotFoundError(f"{folder}: no {sub}/{name} or {name} (a DeepGyro folder holds imu/imu.txt and "
                             f"images/images.txt, or imu.txt and images.txt)")
 
+# %% ../nbs/01_camera_motion.ipynb #b131a862
 def _deepgyro_rows(p, ncol):
     "The whitespace-separated data rows of a DeepGyro text file (blank and `#` lines skipped), each ≥ `ncol` fields."
     try: text = p.read_text()
@@ -350,6 +359,7 @@ def _deepgyro_rows(p, ncol):
     if bad: raise ValueError(f"{p}: data row {bad[0] + 1} has {len(lines[bad[0]])} fields, expected {ncol}")
     return lines
 
+# %% ../nbs/01_camera_motion.ipynb #ac3ea125
 def read_deepgyro(
     folder, # DeepGyro folder: imu/imu.txt and images/images.txt (published layout), or imu.txt and images.txt
 ) -> tuple: # (IMU in seconds, M×2 float64 array of image start time and exposure, seconds)

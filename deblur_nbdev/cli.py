@@ -20,11 +20,13 @@ from .synthesis import synthesize
 # %% ../nbs/16_cli.ipynb #9adf4a82
 def _to_u8(img): return (np.clip(img, 0, 1) * 255 + 0.5).astype(np.uint8)
 
+# %% ../nbs/16_cli.ipynb #03f47e20
 def write_png(path, img):
     "Write a float RGB image in [0, 1] as an 8-bit PNG."
     if not cv2.imwrite(str(path), cv2.cvtColor(_to_u8(img), cv2.COLOR_RGB2BGR)):
         raise OSError(f"could not write {path}")
 
+# %% ../nbs/16_cli.ipynb #83b3656e
 def preview(sharp, blurry, kernel, step=16):
     "A side-by-side picture: sharp | blurry | kernel-map magnitude with arrows (uint8 RGB)."
     mag = np.linalg.norm(kernel.reshape(*kernel.shape[:2], -1, 2)[:, :, -1], axis=-1)
@@ -62,6 +64,7 @@ def _scenes_from_args(scene, rgb, depth, depth_scale, fx, fy, cx, cy, height, wi
     K = default_K(w, h) if fx is None else intrinsics(fx, fy or fx, cx, cy)
     return [Scene(image=img, depth=d, K=K, name=Path(rgb).stem)]
 
+# %% ../nbs/16_cli.ipynb #ae723a05
 def _imu_source(imu, t_start, exposure):
     "The IMU record (None: the synthetic shake), the exposure start in IMU time, and the exposure in seconds."
     if imu is None: return None, None, 0.05 if exposure is None else exposure
@@ -79,6 +82,7 @@ def _imu_source(imu, t_start, exposure):
                          f"so its exposure is unknown; give --exposure or an image's start")
     return rec, t0, float(images[k, 1])
 
+# %% ../nbs/16_cli.ipynb #fbbb7b45
 def _trajectory(rec, t0, exposure, t_readout, seed, rot_scale, translation, gyro_only):
     "Camera motion: a seeded hand-shake (rec None), or the IMU record from `t0` over exposure + t_readout."
     need = exposure + t_readout

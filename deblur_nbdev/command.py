@@ -39,6 +39,7 @@ def _forward(r, w):
         if out: os.write(w, out)
     if held and not _CHATTER.match(held): os.write(w, held)
 
+# %% ../nbs/00a_command.ipynb #4f754ba2
 @contextlib.contextmanager
 def tf_chatter_filter():
     "While active, stderr (file descriptor 2) reaches the terminal without TensorFlow's start-up chatter."
@@ -65,6 +66,7 @@ def _is_seq(anno, default):
     args = typing.get_args(anno) if _union_type(anno) is not None else (anno,)
     return any(a in (tuple, list) or typing.get_origin(a) in (tuple, list) for a in args)
 
+# %% ../nbs/00a_command.ipynb #f0c9126c
 def _param(info) -> Param:
     "The fastcore `Param` for one parameter of a command (its docment, annotation and default)."
     anno, default, doc = info.anno, info.default, info.docment or ""
@@ -171,6 +173,7 @@ def _renamed_kwargs(name, renamed, kwargs) -> dict:
         kwargs[new] = kwargs.pop(old)
     return kwargs
 
+# %% ../nbs/00a_command.ipynb #3558a0c3
 def command(func=None,      # the command's function
             renamed=None    # {old name: new name} of its deprecated options
            ):
@@ -225,6 +228,7 @@ def positive(value,     # the number the user gave
         raise ValueError(f"{name}: must be > 0{' ' + unit if unit else ''}, got {value}")
     return v
 
+# %% ../nbs/00a_command.ipynb #3ae6b12c
 def non_negative(value, name, unit="") -> float:
     "`value` as a float if it is finite and ≥ 0; otherwise an error naming `name`."
     v = float(value)
@@ -254,6 +258,7 @@ def _fsync(path, folder=False):
     except OSError:
         if not folder: raise
 
+# %% ../nbs/00a_command.ipynb #df4eca7e
 def _alive(pid) -> bool:
     "Whether process `pid` still runs."
     try: os.kill(pid, 0)
@@ -261,6 +266,7 @@ def _alive(pid) -> bool:
     except PermissionError: return True
     return True
 
+# %% ../nbs/00a_command.ipynb #35c7e8ca
 def _clean_stale(dst, base):
     "Remove `.BASE.tmp-PID…` siblings of `dst` left by killed runs; put back an `.BASE.old-PID` folder."
     dst = Path(dst)
@@ -301,6 +307,7 @@ def _exchange(a, b) -> bool:
     if err in (errno.ENOSYS, errno.EINVAL, errno.ENOTSUP): return False
     raise OSError(err, os.strerror(err), str(b))
 
+# %% ../nbs/00a_command.ipynb #d77aa34c
 def replace_folder(new,   # a complete folder
                    dst    # where it belongs (replaced if it exists)
                   ):

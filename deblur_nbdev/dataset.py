@@ -40,6 +40,7 @@ def _as_u8_or_f32(img, name):
     if a.shape[2] != 3: raise ValueError(f"{name}: need 3 colour channels, got {a.shape[2]}")
     return a
 
+# %% ../nbs/06_dataset.ipynb #42408276
 def _check_path(path, hw, name):
     "A kernel path as float32 `H×W×(k+1)×2`, k ≥ 1; the error names `name`."
     p = np.asarray(path, np.float32)
@@ -47,6 +48,7 @@ def _check_path(path, hw, name):
         raise ValueError(f"{name}: need shape {(*hw, 'k+1', 2)} (k ≥ 1 segments), got {p.shape}")
     return p
 
+# %% ../nbs/06_dataset.ipynb #88608720
 @dataclass
 class Sample:
     "One dataset sample; arrays are checked and converted on construction (see the schema table)."
@@ -119,6 +121,7 @@ class Sample:
 # %% ../nbs/06_dataset.ipynb #c2325c17
 def _u8(img): return img if img.dtype == np.uint8 else np.floor(np.clip(img, 0, 1) * 255 + 0.5).astype(np.uint8)
 
+# %% ../nbs/06_dataset.ipynb #a8e41603
 def _sample_arrays(s:Sample, image_dtype="uint8"):
     "The `(key, array)` members of one sample, in their fixed order."
     if image_dtype not in ("uint8", "float32"):
@@ -132,6 +135,7 @@ def _sample_arrays(s:Sample, image_dtype="uint8"):
     out += [("K", s.K), ("R", s.R), ("T", s.T), ("times", s.times), ("meta", np.frombuffer(meta.encode(), np.uint8))]
     return out
 
+# %% ../nbs/06_dataset.ipynb #1468d88b
 def shard_bytes(samples,             # `Sample`s of one split, distinct indices
                 image_dtype="uint8"  # how `blurry`/`sharp` are stored: 'uint8' (4× smaller) or 'float32' (lossless)
                ) -> bytes:
@@ -153,6 +157,7 @@ def shard_bytes(samples,             # `Sample`s of one split, distinct indices
                     np.lib.format.write_array(f, np.ascontiguousarray(a), allow_pickle=False)
     return buf.getvalue()
 
+# %% ../nbs/06_dataset.ipynb #1c5b379b
 def atomic_write(path,   # final file name
                  data    # bytes (or str, written as UTF-8)
                 ):
@@ -172,6 +177,7 @@ def atomic_write(path,   # final file name
     except OSError: pass                                 # folders cannot be fsynced on some systems (Windows)
     return path
 
+# %% ../nbs/06_dataset.ipynb #9bf8e7cc
 def write_shard(path,                # shard file to write, e.g. `folder/train-00000.npz`
                 samples,             # `Sample`s of one split
                 image_dtype="uint8"  # 'uint8' or 'float32' storage of the images
@@ -182,6 +188,7 @@ def write_shard(path,                # shard file to write, e.g. `folder/train-0
     atomic_write(path, data)
     return shard_record(Path(path).name, samples, data)
 
+# %% ../nbs/06_dataset.ipynb #5887b496
 def shard_record(file, samples, data):
     "The manifest record of a shard holding `samples` whose bytes are `data`."
     return dict(file=str(file), split=samples[0].split, count=len(samples), indices=sorted(s.index for s in samples),
@@ -194,6 +201,7 @@ def _sha256_file(path):
         for chunk in iter(lambda: f.read(1 << 20), b""): h.update(chunk)
     return h.hexdigest()
 
+# %% ../nbs/06_dataset.ipynb #c5c09800
 def _open_npz(path):
     p = Path(path)
     if not p.is_file(): raise FileNotFoundError(f"shard: file not found: {p}")
@@ -201,9 +209,11 @@ def _open_npz(path):
     except (zipfile.BadZipFile, ValueError, OSError, EOFError) as e:
         raise ValueError(f"shard {p.name}: corrupt, cannot be read ({e})") from None
 
+# %% ../nbs/06_dataset.ipynb #cea5ef54
 def _shard_indices(z):
     return sorted({int(k.split("/")[0]) for k in z.files})
 
+# %% ../nbs/06_dataset.ipynb #7325636a
 def _read_sample(z, i, name, as_float=True):
     "Read sample `i` from an open shard `z`."
     pre = f"{i:09d}/"
@@ -221,6 +231,7 @@ def _read_sample(z, i, name, as_float=True):
     except (zipfile.BadZipFile, ValueError, KeyError, TypeError, OSError, EOFError) as e:
         raise ValueError(f"shard {name}: sample {i} is corrupt or incomplete ({e})") from None
 
+# %% ../nbs/06_dataset.ipynb #dd27f71a
 def read_shard(path,          # a shard file
                sha256=None,   # expected checksum (from the manifest): checked first when given
                as_float=True  # images as float32 in [0, 1] (False: as stored)
@@ -250,6 +261,7 @@ def write_manifest(folder,                   # dataset folder
     atomic_write(Path(folder) / "manifest.json", json.dumps(m, indent=1, sort_keys=True) + "\n")
     return m
 
+# %% ../nbs/06_dataset.ipynb #78c12470
 def read_manifest(folder  # dataset folder
                  ) -> dict:
     "Read and check a dataset's `manifest.json`."
@@ -263,6 +275,7 @@ def read_manifest(folder  # dataset folder
                          f"({FORMAT_VERSION})")
     return m
 
+# %% ../nbs/06_dataset.ipynb #1b7f5b15
 def write_dataset(folder,                    # dataset folder (created)
                   samples,                   # iterable of `Sample`s with distinct indices
                   params:dict=None,          # parameters describing how the samples were made
@@ -327,6 +340,7 @@ def verify_dataset(folder,          # dataset folder
         raise ValueError(f"{folder}: shards hold {len(seen)} samples, manifest says {m['n_samples']}")
     return {s: sum(r["count"] for r in m["shards"] if r["split"] == s) for s in SPLITS}
 
+# %% ../nbs/06_dataset.ipynb #fb0d6c6d
 def iter_samples(folder,        # dataset folder
                  split=None,    # 'train', 'test' or None (both)
                  as_float=True  # images as float32 in [0, 1]
@@ -366,6 +380,7 @@ def _source_items(src, n_scenes):
     if not out: raise FileNotFoundError(f"source: no photo/N.jpg frames under {p}")
     return out
 
+# %% ../nbs/06_dataset.ipynb #161f7346
 def plan_splits(params:dict  # normalised parameters (`dataset_params`)
                ) -> dict:    # `{"train"/"test": [[configuration, [item, …]], …], "counts": {split: n}}`
     "Assign scene configurations to the splits (seeded) and count the samples of each split."
@@ -413,10 +428,12 @@ def _range(v, name, lo=None, positive=False):
     if lo is not None and r[0] < lo: raise ValueError(f"{name}: must be ≥ {lo}, got {v!r}")
     return r
 
+# %% ../nbs/06_dataset.ipynb #2d609155
 def _int(v, name, lo):
     if isinstance(v, bool) or int(v) != v or v < lo: raise ValueError(f"{name}: must be an integer ≥ {lo}, got {v!r}")
     return int(v)
 
+# %% ../nbs/06_dataset.ipynb #0a25f660
 def dataset_params(n=64,                    # number of samples
                    sources=("procedural",), # procedural, motorcycle, folder:PATH, scenenet:PATH (list or comma-separated)
                    n_scenes=16,             # number of procedural scene configurations
@@ -482,6 +499,7 @@ def _camera_json(folder):
     if "K" in c: return as_K(c["K"], f"{folder}/camera.json"), c.get("depth_scale")
     return as_K([[c["fx"], 0, c["cx"]], [0, c["fy"], c["cy"]], [0, 0, 1]], f"{folder}/camera.json"), c.get("depth_scale")
 
+# %% ../nbs/06_dataset.ipynb #b18267d4
 @lru_cache(maxsize=32)
 def _captured(item, height, width):
     "A captured scene (motorcycle, folder image, SceneNet frame) fitted to `height×width` (cached per process)."
@@ -497,6 +515,7 @@ def _captured(item, height, width):
         sc = Scene(read_image(folder / "rgb" / name, name=str(folder / "rgb" / name)), read_depth(dp, scale, name=str(dp)), K, name=stem)
     return fit_scene(sc, height, width)
 
+# %% ../nbs/06_dataset.ipynb #47ad50a3
 def _crop(sc, y0, x0, h, w):
     K = sc.K.copy()
     K[0, 2] -= x0
@@ -504,6 +523,7 @@ def _crop(sc, y0, x0, h, w):
     img = np.ascontiguousarray(sc.image[y0:y0 + h, x0:x0 + w])          # a copy: the renderer wants C order
     return Scene(img, np.ascontiguousarray(sc.depth[y0:y0 + h, x0:x0 + w]), K, name=sc.name)
 
+# %% ../nbs/06_dataset.ipynb #db9a1c9a
 def load_item(item,     # `["procedural", seed]`, `["motorcycle"]`, `["folder", path, file]` or `["scenenet", path, frame]`
               height,   # output height (px)
               width,    # output width (px)
@@ -522,11 +542,13 @@ def load_item(item,     # `["procedural", seed]`, `["motorcycle"]`, `["folder", 
     H, W = z.depth.shape
     return _crop(z, int(oy * (H - height)), int(ox * (W - width)), height, width)
 
+# %% ../nbs/06_dataset.ipynb #c0d122ca
 @lru_cache(maxsize=8)
 def _imu_record(path):
     p = Path(path)
     return read_deepgyro(p)[0] if p.is_dir() else read_imu_csv(p)
 
+# %% ../nbs/06_dataset.ipynb #82c08b06
 def _scale_motion(poses, rs, ts):
     "Scale a trajectory's rotation angles by `rs` and translations by `ts`."
     from scipy.spatial.transform import Rotation
@@ -604,9 +626,11 @@ def plan_shards(params, plan):
         start += n
     return out
 
+# %% ../nbs/06_dataset.ipynb #4bc353db
 def _splits_summary(plan):
     return {sp: dict(count=plan["counts"][sp], scenes=[g for g, _ in plan[sp]]) for sp in SPLITS}
 
+# %% ../nbs/06_dataset.ipynb #a718e684
 @lru_cache(maxsize=None)
 def _tune_worker():
     "Once per worker process: OpenCV single-threaded; glibc keeps freed memory for reuse (see the note on Dask below)."
@@ -620,6 +644,7 @@ def _tune_worker():
             libc.mallopt(-3, 64 << 20)       # M_TRIM_THRESHOLD, M_MMAP_THRESHOLD
         except (OSError, AttributeError): pass                          # not glibc: nothing to tune
 
+# %% ../nbs/06_dataset.ipynb #9569b3ee
 def _init_pool_worker():
     "Pool worker start-up: exit as soon as the parent process is gone (e.g. SIGKILLed), instead of lingering."
     import threading
@@ -630,11 +655,13 @@ def _init_pool_worker():
             time.sleep(0.5)
     threading.Thread(target=watch, daemon=True, name="parent-watch").start()
 
+# %% ../nbs/06_dataset.ipynb #5db25149
 def _shard_task(params, plan, indices, single_thread=False):
     "Worker: the bytes of the shard holding `indices`."
     if single_thread: _tune_worker()
     return shard_bytes([generate_sample(params, i, plan) for i in indices], params["image_dtype"])
 
+# %% ../nbs/06_dataset.ipynb #119250b7
 def _prepare_folder(out, params, splits, overwrite):
     "Check/clean the output folder; return the shard records that can be kept."
     out.mkdir(parents=True, exist_ok=True)
@@ -664,6 +691,7 @@ def _prepare_folder(out, params, splits, overwrite):
         if p.is_file() and p.stat().st_size == r["bytes"] and _sha256_file(p) == r["sha256"]: keep.append(r)
     return keep
 
+# %% ../nbs/06_dataset.ipynb #1d388c25
 def _adopt(path, split, indices):
     "The record of a shard written (atomically) but not yet in the manifest, if its ZIP CRCs and indices check out."
     try:
@@ -676,6 +704,7 @@ def _adopt(path, split, indices):
     return dict(file=Path(path).name, split=split, count=len(indices), indices=list(indices),
                 sha256=hashlib.sha256(data).hexdigest(), bytes=len(data))
 
+# %% ../nbs/06_dataset.ipynb #df5efb13
 _THREAD_VARS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "NUMBA_NUM_THREADS",
                 "TF_NUM_INTRAOP_THREADS", "TF_NUM_INTEROP_THREADS")
 
@@ -829,6 +858,7 @@ def _member_offsets(path):
             out[info.filename[:-4]] = (f.tell(), dt, shape)
     return out
 
+# %% ../nbs/06_dataset.ipynb #fd96afd7
 def _tf_index(folder, files, keys):
     "Offsets `[shard, sample, key]` (−1: absent) of the arrays `keys` in every shard; counts, dtypes, shapes, image size."
     offs, counts, dtypes, full, hw = [], [], {}, {}, None
@@ -864,6 +894,7 @@ def _tf_index(folder, files, keys):
     for j, rows in enumerate(offs): table[j, :len(rows)] = rows
     return table, np.array(counts, np.int64), dtypes, full, hw
 
+# %% ../nbs/06_dataset.ipynb #01302b2b
 def make_tf_dataset(path,                 # dataset folder
                     variant="blind",      # 'blind', 'depth', 'kernel', 'depth+kernel', 'path' or 'depth+path'
                     batch=8,              # batch size

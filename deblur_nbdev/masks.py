@@ -20,6 +20,7 @@ def _front(depth, window):
     return cv2.erode(np.where(depth > 0, depth, np.inf).astype(np.float32), np.ones((window, window), np.uint8),
                      borderType=cv2.BORDER_REPLICATE)
 
+# %% ../nbs/12_masks.ipynb #c7f9be4b
 def invalid_mask(aligned:Aligned):
     "Pixels with no depth, or whose point falls outside the sharp image."
     return ~aligned.valid | (aligned.depth <= 0)
@@ -72,6 +73,7 @@ def photometric_mask(aligned:Aligned,  # result of `align_view`
     g = np.linalg.lstsq(np.stack([b[ok], np.ones(ok.sum())], 1), a[ok], rcond=None)[0]
     with np.errstate(invalid="ignore"): return ok & (np.abs(a - (g[0] * b + g[1])) > threshold)
 
+# %% ../nbs/12_masks.ipynb #2baeaa05
 def grow(mask,   # bool `H×W`
          radius  # disc radius (px); 0 returns a copy
         ):
@@ -92,6 +94,7 @@ class Masks(NamedTuple):
     photometric: np.ndarray       # DSLR and ZED disagree
     mask: np.ndarray              # `grow(invalid | sharp_occlusion | photometric, radius) | target_occlusion`
 
+# %% ../nbs/12_masks.ipynb #d5443fb7
 def rig_masks(aligned:Aligned,   # result of `align_view`
               zed_depth, K_zed,  # ZED depth and intrinsics
               R_zs, T_zs,        # pose ZED → sharp camera
@@ -115,6 +118,7 @@ def _lowpass(img, ok, sigma):
     with np.errstate(invalid="ignore", divide="ignore"):
         return cv2.GaussianBlur(np.where(ok[..., None], img, 0).astype(np.float32), (0, 0), sigma).reshape(img.shape) / w[..., None]
 
+# %% ../nbs/12_masks.ipynb #404f5fab
 def wrong_pixels(aligned:Aligned,   # result of `align_view`
                  true_image,        # the true sharp image of the target view
                  true_depth,        # the true depth of the target view
@@ -130,6 +134,7 @@ def wrong_pixels(aligned:Aligned,   # result of `align_view`
     with np.errstate(invalid="ignore", divide="ignore"): derr = np.abs(aligned.depth - td) / td
     return ~ok | ~(derr <= depth_tol) | ~(cerr <= colour_tol)
 
+# %% ../nbs/12_masks.ipynb #498d1464
 def mask_quality(mask, wrong) -> dict:
     "Recall (share of wrong pixels masked) and area ratio (mask area / wrong area)."
     m, w = np.asarray(mask, bool), np.asarray(wrong, bool)

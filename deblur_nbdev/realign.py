@@ -25,17 +25,20 @@ from .alignment import dense_warp, upsample_rgbd, upsample_factor, read_rig, cap
 class RealignError(ValueError):
     "A capture cannot be re-aligned (too few matches, no usable PnP solution); batch tools report it and go on."
 
+# %% ../nbs/11_realign.ipynb #bf262af8
 def _gray8(img, name):
     a = as_image(img, name)
     g = a.mean(-1) if a.shape[2] != 1 else a[..., 0]
     return (np.clip(g, 0, 1) * 255 + 0.5).astype(np.uint8)
 
+# %% ../nbs/11_realign.ipynb #6d8a6432
 class Matches(NamedTuple):
     "SIFT correspondences from a source image to a destination image."
     src: np.ndarray    # `N×2` float32 pixel positions in the source image
     dst: np.ndarray    # `N×2` float32 pixel positions in the destination image
     ratio: np.ndarray  # `N` Lowe ratios (best / second-best descriptor distance)
 
+# %% ../nbs/11_realign.ipynb #2b75a054
 def sift_matches(src_image,        # e.g. the ZED left image
                  dst_image,        # e.g. the (blurry) phone image
                  ratio=0.85,       # Lowe's ratio test threshold
@@ -157,6 +160,7 @@ class Candidate(NamedTuple):
     inliers: int       # RANSAC inliers (0 for 'initial')
     score: float       # `warp_score`
 
+# %% ../nbs/11_realign.ipynb #b02dd07d
 class Realigned(NamedTuple):
     "Result of `realign`."
     R: np.ndarray       # the chosen rotation ZED → target
@@ -165,6 +169,7 @@ class Realigned(NamedTuple):
     candidates: list    # every candidate, in the order tried
     n_matches: int      # SIFT matches that have ZED depth
 
+# %% ../nbs/11_realign.ipynb #646ac369
 def realign(zed_image, zed_depth, K_zed,   # ZED RGB-D view and intrinsics
             target_image, K_target,        # the phone (or DSLR) image and its intrinsics
             R0=None, T0=None,              # the calibration pose ZED → target, scored as a candidate too
@@ -235,6 +240,7 @@ def imu_extrinsics(row:dict):
         if not np.isfinite(off): raise ValueError(f"captures: imu_time_offset must be finite, got {off}")
     return R, off
 
+# %% ../nbs/11_realign.ipynb #d77feb6e
 def exposure_poses(row:dict, R_imu_cam=None, time_offset=None) -> Poses:
     "The phone's poses over its exposure from a capture row's `imu`, `t_start`, `exposure` [, `R_imu_cam`, `imu_time_offset`] columns (None if no IMU)."
     if not row.get("imu"): return None
@@ -246,12 +252,14 @@ def exposure_poses(row:dict, R_imu_cam=None, time_offset=None) -> Poses:
     rec = read_deepgyro(p)[0] if p.is_dir() else read_imu_csv(p)
     return imu_poses(rec, t0, exp, R_row if R_imu_cam is None else R_imu_cam, off_row if time_offset is None else time_offset)
 
+# %% ../nbs/11_realign.ipynb #402b91d6
 def candidates_to_dict(r:Realigned) -> dict:
     "JSON-able summary of a `Realigned`."
     c2d = lambda c: dict(method=c.method, threshold=c.threshold, inliers=c.inliers, score=c.score, R=c.R.tolist(), T=np.ravel(c.T).tolist())
     return dict(R=r.R.tolist(), T=np.ravel(r.T).tolist(), method=r.best.method, threshold=r.best.threshold, score=r.best.score,
                 n_matches=r.n_matches, candidates=[c2d(c) for c in r.candidates])
 
+# %% ../nbs/11_realign.ipynb #0cbdb45d
 @command
 def deblur_realign(
     rig:str=None,            # rig JSON (required) (see `10_alignment`)

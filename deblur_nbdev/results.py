@@ -33,6 +33,7 @@ def _metric_inputs(pred, target, mask):
     if not m.any(): raise ValueError("mask: no trusted pixel (all zero)")
     return p, t, m
 
+# %% ../nbs/15_results.ipynb #cd0c7c60
 def psnr(pred,       # `H×W×3` output, float in [0, 1] (clipped) or uint8
          target,     # `H×W×3` sharp image
          mask=None   # optional `H×W` bool/0-1: only these pixels count
@@ -44,6 +45,7 @@ def psnr(pred,       # `H×W×3` output, float in [0, 1] (clipped) or uint8
     if np.array_equal(p, t): return math.inf
     return float(peak_signal_noise_ratio(t, p, data_range=1))
 
+# %% ../nbs/15_results.ipynb #c9ad6bf9
 def ssim(pred,       # `H×W×3` output, float in [0, 1] (clipped) or uint8
          target,     # `H×W×3` sharp image
          mask=None   # optional `H×W` bool/0-1: the SSIM map is averaged over these pixels
@@ -89,6 +91,7 @@ def _hann(n):
     "Periodic Hann window: shifted copies at a stride of n/2 sum to one."
     return 0.5 - 0.5 * np.cos(2 * np.pi * (np.arange(n) + 0.5) / n)
 
+# %% ../nbs/15_results.ipynb #b09fe26b
 def deconvolve(blurry,                     # `H×W×3` blurry image, float in [0, 1] or uint8
                kernel,                     # `H×W×2` kernel maps (dx, dy) px, or one `(dx, dy)` for uniform blur
                balance=BASELINE_BALANCE,   # Wiener balance (larger: smoother, less noise)
@@ -246,8 +249,10 @@ def scene_group(scene:str) -> str:
     "Summary group of a scene configuration: 'synthetic' for procedural scenes, else the scene's own name."
     return "synthetic" if str(scene).startswith("procedural") else str(scene)
 
+# %% ../nbs/15_results.ipynb #c5adb0ae
 def _variant_of(name): return str(name).rpartition(":")[2]
 
+# %% ../nbs/15_results.ipynb #6e5904bf
 def _uses(model, sample):
     "The extra inputs of `sample` that `model`'s variant reads (so `make_input` gets nothing it would not use)."
     from deblur_nbdev.unet import model_info
@@ -255,6 +260,7 @@ def _uses(model, sample):
     return dict(depth=sample.depth if "depth" in ch else None, kernel=sample.kernel if "kx" in ch else None,
                 path=sample.path if "p0x" in ch else None)
 
+# %% ../nbs/15_results.ipynb #16154a66
 def _as_models(models):
     "`{name: model or .keras path}` → `{name: (model, source)}`; a name is a variant or 'label:variant' ('shipped:blind')."
     if isinstance(models, (str, Path)): models = parse_models(models)
@@ -275,6 +281,7 @@ def _as_models(models):
         out[name] = (m, src)
     return dict(sorted(out.items(), key=lambda kv: (":" in kv[0], list(ALL_VARIANTS).index(_variant_of(kv[0])))))
 
+# %% ../nbs/15_results.ipynb #667652b6
 def _peek_variant(path):
     "The variant stored in a `.keras` file's config (the U-Net's `ResidualRGB` layer), read without TensorFlow; None if not found."
     import zipfile
@@ -292,6 +299,7 @@ def _peek_variant(path):
         elif isinstance(o, list): todo.extend(o)
     return None
 
+# %% ../nbs/15_results.ipynb #588f09f3
 def parse_models(spec) -> dict:
     "'blind=a.keras,depth=b.keras' or a folder of `<variant>/model.keras` (or `<variant>.keras`) → `{variant: path}`."
     p = Path(str(spec))
@@ -352,6 +360,7 @@ def _summaries(rows, methods, n_resamples, seed):
                                                                           for k in ("psnr", "ssim")})
     return groups, summary, paired
 
+# %% ../nbs/15_results.ipynb #d4a6bb91
 def evaluate(models,                  # `{variant: model or .keras path}` (or 'blind=a.keras,...' / a folder of models)
              data,                    # dataset folder
              split="test",            # split to evaluate
@@ -431,6 +440,7 @@ def evaluate(models,                  # `{variant: model or .keras path}` (or 'b
                             models={v: src for v, (_, src) in ms.items()}, n_resamples=int(n_resamples), seed=int(seed),
                             dataset_params=m.get("params", {})))
 
+# %% ../nbs/15_results.ipynb #51f0ba18
 def _pick_examples(kept, k):
     "Up to `k` samples for figures: the first of each scene group, then the next ones in order."
     first = {}
@@ -466,10 +476,12 @@ def _fmt(c, digits):
     if not np.isfinite(c["lo"]): return f"{c['mean']:.{digits}f}"
     return f"{c['mean']:.{digits}f} [{c['lo']:.{digits}f}, {c['hi']:.{digits}f}]"
 
+# %% ../nbs/15_results.ipynb #8f2a8338
 def _signed(c, digits):
     if not np.isfinite(c["lo"]): return f"{c['mean']:+.{digits}f}"
     return f"{c['mean']:+.{digits}f} [{c['lo']:+.{digits}f}, {c['hi']:+.{digits}f}]"
 
+# %% ../nbs/15_results.ipynb #f9c84835
 _NAMES = {"depth": "depth", "kernel": "kernel maps", "depth+kernel": "depth and kernel maps together"}
 
 def conclusions(result,       # `evaluate`'s result
@@ -511,6 +523,7 @@ def conclusions(result,       # `evaluate`'s result
             out.append(f"The {m} output is worse than the blurry input itself ({d['psnr']['mean']:+.2f} dB).")
     return out
 
+# %% ../nbs/15_results.ipynb #55f6f207
 def _jsonable(x):
     if isinstance(x, dict): return {str(k): _jsonable(v) for k, v in x.items()}
     if isinstance(x, (list, tuple)): return [_jsonable(v) for v in x]
@@ -518,6 +531,7 @@ def _jsonable(x):
     if isinstance(x, np.integer): return int(x)
     return x
 
+# %% ../nbs/15_results.ipynb #1fde1b81
 def report_markdown(result) -> str:
     "The markdown text of `results.md`."
     p = result["params"]
@@ -562,6 +576,7 @@ def report_markdown(result) -> str:
         L += ["## Examples", ""] + [f"![{Path(f).stem.replace('_', ' ')}]({Path(f).name})" for f in result["figures"]] + [""]
     return "\n".join(L)
 
+# %% ../nbs/15_results.ipynb #dca48c57
 REPORT_FILES = re.compile(r"results\.(md|json)|example_\d+\.jpg")   # what a report folder holds
 
 def _check_report_folder(out):
@@ -571,6 +586,7 @@ def _check_report_folder(out):
     if other: raise FileExistsError(f"--out: {out} holds files that are not part of a report ({', '.join(other[:3])}"
                                     f"{', …' if len(other) > 3 else ''}); give an empty or a report folder")
 
+# %% ../nbs/15_results.ipynb #7e6d16c4
 def write_report(result,        # `evaluate`'s result
                  out,           # output folder: created, or an earlier report's, which is replaced as a whole
                  figures=True   # also write one example figure per kept example
@@ -590,6 +606,7 @@ def write_report(result,        # `evaluate`'s result
                                                    indent=1, allow_nan=False))
     return dict(markdown=str(out / "results.md"), json=str(out / "results.json"), figures=figs)
 
+# %% ../nbs/15_results.ipynb #6fc7b01f
 def read_report(folder  # a folder written by `write_report`
                ) -> dict:
     "Read `results.json` of a report folder (`null` values back to NaN)."
@@ -744,6 +761,7 @@ def _user_kernel(kernel, imu, depth, shape, t_start, exposure, fx, fy, cx, cy, t
         return kernel_paths(depth, K, poses, exposure, segments, t_readout=t_readout, frame="blurry")
     return kernel_maps(depth, K, poses, exposure, t_readout=t_readout, frame="blurry")   # where the photo's streaks are
 
+# %% ../nbs/15_results.ipynb #cfde81bb
 def deblur_file(model,              # U-Net or `.keras` path
                 image,              # blurry image file
                 depth=None,         # depth file (.npy metres / 16-bit PNG)
@@ -804,6 +822,7 @@ def deblur_file(model,              # U-Net or `.keras` path
                       f"(`deblur_coarse`), detail added back", stacklevel=2)
     return deblur_coarse(run, img, s, d if need_d else None, k, pa)
 
+# %% ../nbs/15_results.ipynb #e70b6377
 @command(renamed=dict(time_offset="imu_time_offset"))
 def deblur_image(
     model:str=None,          # trained U-Net (.keras, `deblur_train`; default: the shipped model that fits the inputs)

@@ -63,6 +63,7 @@ def _capture_sample(i, r, cams, depth_scale, do_realign, min_matches):
                                   T_zed_phone=np.ravel(T).tolist(), trusted_fraction=float(1 - mk.mask.mean())),
                       t_readout=float(r.get("t_readout") or 0.0))
 
+# %% ../nbs/12b_rig_dataset.ipynb #010acac8
 @command
 def deblur_rig_dataset(
     rig:str=None,             # rig JSON (required) (see `10_alignment`)

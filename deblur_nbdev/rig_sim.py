@@ -65,6 +65,7 @@ def _pose(R, T, name):
     if T.shape != (3,) or not np.isfinite(T).all(): raise ValueError(f"{name} T: need 3 finite numbers, got {T}")
     return R, T
 
+# %% ../nbs/07_rig_sim.ipynb #0c4b05ae
 @dataclass(eq=False)
 class Rig:
     "Cameras on one rig with their poses `(R, T)` mapping world (= ZED) points into each camera: `X_cam = R X_w + T`."
@@ -104,6 +105,7 @@ def _extrinsic(rotvec, centre):
     R = Rotation.from_rotvec(rotvec).as_matrix()
     return R, -R @ np.asarray(centre, float)
 
+# %% ../nbs/07_rig_sim.ipynb #8e04787d
 def default_rig(scale:float=1.0,  # image size factor (1: phone 640×480, DSLR 960×540, ZED 640×360)
                 dist:bool=False   # give the cameras a mild lens distortion (checkerboards only; scene views are undistorted)
                ) -> Rig:
@@ -125,6 +127,7 @@ class View(NamedTuple):
     depth: np.ndarray   # float32 `H×W` z-depth in metres, 0 in holes
     valid: np.ndarray   # bool `H×W`, False where no scene point landed (hole)
 
+# %% ../nbs/07_rig_sim.ipynb #213dd8de
 def world_camera(rig:Rig,             # the rig whose cameras must be covered
                  oversample:float=1.5, # world focal length / largest camera focal length
                  margin:float=0.06     # extra field of view on each side (tan of the angle)
@@ -142,6 +145,7 @@ def world_camera(rig:Rig,             # the rig whose cameras must be covered
     w, h = int(np.ceil(2 * f * (tx + margin))), int(np.ceil(2 * f * (ty + margin)))
     return Camera("world", intrinsics(f, f, (w - 1) / 2, (h - 1) / 2), (h, w))
 
+# %% ../nbs/07_rig_sim.ipynb #228c7b5e
 def world_scene(rig:Rig,              # the rig
                 seed:int=0,           # procedural scene seed (`scenes.procedural_scene`)
                 oversample:float=1.5, # density of the world image relative to the densest camera
@@ -151,6 +155,7 @@ def world_scene(rig:Rig,              # the rig
     wc = world_camera(rig, oversample)
     return procedural_scene(seed, wc.height, wc.width, n_boxes, K=wc.K)
 
+# %% ../nbs/07_rig_sim.ipynb #e11614c8
 def render_view(world:Scene,   # RGB-D image in the world camera
                 camera:Camera, # the camera to render
                 R, T,          # world → camera pose (`X_cam = R X_w + T`)
@@ -189,6 +194,7 @@ def _imu_from_poses(traj:Poses, t, gravity=(0, 9.81, 0), h=2e-3):
     f = C(t).inv().apply(acc - np.asarray(gravity, float))
     return gyro, f
 
+# %% ../nbs/07_rig_sim.ipynb #96fe6485
 def _window(traj:Poses, t0, t1):
     "The trajectory on `[t0, t1]` re-expressed relative to its pose at `t0`, times from 0."
     r = traj.rebase(t0)
@@ -220,6 +226,7 @@ class Capture:
         "The phone pose the calibrated rig alone predicts (wrong by the shake over `shift`)."
         return self.rig.poses["phone"]
 
+# %% ../nbs/07_rig_sim.ipynb #404410ef
 def simulate_capture(rig:Rig,                 # the rig (needs cameras 'phone', 'dslr', 'zed')
                      world:Scene=None,        # world RGB-D image (default: `world_scene(rig, seed)`)
                      seed:int=0,              # seed of the scene (if `world` is None), the shake and the noise
@@ -280,12 +287,14 @@ def board_points(pattern=(9, 6),  # inner corners per row and per column
     g = np.mgrid[0:cols, 0:rows].T.reshape(-1, 2)
     return np.hstack([g * square, np.zeros((len(g), 1))]).astype(np.float32)
 
+# %% ../nbs/07_rig_sim.ipynb #02ed03d9
 def board_corners(camera:Camera, R, T, pattern=(9, 6), square=0.025) -> np.ndarray:
     "True image positions `N×2` of the inner corners for board pose `(R, T)` (with the camera's distortion)."
     R, T = _pose(R, T, "board pose")
     p, _ = cv2.projectPoints(board_points(pattern, square).astype(np.float64), cv2.Rodrigues(R)[0], T, camera.K, camera.dist)
     return p.reshape(-1, 2)
 
+# %% ../nbs/07_rig_sim.ipynb #2b392d9a
 def _undistorted_rays(camera, u, v):
     "Normalised rays `(x, y)` of pixels `(u, v)` through the camera's distortion."
     if not camera.dist.any():
@@ -296,6 +305,7 @@ def _undistorted_rays(camera, u, v):
     x = cv2.undistortPoints(pts, camera.K, camera.dist, None, None, None, crit).reshape(-1, 2)
     return x[:, 0].reshape(u.shape), x[:, 1].reshape(u.shape)
 
+# %% ../nbs/07_rig_sim.ipynb #2d9b1994
 def render_checkerboard(camera:Camera,       # the camera taking the photo
                         R, T,                # board → camera pose (`X_cam = R X_b + T`)
                         pattern=(9, 6),      # inner corners per row and per column
@@ -338,6 +348,7 @@ class BoardViews(NamedTuple):
     pattern: tuple  # inner corners (per row, per column)
     square: float   # square size (m)
 
+# %% ../nbs/07_rig_sim.ipynb #322df304
 def _random_board_pose(g, camera, pattern, square, dmin, dmax, tilt):
     "A board pose in `camera`'s frame, centre inside the central image area, facing the camera within `tilt` rad."
     cols, rows = pattern
@@ -347,6 +358,7 @@ def _random_board_pose(g, camera, pattern, square, dmin, dmax, tilt):
     R = Rotation.from_rotvec([g.uniform(-tilt, tilt), g.uniform(-tilt, tilt), g.uniform(-0.35, 0.35)]).as_matrix()
     return R, c - R @ np.array([(cols - 1) * square / 2, (rows - 1) * square / 2, 0.0])
 
+# %% ../nbs/07_rig_sim.ipynb #0c2acc21
 def checkerboard_views(rig:Rig,            # the rig
                        n:int=12,           # number of board poses
                        seed:int=0,         # random seed
@@ -398,6 +410,7 @@ class TimeBase(NamedTuple):
     def to_cam(self, t): return self.offset + (1 + self.drift) * np.asarray(t, np.float64)
     def to_true(self, t): return (np.asarray(t, np.float64) - self.offset) / (1 + self.drift)
 
+# %% ../nbs/07_rig_sim.ipynb #177ba50e
 def render_clock(t:float,          # true time (s) the clock shows
                  size=(120, 200)   # image (height, width)
                 ) -> np.ndarray:   # float32 `h×w×3`
@@ -413,6 +426,7 @@ def render_clock(t:float,          # true time (s) the clock shows
     cv2.putText(img, f"{t:8.3f} s", (int(w * 0.04), int(h * 0.25)), cv2.FONT_HERSHEY_SIMPLEX, scale, (0, 0, 0), max(1, int(2 * scale)), cv2.LINE_AA)
     return img.astype(np.float32) / 255
 
+# %% ../nbs/07_rig_sim.ipynb #92b1f75e
 class ClockFrames(NamedTuple):
     "Frames of the running clock filmed by one camera."
     t_cam: np.ndarray    # frame timestamps on the camera's time base (s)
@@ -421,6 +435,7 @@ class ClockFrames(NamedTuple):
     images: list         # float32 `h×w×3` frames
     frame: np.ndarray = None  # indices of these frames in the video's timestamp list (None: standalone frames)
 
+# %% ../nbs/07_rig_sim.ipynb #aec32e5c
 def clock_frames(fps:float,            # the camera's frame rate (Hz)
                  timebase:TimeBase,    # the camera's clock
                  t0:float,             # true time of the first frame (s)
@@ -447,6 +462,7 @@ class Session:
     verification: dict   # camera name → `ClockFrames` filmed at the end
     fps: dict            # camera name → frame rate
 
+# %% ../nbs/07_rig_sim.ipynb #bb07e760
 def simulate_session(rig:Rig,               # the rig (its cameras' fps are used)
                      duration:float=60.0,   # recording length (s)
                      n_captures:int=10,     # phone photos during the recording

@@ -50,6 +50,7 @@ def _texture(name):
     t.flags.writeable = False
     return t
 
+# %% ../nbs/05_scenes.ipynb #cd394f2b
 def render_quads(quads,           # list of `(O, a, b, texture)`: corner, two edge vectors (metres), `h×w×3` float32 texture
                  K,               # 3×3 intrinsics
                  height:int,      # image height in pixels
@@ -92,6 +93,7 @@ def _box_quads(c, size, yaw, tex):
     faces = [(lo, ex, ey), (lo + ez, ex, ey), (lo, ez, ey), (lo + ex, ez, ey), (lo, ex, ez), (lo + ey, ex, ez)]
     return [(O, a, b, tex) for O, a, b in faces]
 
+# %% ../nbs/05_scenes.ipynb #502b995d
 def procedural_quads(seed=0,       # random seed: same seed, same scene
                      height=240,   # image height in pixels
                      width=320,    # image width in pixels
@@ -132,6 +134,7 @@ def procedural_quads(seed=0,       # random seed: same seed, same scene
         quads += _box_quads(z * (np.linalg.inv(K) @ p), size, g.uniform(-0.8, 0.8), crop(pick(), 0.4))
     return quads
 
+# %% ../nbs/05_scenes.ipynb #f222824b
 def procedural_scene(seed=0,       # random seed: same seed, same bytes
                      height=240,   # image height in pixels
                      width=320,    # image width in pixels
@@ -161,6 +164,7 @@ def resize_scene(scene:Scene,  # the scene to resize
     K = intrinsics(K[0, 0] * sx, K[1, 1] * sy, (K[0, 2] + 0.5) * sx - 0.5, (K[1, 2] + 0.5) * sy - 0.5)
     return Scene(np.clip(img, 0, 1), depth, K, name=scene.name)
 
+# %% ../nbs/05_scenes.ipynb #261d3b3e
 def fit_scene(scene:Scene,  # the scene to fit
               height:int,   # wanted height in pixels
               width:int     # wanted width in pixels
@@ -175,6 +179,7 @@ def fit_scene(scene:Scene,  # the scene to fit
     K[1, 2] -= y0
     return Scene(s.image[y0:y0 + height, x0:x0 + width], s.depth[y0:y0 + height, x0:x0 + width], K, name=s.name)
 
+# %% ../nbs/05_scenes.ipynb #5c78b729
 def motorcycle(scale=1.0  # size factor in (0, 1]: 1 is the 741×497 of scikit-image
               ):
     "The Middlebury 2014 motorcycle (left view) with z-depth from its disparity; `scale` < 1 shrinks it."
@@ -206,6 +211,7 @@ def _imread(path, name):
     if a is None: raise ValueError(f"{name}: cannot read {p} as an image")
     return a
 
+# %% ../nbs/05_scenes.ipynb #375ae3e7
 def read_image(path,         # image file (PNG, JPEG, ...), 8- or 16-bit, colour or grey
                name="image"  # what the error messages call it
               ):
@@ -216,6 +222,7 @@ def read_image(path,         # image file (PNG, JPEG, ...), 8- or 16-bit, colour
     else: a = cv2.cvtColor(a[..., :3], cv2.COLOR_BGR2RGB)
     return as_image(a, name)
 
+# %% ../nbs/05_scenes.ipynb #b6f6f0b0
 def read_depth(path,          # `.npy` or 16-bit PNG
                scale=None,    # metres per stored unit (None: 1 for `.npy`, i.e. metres; 1/1000 for a PNG, millimetres)
                name="depth"   # what the error messages call it
@@ -261,6 +268,7 @@ def write_rgbd_folder(scenes,             # scenes sharing one `K`
     (path / "camera.json").write_text(json.dumps(cam))
     return path
 
+# %% ../nbs/05_scenes.ipynb #e0aa4e2b
 def read_rgbd_folder(path  # folder with `rgb/`, `depth/` and `camera.json`
                     ):
     "Read every `rgb/NAME` + `depth/NAME` pair of a folder with a `camera.json`, as a list of `Scene`."
@@ -299,6 +307,7 @@ def ray_to_z(ray_depth,  # `H×W` distance from the camera centre, metres (holes
     norm = np.linalg.norm(np.stack([u, v, np.ones_like(u)], -1) @ np.linalg.inv(as_K(K)).T, axis=-1)
     return (r / norm).astype(np.float32)
 
+# %% ../nbs/05_scenes.ipynb #df02cc22
 def read_scenenet(path,        # a trajectory folder holding `photo/` and `depth/`
                   frames=None  # frame numbers to read (default: every `photo/*.jpg`)
                  ):

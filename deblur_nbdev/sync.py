@@ -46,6 +46,7 @@ class ClockFit(NamedTuple):
     @property
     def rms(self): return float(np.sqrt(np.mean(self.residuals ** 2)))
 
+# %% ../nbs/08_sync.ipynb #83e589e1
 def fit_timebase(t_cam,              # timestamps of the clock frames on the camera's clock (s)
                  readings,           # the clock reading seen in each frame (s), typed in or picked in the browser
                  min_span:float=5.0, # fit the drift only when the readings span at least this long (s)
@@ -128,6 +129,7 @@ class Match(NamedTuple):
     flagged: np.ndarray    # bool: |residual| > half the frame interval
     interval: float        # the video's frame interval (s), median spacing
 
+# %% ../nbs/08_sync.ipynb #de433446
 def match_frames(t_photo,            # photo times in TRUE time (s)
                  frames,             # video frame timestamps on the video's clock (s)
                  timebase:TimeBase,  # the video's fitted clock
@@ -158,6 +160,7 @@ class SyncResult(NamedTuple):
     t_true: np.ndarray  # phone photo times in true time
     matches: dict       # video → `Match`
 
+# %% ../nbs/08_sync.ipynb #d1d4cc34
 def synchronise(captures,            # phone photo timestamps on the phone clock (s)
                 videos:dict,         # video name → frame timestamps on its clock (s)
                 reference:dict,      # camera name (incl. 'phone') → (t_cam, readings) of reference clock frames
@@ -201,6 +204,7 @@ def read_timestamps(path, name=None) -> np.ndarray:
                 raise ValueError(f"{name}: line {i + 1}: {row[0]!r} is not a time in seconds") from None
     return check_timestamps(vals, name)
 
+# %% ../nbs/08_sync.ipynb #4088d092
 def read_clocks(path) -> list:
     "Clock-frame rows `(camera, frame, reading, kind)` from a CSV file with that header."
     p = Path(path)
@@ -217,6 +221,7 @@ def read_clocks(path) -> list:
             raise ValueError(f"clocks: line {i + 2}: kind {out[-1][3]!r} is not reference/verification")
     return out
 
+# %% ../nbs/08_sync.ipynb #05848d50
 def write_matches(res:SyncResult, captures, out, photo_index=None):
     "Write `out`.csv and `out`.json for a `SyncResult`; return the two paths."
     out = Path(out)
@@ -300,6 +305,7 @@ def deblur_sync(
     print(f"deblur_sync: wrote {wrote}")
     return res
 
+# %% ../nbs/08_sync.ipynb #1293d926
 def idx_list(a): return "none" if len(a) == 0 else ", ".join(str(int(x)) for x in a)
 
 # %% ../nbs/08_sync.ipynb #6c55f63d
@@ -345,6 +351,7 @@ def numbered_files(folder, name="frames") -> dict:
     if not out: raise ValueError(f"{name}: no numbered frame files ({', '.join(FRAME_EXTS)}) in {f}")
     return out
 
+# %% ../nbs/08_sync.ipynb #9319724c
 def video_frames(path, indices, out, name="video") -> dict:
     "Export the frames `indices` of a video file (read in order with `cv2.VideoCapture`) as PNGs in `out`; `{index: path}`."
     p = Path(path)
@@ -370,6 +377,7 @@ def video_frames(path, indices, out, name="video") -> dict:
         finally: cap.release()
     return done
 
+# %% ../nbs/08_sync.ipynb #ec9e4156
 def frame_paths(source, indices, export=None, name="frames") -> dict:
     "`{index: path}` for the frames `indices` of a folder of numbered files or a video file (exported to `export`)."
     s = Path(source)
@@ -397,6 +405,7 @@ def read_matches(path) -> list:
         raise ValueError(f"matches: {p} needs the columns {sorted(need)} (a deblur_sync output) and rows")
     return rows
 
+# %% ../nbs/08_sync.ipynb #cd0c2427
 def capture_list(matches,              # `deblur_sync` matches CSV (or its rows)
                  frames:dict,          # camera → frame folder or video: phone, dslr, zed, zed_depth
                  out,                  # capture list CSV to write

@@ -31,6 +31,7 @@ def _accumulate_nb(img, win, w, acc, wsum, hits):
             wsum[t] += w
             hits[t] += 1
 
+# %% ../nbs/04_synthesis.ipynb #14de2d15
 @numba.njit(cache=True, nogil=True, error_model="numpy")
 def _accumulate_sub_nb(img, depth, P, win, wt, wd, hd, trows, acc, wsum, hits):
     "Add one pose's winners with weight `wt`, the colour taken at each winner's exact sub-pixel source point."
@@ -42,6 +43,7 @@ def _accumulate_sub_nb(img, depth, P, win, wt, wd, hd, trows, acc, wsum, hits):
             wsum[t] += wt
             hits[t] += 1
 
+# %% ../nbs/04_synthesis.ipynb #4caf8b32
 @numba.njit(cache=True, nogil=True, error_model="numpy")
 def _accumulate_keys_nb(img, aux, keys, wt, subpix, acc, wsum, hits):
     "Add one pose straight from its z-buffer keys (winner = low 32 bits); sub-pixel points from `_aux_pass_nb`."
@@ -63,6 +65,7 @@ def _accumulate_keys_nb(img, aux, keys, wt, subpix, acc, wsum, hits):
                 wsum[t] += wt
                 hits[t] += 1
 
+# %% ../nbs/04_synthesis.ipynb #e7c1cfe1
 @numba.njit(cache=True, nogil=True, error_model="numpy")
 def _blur_serial_nb(img, depth, P, weights, hd, wd, subpix, trows, acc, wsum, hits):
     "Serial Algorithm 1 loop: z-buffer and accumulate one pose at a time (no N-frame buffers)."
@@ -80,12 +83,14 @@ class Accumulated(NamedTuple):
     hits: np.ndarray    # int32 `H×W`, number of poses that reached each pixel
     weight: np.ndarray  # float32 `H×W`, sum of the weights of those poses
 
+# %% ../nbs/04_synthesis.ipynb #c3d44e69
 def _weights(weights, n):
     w = np.full(n, 1 / n) if weights is None else np.asarray(weights, np.float64)
     if w.shape != (n,) or not np.isfinite(w).all() or (w < 0).any() or w.sum() <= 0:
         raise ValueError(f"weights: need {n} finite, non-negative weights with a positive sum")
     return (w / w.sum()).astype(np.float32)
 
+# %% ../nbs/04_synthesis.ipynb #fd2dcb23
 def _add_group(flat, d, P, win, wts, subpixel, target_rows, backend, acc, wsum, hits):
     "Add the z-buffer winners `win` (`n×H×W`) of a group of poses, in pose order."
     h, w = d.shape
@@ -101,6 +106,7 @@ def _add_group(flat, d, P, win, wts, subpixel, target_rows, backend, acc, wsum, 
         if subpixel: _accumulate_sub_nb(flat.reshape(h, w, -1), d, P[j], wk, wts[j], w, h, target_rows, acc, wsum, hits)
         else: _accumulate_nb(flat, wk, wts[j], acc, wsum, hits)
 
+# %% ../nbs/04_synthesis.ipynb #26404ec5
 def accumulate_blur(image,            # sharp RGB `H×W×C` (or `H×W`)
                     depth,            # z-depth `H×W` (m)
                     K,                # 3×3 intrinsics (px)
@@ -145,11 +151,13 @@ def _trajectory(poses, name="poses"):
         raise TypeError(f"{name}: expected a camera_motion.Poses trajectory, got {type(poses).__name__}")
     return poses
 
+# %% ../nbs/04_synthesis.ipynb #b98f84d4
 def _reference_poses(poses, exposure, reference):
     "Re-express the trajectory relative to the sharp image's instant (`start` = 0 or `mid` = exposure/2)."
     if reference not in ("start", "mid"): raise ValueError(f"reference: {reference!r} must be 'start' or 'mid'")
     return poses if reference == "start" else poses.rebase(poses.times[0] + exposure / 2)
 
+# %% ../nbs/04_synthesis.ipynb #835860f7
 def pose_grid(poses,          # camera trajectory (`Poses`)
               times,          # instants from the trajectory's start (s), `N`
               height,         # image rows (a rolling shutter reads them one after another)
@@ -187,6 +195,7 @@ def _segments(segments, name="segments"):
         raise ValueError(f"{name}: must be a positive integer, got {segments}")
     return int(segments)
 
+# %% ../nbs/04_synthesis.ipynb #d1bedea4
 @numba.njit(cache=True, nogil=True, error_model="numpy")
 def _paths_nb(depth, P, out):
     "Position under each pose minus the pixel, per source pixel (`_finite_path` of `project_pixels`, one pass)."
@@ -206,16 +215,19 @@ def _paths_nb(depth, P, out):
                 out[v, u, k, 0] = dx
                 out[v, u, k, 1] = dy
 
+# %% ../nbs/04_synthesis.ipynb #b861afa5
 def _finite_path(px, py, u, v):
     "Positions minus the pixel, 0 where a projection is invalid: `H×W×n×2` from `n×H×W` positions."
     path = np.stack([px - u, py - v], -1)
     return np.where(np.isfinite(path), path, 0).astype(np.float32).transpose(1, 2, 0, 3)
 
+# %% ../nbs/04_synthesis.ipynb #1bf3cec4
 def _on_target_rows(P, rows, fu, fv, d, h):
     "Projection under the matrix of the row each point lands on (one fixed-point step from `rows`, as `_row_nb`)."
     x, y, z = _xyz(P[_landing_rows(P[None], rows[None], fu, fv, d, h)[0]], fu, fv, d)
     return x / z, y / z
 
+# %% ../nbs/04_synthesis.ipynb #157666ee
 def _blurry_frame_paths(d, K, traj, times, t_readout, t_ref, backend):
     "Paths indexed by the rolling-shutter photo's pixels, each instant timed by the row the point lies on then."
     h, w = d.shape
@@ -234,6 +246,7 @@ def _blurry_frame_paths(d, K, traj, times, t_readout, t_ref, backend):
         py = np.stack([y - y0 for x, y in xy]).reshape(-1, h, w)
     return _finite_path(px, py, 0, 0)
 
+# %% ../nbs/04_synthesis.ipynb #fdd0f80d
 def kernel_paths(depth, K, poses, exposure, segments=4, t_readout=0.0, reference="start", frame="sharp",
                  min_valid=0.5, backend="auto"):
     "Per-pixel blur path: positions (px) at `segments + 1` even instants of the exposure, minus the pixel: `H×W×(k+1)×2`."
@@ -291,6 +304,7 @@ def _probe_points(d, n=1024):
     ok = d[v, u] > 0
     return u[ok], v[ok], d[v, u][ok]
 
+# %% ../nbs/04_synthesis.ipynb #69df4e5f
 def motion_extent(depth, K, poses, exposure, t_readout=0.0, reference="start", n_times=65):
     "Image motion of the exposure at probe pixels: `(fastest speed px/s, farthest distance px from the first instant)`."
     d = as_depth(depth)
@@ -308,6 +322,7 @@ def motion_extent(depth, K, poses, exposure, t_readout=0.0, reference="start", n
     speed = step / (span / (n_times - 1))
     return float(np.nan_to_num(speed, nan=np.inf)), float(np.nan_to_num(dist, nan=np.inf))
 
+# %% ../nbs/04_synthesis.ipynb #572107c1
 def _check_extent(dist, h, w):
     diag = float(np.hypot(h, w))
     if not dist <= diag:
@@ -316,6 +331,7 @@ def _check_extent(dist, h, w):
                          "m, "
                          f"timestamps s), the exposure (s) and the depth (m)")
 
+# %% ../nbs/04_synthesis.ipynb #55db8460
 def pose_times(depth, K, poses, exposure, t_readout=0.0, reference="start", max_step=1.0, min_poses=5):
     "Pose instants for an exposure: as many as keep consecutive poses ≤ `max_step` px apart, at least `min_poses`."
     if not max_step > 0: raise ValueError(f"max_step: must be > 0 px, got {max_step}")
@@ -341,6 +357,7 @@ def _reblur_point_nb(path, h, w, x, y, i, s, iters):
         qx, qy = fx - dx, fy - dy
     return qx, qy
 
+# %% ../nbs/04_synthesis.ipynb #129412d4
 @numba.njit(cache=True, nogil=True, error_model="numpy")
 def _reblur_nb(img, path, nsub, wts, iters, out, adjoint):
     "Per pixel, the mean over the path's sub-instants of `img` at the point that lands there; `adjoint`: its transpose."
@@ -364,6 +381,7 @@ def _reblur_nb(img, path, nsub, wts, iters, out, adjoint):
                         out[y1, x0, c] += g * (one - ax) * ay
                         out[y1, x1, c] += g * ax * ay
 
+# %% ../nbs/04_synthesis.ipynb #80c7bd1a
 def _reblur_setup(p, hw, weights, valid, max_step):
     "Check a path for `reblur`; fill unknown pixels; the sub-sample count and weight of each segment."
     h, w = hw
@@ -386,6 +404,7 @@ def _reblur_setup(p, hw, weights, valid, max_step):
     nsub = np.maximum(1, np.ceil(step / max_step)).astype(np.int64)
     return np.ascontiguousarray(p.reshape(h, w, -1)), nsub, (wts / wts.sum()).astype(np.float32)
 
+# %% ../nbs/04_synthesis.ipynb #4876dcba
 def reblur(sharp, path, weights=None, valid=None, max_step=0.25, iterations=3):
     "Render blur from a sharp image and its kernel path (`H×W×(k+1)×2`): the forward model the path describes."
     img = np.ascontiguousarray(as_image(sharp, "sharp"))
@@ -420,6 +439,7 @@ def inpaint_holes(image, holes, radius=3):
              for c in range(img.shape[2])]
     return np.clip(np.stack(chans, -1) / np.float32(255), 0, 1)
 
+# %% ../nbs/04_synthesis.ipynb #dfcfa82f
 def add_noise(image, photons=None, read_noise=0.0, seed=0):
     "Seeded Poisson shot noise (`photons` at value 1.0; None = off) and Gaussian read noise (std), clipped to [0, 1]."
     img = np.asarray(image, np.float32)
@@ -443,6 +463,7 @@ class Blurred(NamedTuple):
     times: np.ndarray    # pose times (s) from the exposure start
     path: np.ndarray     # float32 `H×W×(k+1)×2` kernel path (px, minus the pixel), `k = path_segments`
 
+# %% ../nbs/04_synthesis.ipynb #e1073119
 def synthesize(image,                # sharp RGB `H×W×3` (or `H×W`), float in [0, 1] or uint8
                depth,                # z-depth `H×W` in metres (0, NaN or inf: invalid)
                K,                    # 3×3 intrinsics (px)

@@ -50,11 +50,13 @@ def _sha256(path):
         for b in iter(lambda: f.read(1 << 20), b""): h.update(b)
     return h.hexdigest()
 
+# %% ../nbs/14_training.ipynb #ac2403c6
 def _posint(v, name):
     if v is None or isinstance(v, bool) or int(v) != v or v < 1:
         raise ValueError(f"{name}: must be a positive integer, got {v!r}")
     return int(v)
 
+# %% ../nbs/14_training.ipynb #b9bb410e
 def _dataset_info(data):
     "Manifest, counts per split, image size and whether masks are stored; clear errors for a folder that is not a dataset."
     folder = Path(data)
@@ -70,6 +72,7 @@ def _dataset_info(data):
     first = next(iter_samples(folder, "train", as_float=False))
     return m, counts, first.blurry.shape[:2], first.mask is not None
 
+# %% ../nbs/14_training.ipynb #98495816
 def check_finite_data(data,             # dataset folder
                       variant="blind",  # the arrays the variant uses are checked (blurry, sharp, + depth, kernel, path)
                       split="train"     # split to scan
@@ -100,6 +103,7 @@ def checkpoints(out  # training output folder
     d = Path(out) / "checkpoints"
     return {int(m.group(1)): d / p.name for p in (d.iterdir() if d.is_dir() else []) if (m := _CKPT.match(p.name))}
 
+# %% ../nbs/14_training.ipynb #6e96d5a2
 def read_log(out  # training output folder
             ) -> list:  # one dict per epoch
     "The rows of `log.csv` as dicts of numbers (epoch as int; 'NA' as None)."
@@ -112,6 +116,7 @@ def read_log(out  # training output folder
     rows = [{k: num(v) for k, v in r.items() if k is not None} for r in rows]
     return [{**r, "epoch": int(r["epoch"])} for r in rows if r.get("epoch") is not None]   # skips a row cut by a crash
 
+# %% ../nbs/14_training.ipynb #4f00323b
 def _truncate_log(out, epochs_done):
     "Keep the rows of epochs `< epochs_done` in `log.csv` (atomically)."
     p = Path(out) / "log.csv"
@@ -127,6 +132,7 @@ def _truncate_log(out, epochs_done):
     csv.writer(buf, lineterminator="\n").writerows(keep)
     atomic_write(p, buf.getvalue())
 
+# %% ../nbs/14_training.ipynb #b1828b41
 def _save_atomic(model, path):
     "`model.save` to a temporary `.keras` next to `path`, fsync, rename over `path`."
     path = Path(path)
@@ -135,6 +141,7 @@ def _save_atomic(model, path):
     with open(tmp, "rb") as f: os.fsync(f.fileno())
     os.replace(tmp, path)
 
+# %% ../nbs/14_training.ipynb #c337fac2
 class EpochCheckpoint(keras.callbacks.Callback):
     "Save `checkpoints/epoch-NNNN.keras` (model + optimizer) atomically after every epoch; keep the last `keep`."
     def __init__(self, out, keep=2):
@@ -148,6 +155,7 @@ class EpochCheckpoint(keras.callbacks.Callback):
         for e in sorted(checkpoints(self.dir.parent))[:-self.keep]:
             (self.dir / f"epoch-{e:04d}.keras").unlink(missing_ok=True)
 
+# %% ../nbs/14_training.ipynb #b540ec12
 class ScalarLogger(keras.callbacks.Callback):
     "Per-epoch scalars for TensorBoard (`train/`, `validation/`), written with TensorFlow's own summary ops (no tensorboard package needed)."
     def __init__(self, log_dir):
@@ -234,6 +242,7 @@ def _config(data, variant, preset, epochs, batch, crop, lr, steps_per_epoch, dep
 def _same(a, b):
     return {k: v for k, v in a.items() if k not in _NOT_CONFIG} == {k: v for k, v in b.items() if k not in _NOT_CONFIG}
 
+# %% ../nbs/14_training.ipynb #6e959f4d
 def _prepare_out(out, cfg, resume, overwrite):
     "Check the output folder against the configuration; clear it for a new run if allowed. Returns the epoch to start from."
     out = Path(out)
@@ -277,6 +286,7 @@ def _load_checkpoint(path):
         raise ValueError(f"resume: checkpoint {path} cannot be loaded ({e}); delete it to resume from the one before, "
                          f"or overwrite=True to start again") from None
 
+# %% ../nbs/14_training.ipynb #fee90850
 def train(data,                  # dataset folder written by `deblur_nbdev.dataset` (train split; test split for validation)
           out,                   # output folder: checkpoints/, model.keras, log.csv, tensorboard/, train.json
           variant=None,          # a name of `ALL_VARIANTS` ('blind', …, 'depth+path'; None: 'blind', or the fine-tuned model's)

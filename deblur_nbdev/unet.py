@@ -56,9 +56,11 @@ def _check_variant(variant):
     if variant not in ALL_VARIANTS: raise ValueError(f"variant: one of {list(ALL_VARIANTS)}, got {variant!r}")
     return variant
 
+# %% ../nbs/13_unet.ipynb #971b692e
 def _conv(f, name):
     return keras.layers.Conv2D(f, 3, padding="same", activation="relu", kernel_initializer="he_normal", name=name)
 
+# %% ../nbs/13_unet.ipynb #79f8fbaf
 def build_unet(variant="blind",     # 'blind', 'depth', 'kernel', 'depth+kernel', 'path', 'depth+path' (`ALL_VARIANTS`)
                depth=4,             # levels of down-sampling (images are padded to a multiple of 2**depth)
                width=32,            # filters of the first level (doubled at each level down)
@@ -112,6 +114,7 @@ def _info_layer(model):
         if isinstance(layer, ResidualRGB): return layer
     return None
 
+# %% ../nbs/13_unet.ipynb #d7bc0cd5
 def model_info(model  # a model from `build_unet` or `load_model`
               ) -> dict:
     "The U-Net's description: variant, depth, width, normalisation, size multiple, input channels, parameter count."
@@ -251,6 +254,7 @@ def _image01(a, name):
         raise ValueError(f"{name}: float values must lie in [0, 1], found [{a.min():.4g}, {a.max():.4g}]")
     return a
 
+# %% ../nbs/13_unet.ipynb #e08f5847
 def _path_channels(path, hw, variant):
     "A kernel path `H×W×(k+1)×2` checked for a path variant and flattened to `H×W×2(k+1)` (p0x, p0y, p1x, …)."
     n = PATH_SEGMENTS + 1
@@ -263,6 +267,7 @@ def _path_channels(path, hw, variant):
     if not np.isfinite(p).all(): raise ValueError("path: contains NaN or inf")
     return p.reshape(*hw, 2 * n)
 
+# %% ../nbs/13_unet.ipynb #861a3792
 def make_input(variant_or_model,   # a variant name (`ALL_VARIANTS`: 'blind', …, 'depth+path') or a U-Net
                blurry,             # `H×W×3` blurry image, uint8 or float in [0, 1]
                depth=None,         # `H×W` z-depth in metres (holes: 0, <0, NaN, inf); needed by 'depth' variants
@@ -308,6 +313,7 @@ def _pad_to(x, multiple):
     ph, pw = -x.shape[1] % multiple, -x.shape[2] % multiple
     return np.pad(x, ((0, 0), (0, ph), (0, pw), (0, 0)), mode="reflect") if ph or pw else x
 
+# %% ../nbs/13_unet.ipynb #3f96b2d5
 def predict_image(model,   # a U-Net from `build_unet` / `load_model`
                   x,       # `H×W×C` or `N×H×W×C` input stacked as by `make_input` (any H, W)
                   batch=1  # images per model call

@@ -35,11 +35,13 @@ def _as_P(P, height):
         raise ValueError(f"P: shape {P.shape} is not N×3×4 or N×{height}×3×4")
     return P
 
+# %% ../nbs/02_warp.ipynb #d5bd923a
 def _xyz(P, u, v, d):
     "Float32 `x, y, z` of pixels `(u, v)` at depth `d` under `P` (`...×3×4`), in the order every backend uses."
     c = lambda i: (P[..., i, 0] * u + (P[..., i, 1] * v + P[..., i, 2])) * d + P[..., i, 3]
     return c(0), c(1), c(2)
 
+# %% ../nbs/02_warp.ipynb #7a9c50fe
 def _landing_rows(P, start, fu, fv, d, hd):
     "Row of `P` (`N×R×3×4`) a point uses when timed by the row it lands on: one step from row `start` (`_row_nb`)."
     x, y, z = _xyz(P[np.arange(len(P))[:, None], start], fu, fv, d)
@@ -48,6 +50,7 @@ def _landing_rows(P, start, fu, fv, d, hd):
         ok = (d > 0) & (z > 0) & (ty >= 0) & (ty < np.float32(hd))
     return np.where(ok, np.floor(np.where(ok, ty, 0)).astype(np.int64), start)
 
+# %% ../nbs/02_warp.ipynb #8fae0cfc
 def _pose_rows(P, u, v, d, hd, target_rows):
     "The matrices each pixel uses: its source row's, or (`target_rows`) those of the row its first projection lands on."
     if not target_rows or P.shape[1] == 1: return P[:, :, None]  # N×R×1×3×4 broadcasts over rows (R=H) or all (R=1)
@@ -55,6 +58,7 @@ def _pose_rows(P, u, v, d, hd, target_rows):
     r = _landing_rows(P, start, u.ravel(), v.ravel(), np.broadcast_to(d, v.shape).ravel(), hd)
     return P[np.arange(N)[:, None], r].reshape(N, *v.shape, 3, 4)   # each pixel's own matrix
 
+# %% ../nbs/02_warp.ipynb #fac045b3
 def project_pixels(depth, P, target_rows=False):
     "Float32 projection of every source pixel: `x/z`, `y/z`, `z` (each `N×H×W`), NaN where depth is a hole or z ≤ 0."
     d = np.asarray(depth, np.float32)
@@ -69,10 +73,12 @@ def project_pixels(depth, P, target_rows=False):
 def _check_index_range(h, w):
     if h * w >= 2**31 - 1: raise ValueError(f"image: {h}×{w} pixels exceed the 32-bit source index")
 
+# %% ../nbs/02_warp.ipynb #cb86ef8b
 def _check_target_rows(P, hd, target_rows):
     if target_rows and P.shape[1] > 1 and P.shape[1] != hd:
         raise ValueError(f"target_rows: per-row poses ({P.shape[1]} rows) need a target of as many rows, got {hd}")
 
+# %% ../nbs/02_warp.ipynb #62003e6c
 def zbuffer_numpy(depth, P, dst_shape, target_rows=False):
     "Reference z-buffer: winner source index (int32, −1 = hole) and winner z (float32, 0 = hole), each `N×Hd×Wd`."
     d = np.asarray(depth, np.float32)
@@ -107,6 +113,7 @@ def _xyz_nb(P, r, fu, fv, d):
     z = (P[r, 2, 0] * fu + (P[r, 2, 1] * fv + P[r, 2, 2])) * d + P[r, 2, 3]
     return x, y, z
 
+# %% ../nbs/02_warp.ipynb #aad5817e
 @numba.njit(cache=True, nogil=True, inline="always", error_model="numpy")
 def _row_nb(P, v, fu, fv, d, hd, trows):
     "The row of `P` source pixel `(u, v)` uses: its own, or (`trows`) the row its first projection lands on."
@@ -117,6 +124,7 @@ def _row_nb(P, v, fu, fv, d, hd, trows):
     if d > np.float32(0) and z > np.float32(0) and ty >= np.float32(0) and ty < np.float32(hd): return np.int64(ty)
     return v
 
+# %% ../nbs/02_warp.ipynb #ca71e952
 @numba.njit(cache=True, nogil=True, error_model="numpy")
 def _project_nb(depth, P, hd, wd, tgt, zs, trows=False):
     "Pass 1 for one pose: target linear index (−1 = dropped) and z of every source pixel."
@@ -136,6 +144,7 @@ def _project_nb(depth, P, hd, wd, tgt, zs, trows=False):
             tgt[base + u] = np.int32(ty) * iwd + np.int32(tx) if ok else np.int32(-1)
             zs[base + u] = z
 
+# %% ../nbs/02_warp.ipynb #8901fdb1
 @numba.njit(cache=True, nogil=True)
 def _scatter_nb(tgt, zs, keys):
     "Pass 2: z-buffer on packed keys `(float bits of z) << 32 | source index`; the smallest key wins."
@@ -147,11 +156,13 @@ def _scatter_nb(tgt, zs, keys):
             k = (np.uint64(zbits[s]) << np.uint64(32)) | np.uint64(s)
             if k < keys[t]: keys[t] = k
 
+# %% ../nbs/02_warp.ipynb #976c0e42
 @numba.njit(cache=True, nogil=True)
 def _zbuffer_pose_nb(depth, P, hd, wd, keys, tgt, zs, trows=False):
     _project_nb(depth, P, hd, wd, tgt, zs, trows)
     _scatter_nb(tgt, zs, keys)
 
+# %% ../nbs/02_warp.ipynb #ae488d13
 @numba.njit(cache=True, nogil=True)
 def _decode_nb(keys, win, zbuf):
     "Winner index (−1 = hole) and winner z (0 = hole) from packed keys."
@@ -165,6 +176,7 @@ def _decode_nb(keys, win, zbuf):
             win[t] = np.int32(k & np.uint64(0xFFFFFFFF))
             zb[t] = np.uint32(k >> np.uint64(32))
 
+# %% ../nbs/02_warp.ipynb #180833dc
 @numba.njit(cache=True, nogil=True)
 def _zbuffer_serial_nb(depth, P, hd, wd, win, zbuf, trows):
     n = depth.size
@@ -173,6 +185,7 @@ def _zbuffer_serial_nb(depth, P, hd, wd, win, zbuf, trows):
         _zbuffer_pose_nb(depth, P[j], hd, wd, keys, tgt, zs, trows)
         _decode_nb(keys, win[j], zbuf[j])
 
+# %% ../nbs/02_warp.ipynb #7f1e8a76
 @numba.njit(cache=True, nogil=True, parallel=True)
 def _zbuffer_parallel_nb(depth, P, hd, wd, win, zbuf, trows):
     n = depth.size
@@ -181,6 +194,7 @@ def _zbuffer_parallel_nb(depth, P, hd, wd, win, zbuf, trows):
         _zbuffer_pose_nb(depth, P[j], hd, wd, keys, tgt, zs, trows)
         _decode_nb(keys, win[j], zbuf[j])
 
+# %% ../nbs/02_warp.ipynb #60e90541
 @numba.njit(cache=True, nogil=True)
 def _gather_nb(img, win, out):
     "Colour of each winner (`img` flat `n×C`, `win` flat `N×m`), 0 in holes."
@@ -218,6 +232,7 @@ def _aux_nb(P, r, fu, fv, d):
     idet = np.float32(1) / (j00 * j11 - j01 * j10)
     return px, py, j11 * idet, -j01 * idet, -j10 * idet, j00 * idet
 
+# %% ../nbs/02_warp.ipynb #225b6bfc
 @numba.njit(cache=True, nogil=True, inline="always", error_model="numpy")
 def _offset_nb(px, py, a00, a01, a10, a11, tx, ty):
     "`J⁻¹ (t − π(s))`, 0 where not finite (a degenerate Jacobian)."
@@ -226,6 +241,7 @@ def _offset_nb(px, py, a00, a01, a10, a11, tx, ty):
     if not (np.isfinite(dx) and np.isfinite(dy)): return np.float32(0), np.float32(0)
     return dx, dy
 
+# %% ../nbs/02_warp.ipynb #f4d48dd8
 @numba.njit(cache=True, nogil=True, inline="always", error_model="numpy")
 def _source_point_nb(depth, P, s, w, hd, tx, ty, trows):
     "Exact sub-pixel source position `(qx, qy)` of the point of source pixel `s` that lands on target `(tx, ty)`."
@@ -237,6 +253,7 @@ def _source_point_nb(depth, P, s, w, hd, tx, ty, trows):
     dx, dy = _offset_nb(px, py, a00, a01, a10, a11, tx, ty)
     return fu + dx, fv + dy
 
+# %% ../nbs/02_warp.ipynb #479bb82b
 @numba.njit(cache=True, nogil=True, error_model="numpy")
 def _aux_pass_nb(depth, P, hd, trows, aux):
     "Per source pixel, `_aux_nb` (6 floats): a vectorisable pass, so the per-target gather only reads them."
@@ -249,6 +266,7 @@ def _aux_pass_nb(depth, P, hd, trows, aux):
             k = v * w + u
             aux[k, 0], aux[k, 1], aux[k, 2], aux[k, 3], aux[k, 4], aux[k, 5] = px, py, a00, a01, a10, a11
 
+# %% ../nbs/02_warp.ipynb #b85b1055
 @numba.njit(cache=True, nogil=True, inline="always")
 def _taps_nb(h, w, qx, qy):
     "Bilinear taps at `(qx, qy)` clamped to an `h×w` image: columns, rows and the weights of the second of each."
@@ -257,6 +275,7 @@ def _taps_nb(h, w, qx, qy):
     x0, y0 = np.int64(qx), np.int64(qy)
     return x0, min(x0 + 1, w - 1), y0, min(y0 + 1, h - 1), qx - np.float32(x0), qy - np.float32(y0)
 
+# %% ../nbs/02_warp.ipynb #ac19387a
 @numba.njit(cache=True, nogil=True, inline="always")
 def _blend_nb(img, taps, c):
     "Channel `c` of `img` (H×W×C) at bilinear `taps`."
@@ -266,11 +285,13 @@ def _blend_nb(img, taps, c):
     bot = img[y1, x0, c] * (one - ax) + img[y1, x1, c] * ax
     return top * (one - ay) + bot * ay
 
+# %% ../nbs/02_warp.ipynb #cf69d431
 @numba.njit(cache=True, nogil=True, inline="always")
 def _bilinear_nb(img, qx, qy, c):
     "Bilinear sample of channel `c` of `img` (H×W×C) at `(qx, qy)`, clamped to the image."
     return _blend_nb(img, _taps_nb(img.shape[0], img.shape[1], qx, qy), c)
 
+# %% ../nbs/02_warp.ipynb #2f6a9092
 @numba.njit(cache=True, nogil=True, error_model="numpy")
 def _sample_nb(img, depth, P, win, wd, hd, trows, out):
     "Sub-pixel colour of each winner of one pose (`win` flat `m`, `out` `m×C`), 0 in holes."
@@ -292,6 +313,7 @@ def _winner_rows(P, v, fu, fv, d, hd, target_rows):
     if P.shape[1] == 1: return np.zeros_like(v)
     return _landing_rows(P, v, fu, fv, d, hd) if target_rows else v
 
+# %% ../nbs/02_warp.ipynb #ecc24929
 def subpixel_numpy(image, depth, P, win, target_rows=False):
     "Reference sub-pixel gather: colour of each winner `win` (`N×Hd×Wd`) at its exact source point, `N×Hd×Wd×C`."
     img, d = np.asarray(image, np.float32), np.asarray(depth, np.float32)
@@ -333,6 +355,7 @@ class Warp(NamedTuple):
     depth: np.ndarray   # the winner's z in the target camera, float32 `N×Hd×Wd`, 0 in holes
     index: np.ndarray   # the winner's source linear index v·W+u, int32 `N×Hd×Wd`, −1 in holes
 
+# %% ../nbs/02_warp.ipynb #7c0dff04
 BACKENDS = ("auto", "numpy", "numba", "cuda")
 
 def _resolve(backend, cpu="numba", work=None):
@@ -342,6 +365,7 @@ def _resolve(backend, cpu="numba", work=None):
     from deblur_nbdev.warp_cuda import resolve_backend          # imported late: warp_cuda builds on this module
     return resolve_backend(backend, cpu, work)
 
+# %% ../nbs/02_warp.ipynb #fbaf2a80
 def _zbuffer(depth, P, dst_shape, backend="auto", threads=1, target_rows=False):
     "Dispatch the z-buffer to a backend."
     backend = _resolve(backend, work=np.size(depth) * len(P))
@@ -351,6 +375,7 @@ def _zbuffer(depth, P, dst_shape, backend="auto", threads=1, target_rows=False):
         return zbuffer_cuda(depth, P, dst_shape, target_rows=target_rows)
     return zbuffer_numba(depth, P, dst_shape, threads=threads, target_rows=target_rows)
 
+# %% ../nbs/02_warp.ipynb #a3118675
 def _gather(img, d, P, win, backend, sample):
     "Colours of the winners `win` (`N×Hd×Wd`): the winner's own (`nearest`) or at its exact source point (`bilinear`)."
     N, hd, wd = win.shape
@@ -363,12 +388,14 @@ def _gather(img, d, P, win, backend, sample):
         for j in range(N): _sample_nb(img, d, P[j], win[j].ravel(), wd, hd, False, out[j])
     return out.reshape(N, hd, wd, -1)
 
+# %% ../nbs/02_warp.ipynb #ef6c10ae
 def _dst_shape(dst_shape, src_shape):
     hd, wd = (src_shape[:2] if dst_shape is None else tuple(int(s) for s in dst_shape[:2]))
     if hd < 1 or wd < 1: raise ValueError(f"dst_shape: {dst_shape} must be positive (height, width)")
     if hd * wd >= 2**31 - 1: raise ValueError(f"dst_shape: {hd}×{wd} pixels exceed the 32-bit target index")
     return hd, wd
 
+# %% ../nbs/02_warp.ipynb #d287d3e7
 SAMPLES = ("nearest", "bilinear")
 
 def forward_warp(image,             # source RGB `H×W×C` (or `H×W`)

@@ -478,6 +478,7 @@ def _grid(n, ny=1):
     "Launch grid for `n` threads along x (blocks of `BLOCK`) and `ny` along y (poses)."
     return (max(1, -(-int(n) // BLOCK)), int(ny))
 
+# %% ../nbs/03_warp_cuda.ipynb #295b5317
 class HostEngine:
     "Run the kernels on the CPU through the g++ host harness; arrays are numpy."
     name = "host"
@@ -493,6 +494,7 @@ class HostEngine:
         self.lib.dbn_set_reverse(self.reverse)
         getattr(self.lib, "launch_" + name)(grid[0], grid[1], BLOCK, *[a.ctypes.data if k == "p" else int(a) for k, a in zip(sig, args)])
 
+# %% ../nbs/03_warp_cuda.ipynb #9c33a214
 class GpuEngine:
     "Run the kernels on the current CUDA device with CuPy; arrays are CuPy arrays."
     name = "gpu"
@@ -505,6 +507,7 @@ class GpuEngine:
         sig = KERNELS[name]
         self.fns[name](grid, (BLOCK,), tuple(a if k == "p" else np.int32(a) for k, a in zip(sig, args)))
 
+# %% ../nbs/03_warp_cuda.ipynb #f5906438
 def _engine(engine):
     "An engine by name ('gpu', 'host', 'host-reversed'), or an engine object as it is."
     if isinstance(engine, (GpuEngine, HostEngine)): return engine
@@ -531,6 +534,7 @@ def _real_array(a, name, ndim):
         raise ValueError(f"{name}: shape {shape} should have {' or '.join(map(str, ndim))} dimensions")
     return shape
 
+# %% ../nbs/03_warp_cuda.ipynb #06105e4a
 def _inputs(image, depth, P, dst_shape):
     "Check the arguments of the CUDA entry points; everything is converted to float32 C order later, on upload."
     h, w = _real_array(depth, "depth", (2,))
@@ -548,10 +552,12 @@ def _inputs(image, depth, P, dst_shape):
     if hd * wd >= 2**31 - 1: raise ValueError(f"dst_shape: {hd}×{wd} pixels exceed the 32-bit target index")
     return (h, w), C, P, (hd, wd)
 
+# %% ../nbs/03_warp_cuda.ipynb #c2c43479
 def _chunk(n_poses, m, max_bytes):
     "Poses per launch so that the N×m uint64 key buffer stays under `max_bytes` (and gridDim.y ≤ 65535)."
     return int(max(1, min(n_poses, max_bytes // (8 * m), 65535)))
 
+# %% ../nbs/03_warp_cuda.ipynb #52baba43
 WARP_OUTPUTS = ("image", "depth", "index")
 
 def cuda_warp(image, depth, P, dst_shape=None, engine="gpu", max_bytes=2**30, sample="nearest", target_rows=False,
@@ -579,11 +585,13 @@ def cuda_warp(image, depth, P, dst_shape=None, engine="gpu", max_bytes=2**30, sa
     get = lambda name, a, shape: e.get(a).reshape(shape) if name in outputs else None     # device → host only if asked
     return Warp(get("image", out, (N, hd, wd, C)), get("depth", zb, (N, hd, wd)), get("index", ix, (N, hd, wd)))
 
+# %% ../nbs/03_warp_cuda.ipynb #86d40a8f
 def zbuffer_cuda(depth, P, dst_shape, engine="gpu", target_rows=False):
     "Z-buffer only, same contract as `warp.zbuffer_numba`: winner index (−1 = hole) and winner z (0 = hole)."
     r = cuda_warp(None, depth, P, dst_shape, engine, target_rows=target_rows, outputs=("depth", "index"))
     return r.index, r.depth
 
+# %% ../nbs/03_warp_cuda.ipynb #0794e2e6
 def warp_host_harness(image, depth, P, dst_shape=None, reverse=False):
     "`cuda_warp` executed on the CPU: the same CUDA source compiled with g++ and `HOST_SHIM` (grid run backwards if `reverse`)."
     return cuda_warp(image, depth, P, dst_shape, engine="host-reversed" if reverse else "host")
@@ -614,6 +622,7 @@ def cuda_accumulate(image, depth, P, weights, engine="gpu", max_bytes=2**30, sub
     e.launch("dbn_mean", _grid(m), (acc, wsum, hits, C, m, mean))
     return e.get(mean).reshape(hd, wd, C), e.get(hits).reshape(hd, wd), e.get(wsum).reshape(hd, wd)
 
+# %% ../nbs/03_warp_cuda.ipynb #8cc1db4b
 def cuda_kernel_paths(depth, P, engine="gpu"):
     "Position (x/z, y/z) under each pose minus the pixel, for every source pixel (as `synthesis.kernel_paths`): `H×W×n×2`."
     (h, w), _, P, _ = _inputs(None, depth, P, None)
