@@ -24,7 +24,8 @@ from .scenes import Scene, procedural_scene
 # %% ../nbs/07_rig_sim.ipynb #b069a127
 @dataclass(eq=False)
 class Camera:
-    "A pinhole camera with OpenCV distortion: intrinsics `K`, image `size=(h, w)`, `dist` (k1, k2, p1, p2, k3), video `fps`."
+    ("A pinhole camera with OpenCV distortion: intrinsics `K`, image `size=(h, w)`, `dist` (k1, k2, p1, p2, k3), "
+     "video `fps`.")
     name: str             # camera name, e.g. 'phone', 'dslr', 'zed'
     K: np.ndarray         # 3×3 intrinsics in pixels
     size: tuple           # image size (height, width)
@@ -47,7 +48,8 @@ class Camera:
         "The same camera with images `s` times as large (pixel-centre convention of `scenes.resize_scene`)."
         K = self.K
         h, w = self.size
-        return Camera(self.name, intrinsics(K[0, 0] * s, K[1, 1] * s, (K[0, 2] + 0.5) * s - 0.5, (K[1, 2] + 0.5) * s - 0.5),
+        return Camera(self.name,
+                      intrinsics(K[0, 0] * s, K[1, 1] * s, (K[0, 2] + 0.5) * s - 0.5, (K[1, 2] + 0.5) * s - 0.5),
                       (round(h * s), round(w * s)), self.dist.copy(), self.fps)
     def to_dict(self):
         return dict(name=self.name, K=self.K.tolist(), size=list(self.size), dist=self.dist.tolist(), fps=self.fps)
@@ -97,7 +99,8 @@ class Rig:
                     poses={n: dict(R=R.tolist(), T=T.tolist()) for n, (R, T) in self.poses.items()})
     @classmethod
     def from_dict(cls, d):
-        return cls({n: Camera.from_dict(c) for n, c in d["cameras"].items()}, {n: (p["R"], p["T"]) for n, p in d["poses"].items()})
+        return cls({n: Camera.from_dict(c) for n, c in d["cameras"].items()},
+                   {n: (p["R"], p["T"]) for n, p in d["poses"].items()})
 
 # %% ../nbs/07_rig_sim.ipynb #323f9dfa
 def _extrinsic(rotvec, centre):
@@ -107,12 +110,14 @@ def _extrinsic(rotvec, centre):
 
 # %% ../nbs/07_rig_sim.ipynb #8e04787d
 def default_rig(scale:float=1.0,  # image size factor (1: phone 640×480, DSLR 960×540, ZED 640×360)
-                dist:bool=False   # give the cameras a mild lens distortion (checkerboards only; scene views are undistorted)
+                dist:bool=False   # give the cameras a mild lens distortion (checkerboards only, not scene views)
                ) -> Rig:
     "Phone (4:3), DSLR and ZED (16:9) with different intrinsics and a few centimetres between them."
     d = lambda *k: np.array(k, float) if dist else np.zeros(5)
-    cams = {"phone": Camera("phone", intrinsics(560, 560, 322.0, 237.5), (480, 640), d(0.08, -0.15, 0.0005, -0.0003, 0.0), 30.0),
-            "dslr": Camera("dslr", intrinsics(600, 601.5, 483.0, 268.0), (540, 960), d(-0.05, 0.08, 0.0, 0.0, 0.0), 25.0),
+    cams = {"phone": Camera("phone", intrinsics(560, 560, 322.0, 237.5), (480, 640),
+                            d(0.08, -0.15, 0.0005, -0.0003, 0.0), 30.0),
+            "dslr": Camera("dslr", intrinsics(600, 601.5, 483.0, 268.0), (540, 960),
+                           d(-0.05, 0.08, 0.0, 0.0, 0.0), 25.0),
             "zed": Camera("zed", intrinsics(360, 360, 318.0, 181.0), (360, 640), d(-0.03, 0.02, 0.0, 0.0, 0.0), 30.0)}
     poses = {"zed": (np.eye(3), np.zeros(3)),
              "phone": _extrinsic([0.010, -0.020, 0.004], [0.05, 0.04, 0.0]),
@@ -173,7 +178,8 @@ def pixel_shift(depth,        # `H×W` z-depth of camera a's view (0 = hole)
                 K_a, R_a, T_a, # camera a: intrinsics and world → camera pose
                 K_b, R_b, T_b  # camera b: intrinsics and world → camera pose
                ):
-    "Where each pixel of camera a lands in camera b: `H×W×2` (x, y) in b's pixels, NaN at holes (geometry core's projection)."
+    ("Where each pixel of camera a lands in camera b: `H×W×2` (x, y) in b's pixels, NaN at holes "
+     "(geometry core's projection).")
     Ra, Ta = _pose(R_a, T_a, "a")
     Rb, Tb = _pose(R_b, T_b, "b")
     R = Rb @ Ra.T
@@ -226,6 +232,37 @@ class Capture:
         "The phone pose the calibrated rig alone predicts (wrong by the shake over `shift`)."
         return self.rig.poses["phone"]
 
+# %% ../nbs/07_rig_sim.ipynb #0d798138
+def _check_capture_args(rig, exposure, shift, reference, imu_rate):
+    "Raise for a rig without phone, DSLR and ZED, or an unusable exposure, shift, reference or IMU rate."
+    for n in ("phone", "dslr", "zed"): rig[n]
+    if not (np.isfinite(exposure) and exposure > 0): raise ValueError(f"exposure: must be > 0 s, got {exposure}")
+    if not np.isfinite(shift) or abs(shift) > 1:
+        raise ValueError(f"shift: must be a finite time within ±1 s, got {shift}")
+    if reference not in ("start", "mid"): raise ValueError(f"reference: {reference!r} must be 'start' or 'mid'")
+    if not (imu_rate > 2 * 10): raise ValueError(f"imu_rate: must exceed 20 Hz (the shake has 10 Hz), got {imu_rate}")
+
+# %% ../nbs/07_rig_sim.ipynb #160945c3
+def _true_phone_pose(rig, shake:Poses, t):
+    "World → phone pose `(R, T)` at time `t`: the rig's phone pose followed by the shake's pose at `t`."
+    q = shake.at(t)
+    Rp, Tp = rig.poses["phone"]
+    return q.R[0] @ Rp, q.R[0] @ Tp + q.T[0]
+
+# %% ../nbs/07_rig_sim.ipynb #316432d2
+def _noisy_imu(raw:Poses, t_end, imu_rate, gyro_noise, accel_noise, g):
+    "`IMU` record of the trajectory `raw` on `[0, t_end)` at `imu_rate` Hz, plus white noise drawn from `g`."
+    t_imu = np.arange(0.0, t_end, 1 / imu_rate)
+    gyro, acc = _imu_from_poses(raw, t_imu)
+    return IMU(t_imu, gyro + g.normal(0, gyro_noise, gyro.shape), acc + g.normal(0, accel_noise, acc.shape))
+
+# %% ../nbs/07_rig_sim.ipynb #5cda176b
+def _noisy_zed(zed:View, depth_noise, g):
+    "The ZED view with its depth times `1 + N(0, depth_noise)` (drawn from `g`); unchanged when `depth_noise` is 0."
+    if not depth_noise: return zed
+    zd = zed.depth * (1 + g.normal(0, depth_noise, zed.depth.shape)).astype(np.float32)
+    return View(zed.image, np.where(zed.valid, np.maximum(zd, 0), 0).astype(np.float32), zed.valid)
+
 # %% ../nbs/07_rig_sim.ipynb #404410ef
 def simulate_capture(rig:Rig,                 # the rig (needs cameras 'phone', 'dslr', 'zed')
                      world:Scene=None,        # world RGB-D image (default: `world_scene(rig, seed)`)
@@ -245,38 +282,25 @@ def simulate_capture(rig:Rig,                 # the rig (needs cameras 'phone', 
                      pre:float=0.3,           # IMU record before the exposure (s), used for gravity
                     ) -> Capture:
     "Simulate one capture of the rig: blurry phone photo + IMU, DSLR and ZED frames, and the ground truth."
-    for n in ("phone", "dslr", "zed"): rig[n]
-    if not (np.isfinite(exposure) and exposure > 0): raise ValueError(f"exposure: must be > 0 s, got {exposure}")
-    if not np.isfinite(shift) or abs(shift) > 1:
-        raise ValueError(f"shift: must be a finite time within ±1 s, got {shift}")
-    if reference not in ("start", "mid"): raise ValueError(f"reference: {reference!r} must be 'start' or 'mid'")
-    if not (imu_rate > 2 * 10): raise ValueError(f"imu_rate: must exceed 20 Hz (the shake has 10 Hz), got {imu_rate}")
+    _check_capture_args(rig, exposure, shift, reference, imu_rate)
     world = world_scene(rig, seed) if world is None else world
     t_v = pre + max(0.0, -shift)
     t_s = t_v + shift
     t_end = t_s + exposure + 0.05
     raw = synthetic_shake(t_end, seed=seed, rot_scale=rot_scale, trans_scale=trans_scale)   # identity at t = 0
     shake = raw.rebase(t_v)                                                                  # identity at t_v
-    t_ref = t_s + (exposure / 2 if reference == "mid" else 0.0)
-    q = shake.at(t_ref)
-    Rp, Tp = rig.poses["phone"]
-    R = q.R[0] @ Rp
-    T = q.R[0] @ Tp + q.T[0]
+    R, T = _true_phone_pose(rig, shake, t_s + (exposure / 2 if reference == "mid" else 0.0))
     sharp = render_view(world, rig["phone"], R, T)
     poses = _window(shake, t_s, t_s + exposure)
     sf = exposure / 31 if sf is None else sf
     b = synthesize(sharp.image, sharp.depth, rig["phone"].K, poses, exposure, sf, reference=reference,
                    photons=photons, read_noise=read_noise, seed=seed)
     g = np.random.default_rng([seed, 1])
-    t_imu = np.arange(0.0, t_end, 1 / imu_rate)
-    gyro, acc = _imu_from_poses(raw, t_imu)
-    imu = IMU(t_imu, gyro + g.normal(0, gyro_noise, gyro.shape), acc + g.normal(0, accel_noise, acc.shape))
+    imu = _noisy_imu(raw, t_end, imu_rate, gyro_noise, accel_noise, g)
     dslr = render_view(world, rig["dslr"], *rig.poses["dslr"])
-    zed = render_view(world, rig["zed"], *rig.poses["zed"])
-    if depth_noise:
-        zd = zed.depth * (1 + g.normal(0, depth_noise, zed.depth.shape)).astype(np.float32)
-        zed = View(zed.image, np.where(zed.valid, np.maximum(zd, 0), 0).astype(np.float32), zed.valid)
-    return Capture(rig, world, b.blurry, imu, t_s, exposure, dslr, zed, sharp, R, T, poses, b.kernel, shift, t_v, reference)
+    zed = _noisy_zed(render_view(world, rig["zed"], *rig.poses["zed"]), depth_noise, g)
+    return Capture(rig, world, b.blurry, imu, t_s, exposure, dslr, zed, sharp, R, T, poses, b.kernel, shift, t_v,
+                   reference)
 
 # %% ../nbs/07_rig_sim.ipynb #10e21845
 def board_points(pattern=(9, 6),  # inner corners per row and per column
@@ -291,7 +315,8 @@ def board_points(pattern=(9, 6),  # inner corners per row and per column
 def board_corners(camera:Camera, R, T, pattern=(9, 6), square=0.025) -> np.ndarray:
     "True image positions `N×2` of the inner corners for board pose `(R, T)` (with the camera's distortion)."
     R, T = _pose(R, T, "board pose")
-    p, _ = cv2.projectPoints(board_points(pattern, square).astype(np.float64), cv2.Rodrigues(R)[0], T, camera.K, camera.dist)
+    p, _ = cv2.projectPoints(board_points(pattern, square).astype(np.float64), cv2.Rodrigues(R)[0], T,
+                             camera.K, camera.dist)
     return p.reshape(-1, 2)
 
 # %% ../nbs/07_rig_sim.ipynb #2b392d9a
@@ -358,6 +383,37 @@ def _random_board_pose(g, camera, pattern, square, dmin, dmax, tilt):
     R = Rotation.from_rotvec([g.uniform(-tilt, tilt), g.uniform(-tilt, tilt), g.uniform(-0.35, 0.35)]).as_matrix()
     return R, c - R @ np.array([(cols - 1) * square / 2, (rows - 1) * square / 2, 0.0])
 
+# %% ../nbs/07_rig_sim.ipynb #47c44dcf
+def _visible_corners(rig, camera, Rw, Tw, pattern, square):
+    "Corners `N×2` in `camera` of the board at world pose `(Rw, Tw)`, or None if not wholly visible (10 px margin)."
+    Rn, Tn = rig.poses[camera.name]
+    R, T = Rn @ Rw, Rn @ Tw + Tn
+    pts = (R @ board_points(pattern, square).T.astype(float)).T + T
+    if (pts[:, 2] <= 0.05).any(): return None
+    q = board_corners(camera, R, T, pattern, square)
+    if not ((q > 10).all() and (q[:, 0] < camera.width - 11).all() and (q[:, 1] < camera.height - 11).all()):
+        return None
+    return q
+
+# %% ../nbs/07_rig_sim.ipynb #3f117739
+def _place_boards(rig, cams, n, g, pattern, square, distance, tilt):
+    "Up to `n` board → world poses visible to all `cams`, and the corners per camera name (lists of `N×2`)."
+    R0, T0 = rig.poses[cams[0].name]
+    poses, corners = [], {c.name: [] for c in cams}
+    for _ in range(2000 * int(n)):
+        Rc, Tc = _random_board_pose(g, cams[0], pattern, square, *distance, tilt)
+        Rw, Tw = R0.T @ Rc, R0.T @ (Tc - T0)                          # board → world
+        cs = {}
+        for c in cams:
+            q = _visible_corners(rig, c, Rw, Tw, pattern, square)
+            if q is None: break
+            cs[c.name] = q
+        else:
+            poses.append((Rw, Tw))
+            for k, q in cs.items(): corners[k].append(q)
+            if len(poses) == n: break
+    return poses, corners
+
 # %% ../nbs/07_rig_sim.ipynb #0c2acc21
 def checkerboard_views(rig:Rig,            # the rig
                        n:int=12,           # number of board poses
@@ -374,31 +430,15 @@ def checkerboard_views(rig:Rig,            # the rig
     cams = [rig[c] for c in cameras]
     if int(n) != n or n < 1: raise ValueError(f"n: must be a positive integer, got {n}")
     g = np.random.default_rng(seed)
-    R0, T0 = rig.poses[cams[0].name]
-    poses, corners = [], {c.name: [] for c in cams}
-    for _ in range(2000 * int(n)):
-        Rc, Tc = _random_board_pose(g, cams[0], pattern, square, *distance, tilt)
-        Rw, Tw = R0.T @ Rc, R0.T @ (Tc - T0)                          # board → world
-        cs = {}
-        for c in cams:
-            Rn, Tn = rig.poses[c.name]
-            R, T = Rn @ Rw, Rn @ Tw + Tn
-            pts = (R @ board_points(pattern, square).T.astype(float)).T + T
-            if (pts[:, 2] <= 0.05).any(): break
-            q = board_corners(c, R, T, pattern, square)
-            if not ((q > 10).all() and (q[:, 0] < c.width - 11).all() and (q[:, 1] < c.height - 11).all()): break
-            cs[c.name] = q
-        else:
-            poses.append((Rw, Tw))
-            for k, q in cs.items(): corners[k].append(q)
-            if len(poses) == n: break
+    poses, corners = _place_boards(rig, cams, n, g, pattern, square, distance, tilt)
     if len(poses) < n:
         raise ValueError(f"cameras: could not place {n} boards visible to all of {list(cameras)}; try a larger "
                          "`distance`")
     images = {}
     for c in cams:
         Rn, Tn = rig.poses[c.name]
-        images[c.name] = [render_checkerboard(c, Rn @ Rw, Rn @ Tw + Tn, pattern, square, supersample, noise=noise, seed=seed * 1000 + i)
+        images[c.name] = [render_checkerboard(c, Rn @ Rw, Rn @ Tw + Tn, pattern, square, supersample, noise=noise,
+                                              seed=seed * 1000 + i)
                           for i, (Rw, Tw) in enumerate(poses)]
     return BoardViews(images, {k: np.array(v) for k, v in corners.items()}, poses, tuple(pattern), float(square))
 
@@ -421,9 +461,11 @@ def render_clock(t:float,          # true time (s) the clock shows
     c = (w // 2, int(h * 0.62))
     cv2.circle(img, c, r, (40, 40, 40), 2, cv2.LINE_AA)
     a = 2 * np.pi * (t % 1.0)
-    cv2.line(img, c, (int(round(c[0] + r * np.sin(a))), int(round(c[1] - r * np.cos(a)))), (200, 20, 20), 2, cv2.LINE_AA)
+    cv2.line(img, c, (int(round(c[0] + r * np.sin(a))), int(round(c[1] - r * np.cos(a)))),
+             (200, 20, 20), 2, cv2.LINE_AA)
     scale = w / 260
-    cv2.putText(img, f"{t:8.3f} s", (int(w * 0.04), int(h * 0.25)), cv2.FONT_HERSHEY_SIMPLEX, scale, (0, 0, 0), max(1, int(2 * scale)), cv2.LINE_AA)
+    cv2.putText(img, f"{t:8.3f} s", (int(w * 0.04), int(h * 0.25)), cv2.FONT_HERSHEY_SIMPLEX, scale, (0, 0, 0),
+                max(1, int(2 * scale)), cv2.LINE_AA)
     return img.astype(np.float32) / 255
 
 # %% ../nbs/07_rig_sim.ipynb #92b1f75e
@@ -473,10 +515,12 @@ def simulate_session(rig:Rig,               # the rig (its cameras' fps are used
                      videos=("dslr", "zed"),# the video cameras
                      n_clock:int=3          # clock frames per camera at the start and at the end
                     ) -> Session:
-    "The timing of a recording: clocks, video frame stamps, phone capture stamps, reference and verification clock frames."
+    ("The timing of a recording: clocks, video frame stamps, phone capture stamps, reference and verification "
+     "clock frames.")
     g = np.random.default_rng(seed)
     names = ["phone", *videos]
-    tbs = {n: TimeBase(float(g.uniform(-max_offset, max_offset)), float(g.uniform(-max_drift, max_drift))) for n in names}
+    tbs = {n: TimeBase(float(g.uniform(-max_offset, max_offset)), float(g.uniform(-max_drift, max_drift)))
+           for n in names}
     tbs["phone"] = TimeBase(tbs["phone"].offset, tbs["phone"].drift)
     frames = {}
     for v in videos:
