@@ -10,6 +10,7 @@ __all__ = ['Poses', 'identity_poses', 'exposure_times', 'row_times', 'synthetic_
 import warnings
 import numpy as np
 from pathlib import Path
+from fastcore.basics import patch
 from scipy.spatial.transform import Rotation, Slerp
 from .blur_model import as_rotation, as_translation
 
@@ -46,53 +47,6 @@ class Poses:
 
     def __len__(self): return len(self.R)
 
-    def at(self, t):
-        "The poses at times `t` (scalar or array, flattened): Slerp for rotations, linear for translations."
-        q = np.atleast_1d(np.asarray(t, dtype=np.float64)).ravel()
-        t0, t1 = self.times[0], self.times[-1]
-        tol = 1e-9 * max(1.0, abs(t0), abs(t1))
-        if not np.isfinite(q).all(): raise ValueError("t: contains NaN or inf")
-        if len(self) > 1 and np.any(np.diff(self.times) <= 0):
-            raise ValueError("times: this trajectory's times are not strictly increasing, so it cannot be interpolated")
-        if q.size and (q.min() < t0 - tol or q.max() > t1 + tol):
-            raise ValueError(f"t: {q.min() if q.min() < t0 - tol else q.max():.9g} s lies outside the trajectory's "
-                             f"time range [{t0:.9g}, {t1:.9g}] s")
-        q = np.clip(q, t0, t1)
-        if len(self) == 1: return Poses._raw(np.repeat(self.R, q.size, 0), np.repeat(self.T, q.size, 0), q)
-        R = Slerp(self.times, Rotation.from_matrix(self.R))(q).as_matrix()
-        i = np.clip(np.searchsorted(self.times, q, side="right") - 1, 0, len(self) - 2)
-        w = ((q - self.times[i]) / (self.times[i + 1] - self.times[i]))[:, None]
-        T = (1 - w) * self.T[i] + w * self.T[i + 1]
-        return Poses._raw(R, T, q)
-
-    def sample(self, exposure, sf, t0=0.0):
-        "The poses at `exposure_times(exposure, sf) + t0`."
-        return self.at(exposure_times(exposure, sf) + t0)
-
-    def rebase(self, t_ref):
-        "The same motion relative to the pose at `t_ref` (which becomes the identity); `t_ref` is added to the samples."
-        r = self.at(t_ref)
-        t_ref = r.times[0]
-        i = np.searchsorted(self.times, t_ref)
-        R, T, times = self.R, self.T, self.times
-        if i == len(times) or times[i] != t_ref:        # make t_ref a sample, so that at(t_ref) is exactly the identity
-            R, T, times = np.insert(R, i, r.R[0], 0), np.insert(T, i, r.T[0], 0), np.insert(times, i, t_ref)
-        RRt = R @ r.R[0].T
-        T = T - RRt @ r.T[0]
-        RRt[i], T[i] = np.eye(3), 0.0
-        return Poses._raw(RRt, T, times.copy())
-
-    def to_dict(self):
-        "A JSON-able dict of lists."
-        return {"R": self.R.tolist(), "T": self.T.tolist(), "times": self.times.tolist()}
-
-    @classmethod
-    def from_dict(cls, d):
-        "Inverse of `to_dict`."
-        missing = [k for k in ("R", "T", "times") if k not in d]
-        if missing: raise ValueError(f"d: missing key(s) {missing}; expected 'R', 'T' and 'times'")
-        return cls(d["R"], d["T"], d["times"])
-
     def __repr__(self):
         ang = np.degrees(Rotation.from_matrix(self.R).magnitude().max())
         mm = 1000 * np.linalg.norm(self.T, axis=1).max()
@@ -107,16 +61,79 @@ def identity_poses(n=1, duration=1.0):
     if n > 1 and not duration > 0: raise ValueError(f"duration: must be > 0 s, got {duration}")
     return Poses(np.repeat(np.eye(3)[None], n, 0), np.zeros((n, 3)), np.linspace(0, duration, n) if n > 1 else [0.0])
 
+# %% ../nbs/01_camera_motion.ipynb #b1b27536
+@patch
+def at(self:Poses, t):
+    "The poses at times `t` (scalar or array, flattened): Slerp for rotations, linear for translations."
+    q = np.atleast_1d(np.asarray(t, dtype=np.float64)).ravel()
+    t0, t1 = self.times[0], self.times[-1]
+    tol = 1e-9 * max(1.0, abs(t0), abs(t1))
+    if not np.isfinite(q).all(): raise ValueError("t: contains NaN or inf")
+    if len(self) > 1 and np.any(np.diff(self.times) <= 0):
+        raise ValueError("times: this trajectory's times are not strictly increasing, so it cannot be interpolated")
+    if q.size and (q.min() < t0 - tol or q.max() > t1 + tol):
+        raise ValueError(f"t: {q.min() if q.min() < t0 - tol else q.max():.9g} s lies outside the trajectory's "
+                         f"time range [{t0:.9g}, {t1:.9g}] s")
+    q = np.clip(q, t0, t1)
+    if len(self) == 1: return Poses._raw(np.repeat(self.R, q.size, 0), np.repeat(self.T, q.size, 0), q)
+    R = Slerp(self.times, Rotation.from_matrix(self.R))(q).as_matrix()
+    i = np.clip(np.searchsorted(self.times, q, side="right") - 1, 0, len(self) - 2)
+    w = ((q - self.times[i]) / (self.times[i + 1] - self.times[i]))[:, None]
+    T = (1 - w) * self.T[i] + w * self.T[i + 1]
+    return Poses._raw(R, T, q)
+
+# %% ../nbs/01_camera_motion.ipynb #e4851bc0
+@patch
+def sample(self:Poses, exposure, sample_interval, t0=0.0):
+    "The poses at `exposure_times(exposure, sample_interval) + t0`."
+    return self.at(exposure_times(exposure, sample_interval) + t0)
+
+# %% ../nbs/01_camera_motion.ipynb #3aca006d
+@patch
+def rebase(self:Poses, t_ref):
+    "The same motion relative to the pose at `t_ref` (which becomes the identity); `t_ref` is added to the samples."
+    r = self.at(t_ref)
+    t_ref = r.times[0]
+    i = np.searchsorted(self.times, t_ref)
+    R, T, times = self.R, self.T, self.times
+    if i == len(times) or times[i] != t_ref:        # make t_ref a sample, so that at(t_ref) is exactly the identity
+        R, T, times = np.insert(R, i, r.R[0], 0), np.insert(T, i, r.T[0], 0), np.insert(times, i, t_ref)
+    RRt = R @ r.R[0].T
+    T = T - RRt @ r.T[0]
+    RRt[i], T[i] = np.eye(3), 0.0
+    return Poses._raw(RRt, T, times.copy())
+
+# %% ../nbs/01_camera_motion.ipynb #f89dc9d3
+@patch
+def to_dict(self:Poses):
+    "A JSON-able dict of lists."
+    return {"R": self.R.tolist(), "T": self.T.tolist(), "times": self.times.tolist()}
+
+# %% ../nbs/01_camera_motion.ipynb #ae472f87
+@patch(cls_method=True)
+def from_dict(cls:Poses, d):
+    "Inverse of `to_dict`."
+    missing = [k for k in ("R", "T", "times") if k not in d]
+    if missing: raise ValueError(f"d: missing key(s) {missing}; expected 'R', 'T' and 'times'")
+    return cls(d["R"], d["T"], d["times"])
+
+# %% ../nbs/01_camera_motion.ipynb #84d9a28c
+def _sample_grid(exposure, interval, name="sample_interval"):
+    "The times 0, `interval`, 2·`interval`, … ≤ `exposure`; errors name the interval `name` (the caller's parameter)."
+    if not np.isfinite(exposure) or exposure <= 0: raise ValueError(f"exposure must be > 0 seconds, got {exposure}")
+    if not np.isfinite(interval) or interval <= 0:
+        raise ValueError(f"{name}: the sampling interval must be > 0 seconds, got {interval}")
+    if interval > exposure * (1 + 1e-9):
+        raise ValueError(f"{name}: the sampling interval {interval} s is > exposure {exposure} s")
+    return np.arange(int(np.floor(exposure / interval + 1e-9)) + 1) * float(interval)
+
 # %% ../nbs/01_camera_motion.ipynb #e29e286b
 def exposure_times(
-    exposure:float, # exposure time in seconds, > 0
-    sf:float,       # sampling interval in seconds, 0 < sf ≤ exposure
-) -> np.ndarray:    # float64 times 0, sf, 2sf, … ≤ exposure
-    "Pose sample times over an exposure: `N = floor(exposure/sf) + 1` samples starting at 0."
-    if not np.isfinite(exposure) or exposure <= 0: raise ValueError(f"exposure must be > 0 seconds, got {exposure}")
-    if not np.isfinite(sf) or sf <= 0: raise ValueError(f"sf: the sampling interval must be > 0 seconds, got {sf}")
-    if sf > exposure * (1 + 1e-9): raise ValueError(f"sf: the sampling interval {sf} s is > exposure {exposure} s")
-    return np.arange(int(np.floor(exposure / sf + 1e-9)) + 1) * float(sf)
+    exposure:float,        # exposure time in seconds, > 0
+    sample_interval:float, # seconds between pose samples, 0 < sample_interval ≤ exposure
+) -> np.ndarray:           # float64 times 0, sample_interval, 2·sample_interval, … ≤ exposure
+    "Pose sample times over an exposure: `N = floor(exposure/sample_interval) + 1` samples starting at 0."
+    return _sample_grid(exposure, sample_interval)
 
 # %% ../nbs/01_camera_motion.ipynb #3ebbf704
 def row_times(
@@ -170,7 +187,8 @@ def synthetic_shake(
     if not rate > 0: raise ValueError(f"rate: must be > 0 Hz, got {rate}")
     if not 0 < bandwidth < rate / 2:
         raise ValueError(f"bandwidth: must lie in (0, rate/2 = {rate / 2:g}) Hz, got {bandwidth}")
-    for nm, v in (("rot_std", rot_std), ("trans_std", trans_std), ("rot_scale", rot_scale), ("trans_scale", trans_scale)):
+    for nm, v in (("rot_std", rot_std), ("trans_std", trans_std),
+                  ("rot_scale", rot_scale), ("trans_scale", trans_scale)):
         if not np.isfinite(v) or v < 0: raise ValueError(f"{nm}: must be ≥ 0, got {v}")
     rng = np.random.default_rng(seed)
     rot, trans = _sinusoids(rng, rot_std * rot_scale, bandwidth), _sinusoids(rng, trans_std * trans_scale, bandwidth)
@@ -264,6 +282,39 @@ def _imu_to_cam(R_imu_cam):
                          "(row-vector form gyr.dot(Ri)) corresponds to R_imu_cam = -Ri.T (see deepgyro_calibration)")
     return as_rotation(M, "R_imu_cam")[0]
 
+# %% ../nbs/01_camera_motion.ipynb #919f842c
+def _imu_window(tc, t_start, duration, time_offset, window=None):
+    "The window `(a, b)` = `[t_start, t_start + duration]`; refused unless the IMU camera times `tc` cover it."
+    a, b = float(t_start), float(t_start) + float(duration)
+    tol = 1e-9 * max(1.0, abs(a), abs(b))
+    if a < tc[0] - tol or b > tc[-1] + tol:
+        what = "exposure window" if window is None else f"window ({window})"
+        raise ValueError(f"{what} [{a:.9g}, {b:.9g}] s lies outside the IMU record [{tc[0]:.9g}, {tc[-1]:.9g}] s "
+                         f"(camera time, time_offset={time_offset})")
+    return a, b
+
+# %% ../nbs/01_camera_motion.ipynb #0866a829
+def _interp3(tt, t, xyz):
+    "The N×3 samples `xyz` at times `t`, interpolated linearly at `tt` (held at the ends)."
+    return np.stack([np.interp(tt, t, xyz[:, i]) for i in range(3)], -1)
+
+# %% ../nbs/01_camera_motion.ipynb #95a54fe2
+def _gravity(tc, gyro, f, f0, a, gravity_window, dt):
+    "Start-frame gravity: mean specific force `f` before the window start `a`, else the mean of `f0` (the window)."
+    pre = min(float(gravity_window), a - tc[0])
+    if not pre >= float(np.median(np.diff(tc))): return f0.mean(0)     # no earlier data: the window itself
+    gp = np.linspace(max(a - pre, tc[0]), min(a, tc[-1]), max(2, int(np.ceil(pre / dt)) + 1))
+    Cp = integrate_gyro(tc, gyro, gp)
+    Cp = Cp[-1].inv() * Cp      # relative to the start frame
+    return Cp.apply(_interp3(gp, tc, f)).mean(0)
+
+# %% ../nbs/01_camera_motion.ipynb #4514c155
+def _double_integral(grid, acc):
+    "Positions at `grid` from accelerations `acc` (len(grid)×3): trapezoid rule twice, zero initial velocity."
+    h = np.diff(grid)[:, None]
+    v = np.concatenate([np.zeros((1, 3)), np.cumsum(h * (acc[1:] + acc[:-1]) / 2, 0)])
+    return np.concatenate([np.zeros((1, 3)), np.cumsum(h * (v[1:] + v[:-1]) / 2, 0)])
+
 # %% ../nbs/01_camera_motion.ipynb #4bb65d62
 def imu_poses(
     imu:IMU,                # the IMU record
@@ -280,12 +331,7 @@ def imu_poses(
     if not np.isfinite(duration) or duration <= 0: raise ValueError(f"duration: must be > 0 seconds, got {duration}")
     Ric = _imu_to_cam(R_imu_cam)
     tc = imu.t + float(time_offset)
-    a, b = float(t_start), float(t_start) + float(duration)
-    tol = 1e-9 * max(1.0, abs(a), abs(b))
-    if a < tc[0] - tol or b > tc[-1] + tol:
-        what = "exposure window" if window is None else f"window ({window})"
-        raise ValueError(f"{what} [{a:.9g}, {b:.9g}] s lies outside the IMU record [{tc[0]:.9g}, {tc[-1]:.9g}] s "
-                         f"(camera time, time_offset={time_offset})")
+    a, b = _imu_window(tc, t_start, duration, time_offset, window)
     dt = min(float(np.median(np.diff(tc))), 1e-3)
     grid = np.linspace(a, b, max(2, int(np.ceil(duration / dt - 1e-9)) + 1))
     g = np.clip(grid, tc[0], tc[-1])
@@ -294,19 +340,9 @@ def imu_poses(
     R = C.inv().as_matrix()
     if imu.accel is None or gyro_only: return Poses(R, np.zeros((len(grid), 3)), grid - a)
     f = imu.accel @ Ric.T
-    interp = lambda tt: np.stack([np.interp(tt, tc, f[:, i]) for i in range(3)], -1)
-    f0 = C.apply(interp(g))
-    pre = min(float(gravity_window), a - tc[0])
-    if pre >= float(np.median(np.diff(tc))):              # gravity from data before the exposure
-        gp = np.linspace(max(a - pre, tc[0]), min(a, tc[-1]), max(2, int(np.ceil(pre / dt)) + 1))
-        Cp = integrate_gyro(tc, gyro, gp)
-        Cp = Cp[-1].inv() * Cp      # relative to the start frame
-        grav = Cp.apply(interp(gp)).mean(0)
-    else: grav = f0.mean(0)                              # no earlier data: the window itself
-    acc = f0 - grav
-    h = np.diff(grid)[:, None]
-    v = np.concatenate([np.zeros((1, 3)), np.cumsum(h * (acc[1:] + acc[:-1]) / 2, 0)])
-    c = np.concatenate([np.zeros((1, 3)), np.cumsum(h * (v[1:] + v[:-1]) / 2, 0)])
+    f0 = C.apply(_interp3(g, tc, f))
+    acc = f0 - _gravity(tc, gyro, f, f0, a, gravity_window, dt)
+    c = _double_integral(grid, acc)
     return Poses(R, -np.einsum("nij,nj->ni", R, c), grid - a)
 
 # %% ../nbs/01_camera_motion.ipynb #494195ad
@@ -399,7 +435,9 @@ def deepgyro_calibration(
     t_first_image:float,  # start of the first image of images.txt (s)
     t_first_gyro:float,   # first gyro timestamp of imu.txt (s)
 ) -> tuple:               # (R_imu_cam, time_offset) for `imu_poses`
-    "DeepGyro's calibration as `imu_poses`' `R_imu_cam` (= −Riᵀ) and `time_offset` (= td + t_first_image − t_first_gyro)."
+    """DeepGyro's calibration as `imu_poses`' `R_imu_cam` and `time_offset`.
+
+    `R_imu_cam` = −Riᵀ and `time_offset` = td + t_first_image − t_first_gyro."""
     M = np.asarray(Ri, dtype=np.float64)
     if M.shape != (3, 3) or not np.isfinite(M).all():
         raise ValueError(f"Ri: must be a finite 3×3 matrix, got shape {M.shape}")

@@ -147,8 +147,8 @@ def test_poses_errors():
 def test_exposure_and_rows_errors():
     with pytest.raises(ValueError, match="exposure must be > 0"): exposure_times(0, 0.001)
     with pytest.raises(ValueError, match="exposure must be > 0"): exposure_times(-1, 0.001)
-    with pytest.raises(ValueError, match="sf: "): exposure_times(0.01, 0)
-    with pytest.raises(ValueError, match=r"sf: .*> exposure"): exposure_times(0.01, 0.02)
+    with pytest.raises(ValueError, match="sample_interval: "): exposure_times(0.01, 0)
+    with pytest.raises(ValueError, match=r"sample_interval: .*> exposure"): exposure_times(0.01, 0.02)
     with pytest.raises(ValueError, match="t_readout"): row_times(10, -0.01)
     with pytest.raises(ValueError, match="height"): row_times(0, 0.01)
 
