@@ -27,7 +27,8 @@ def as_grey(image, name="image") -> np.ndarray:
         return a
     a = np.asarray(image)
     if a.ndim == 3:
-        a = a[..., :3].mean(-1) if a.dtype.kind == "f" else cv2.cvtColor(np.ascontiguousarray(a[..., :3]), cv2.COLOR_RGB2GRAY)
+        a = (a[..., :3].mean(-1) if a.dtype.kind == "f"
+             else cv2.cvtColor(np.ascontiguousarray(a[..., :3]), cv2.COLOR_RGB2GRAY))
     if a.ndim != 2: raise ValueError(f"{name}: shape {np.shape(image)} is not an image")
     if a.dtype == np.uint8: return a
     if a.dtype == np.uint16: return (a // 257).astype(np.uint8)
@@ -47,7 +48,8 @@ def find_corners(image,            # path or image array
     pattern = tuple(int(p) for p in pattern)
     c = None
     if method in ("auto", "sb"):
-        ok, c = cv2.findChessboardCornersSB(g, pattern, flags=cv2.CALIB_CB_ACCURACY | cv2.CALIB_CB_NORMALIZE_IMAGE | cv2.CALIB_CB_EXHAUSTIVE)
+        ok, c = cv2.findChessboardCornersSB(
+            g, pattern, flags=cv2.CALIB_CB_ACCURACY | cv2.CALIB_CB_NORMALIZE_IMAGE | cv2.CALIB_CB_EXHAUSTIVE)
         c = c if ok else None
     if c is None and method in ("auto", "classic"):
         ok, c = cv2.findChessboardCorners(g, pattern, flags=cv2.CALIB_CB_ADAPTIVE_THRESH | cv2.CALIB_CB_NORMALIZE_IMAGE)
@@ -111,13 +113,15 @@ class Calibration:
             raise ValueError(f"{what}: resolution {size[1]}×{size[0]} does not match the calibration of {self.name!r} "
                              f"({self.size[1]}×{self.size[0]}); recalibrate or resize the images")
     def to_dict(self):
-        return dict(name=self.name, K=self.K.tolist(), dist=self.dist.ravel().tolist(), size=list(self.size), rms=self.rms,
-                    view_errors=self.view_errors, skipped=self.skipped, dropped=[list(d) for d in self.dropped])
+        return dict(name=self.name, K=self.K.tolist(), dist=self.dist.ravel().tolist(), size=list(self.size),
+                    rms=self.rms, view_errors=self.view_errors, skipped=self.skipped,
+                    dropped=[list(d) for d in self.dropped])
     @classmethod
     def from_dict(cls, d):
         try:
-            return cls(d["name"], np.array(d["K"], float), np.array(d["dist"], float), tuple(d["size"]), float(d["rms"]),
-                        dict(d.get("view_errors", {})), list(d.get("skipped", [])), [tuple(x) for x in d.get("dropped", [])])
+            return cls(d["name"], np.array(d["K"], float), np.array(d["dist"], float), tuple(d["size"]),
+                       float(d["rms"]), dict(d.get("view_errors", {})), list(d.get("skipped", [])),
+                       [tuple(x) for x in d.get("dropped", [])])
         except KeyError as e: raise ValueError(f"calibration: missing key {e} in {sorted(d)}") from None
     def __repr__(self):
         K = self.K
@@ -139,7 +143,8 @@ def calibrate_camera(images,                 # list of paths or image arrays (on
                      flags:int=0,            # extra `cv2.calibrateCamera` flags
                      method="auto"           # corner detector
                     ) -> Calibration:
-    "Intrinsics and distortion from checkerboard photos, with per-view errors; board-less views skipped, outliers dropped."
+    ("Intrinsics and distortion from checkerboard photos, with per-view errors; board-less views skipped, "
+     "outliers dropped.")
     corners, (h, w), names = detect_views(images, pattern, names, method)
     skipped = [n for n, c in zip(names, corners) if c is None]
     use = [(n, c) for n, c in zip(names, corners) if c is not None]
@@ -159,7 +164,8 @@ def calibrate_camera(images,                 # list of paths or image arrays (on
         worst = int(bad[np.argmax(err[bad])])                     # drop the worst one, refit, look again
         dropped.append((use[worst][0], float(err[worst])))
         use.pop(worst)
-    return Calibration(name, K, dist.ravel(), (h, w), float(rms), {n: float(e) for (n, _), e in zip(use, err)}, skipped, dropped)
+    return Calibration(name, K, dist.ravel(), (h, w), float(rms), {n: float(e) for (n, _), e in zip(use, err)},
+                       skipped, dropped)
 
 # %% ../nbs/09_calibration.ipynb #53f2f9fb
 def save_calibration(path,             # JSON file to write
@@ -169,7 +175,8 @@ def save_calibration(path,             # JSON file to write
     "Write camera and stereo calibrations to one JSON file."
     p = Path(path)
     p.parent.mkdir(parents=True, exist_ok=True)
-    p.write_text(json.dumps(dict(cameras={n: c.to_dict() for n, c in cameras.items()}, stereo=[s.to_dict() for s in stereo]), indent=1))
+    p.write_text(json.dumps(dict(cameras={n: c.to_dict() for n, c in cameras.items()},
+                                 stereo=[s.to_dict() for s in stereo]), indent=1))
     return p
 
 # %% ../nbs/09_calibration.ipynb #bc40686d
@@ -180,7 +187,8 @@ def load_calibration(path):
     try: d = json.loads(p.read_text())
     except json.JSONDecodeError as e: raise ValueError(f"calibration: {p} is not valid JSON ({e})") from None
     if "cameras" not in d: raise ValueError(f"calibration: {p} has no 'cameras' entry")
-    return {n: Calibration.from_dict(c) for n, c in d["cameras"].items()}, [StereoCalibration.from_dict(s) for s in d.get("stereo", [])]
+    return ({n: Calibration.from_dict(c) for n, c in d["cameras"].items()},
+            [StereoCalibration.from_dict(s) for s in d.get("stereo", [])])
 
 # %% ../nbs/09_calibration.ipynb #8d9004e5
 @dataclass
@@ -195,12 +203,13 @@ class StereoCalibration:
     skipped: list = field(default_factory=list)   # pairs without the board in both images
     dropped: list = field(default_factory=list)   # outlier pairs, as (name, error px)
     def to_dict(self):
-        return dict(a=self.a, b=self.b, R=self.R.tolist(), T=self.T.ravel().tolist(), rms=self.rms, view_errors=self.view_errors,
-                    skipped=self.skipped, dropped=[list(d) for d in self.dropped])
+        return dict(a=self.a, b=self.b, R=self.R.tolist(), T=self.T.ravel().tolist(), rms=self.rms,
+                    view_errors=self.view_errors, skipped=self.skipped, dropped=[list(d) for d in self.dropped])
     @classmethod
     def from_dict(cls, d):
         try: return cls(d["a"], d["b"], np.array(d["R"], float), np.array(d["T"], float).ravel(), float(d["rms"]),
-                        dict(d.get("view_errors", {})), list(d.get("skipped", [])), [tuple(x) for x in d.get("dropped", [])])
+                        dict(d.get("view_errors", {})), list(d.get("skipped", [])),
+                        [tuple(x) for x in d.get("dropped", [])])
         except KeyError as e: raise ValueError(f"stereo calibration: missing key {e}") from None
     def __repr__(self):
         ang = np.degrees(Rotation.from_matrix(self.R).magnitude())
@@ -237,8 +246,9 @@ def calibrate_stereo(images_a, images_b,       # paths or arrays, pair i = (imag
     dropped = []
     while True:
         ob = [obj] * len(use)
-        out = cv2.stereoCalibrateExtended(ob, [u[1] for u in use], [u[2] for u in use], cal_a.K, cal_a.dist, cal_b.K, cal_b.dist,
-                                          (sa[1], sa[0]), np.eye(3), np.zeros((3, 1)), flags=cv2.CALIB_FIX_INTRINSIC)
+        out = cv2.stereoCalibrateExtended(ob, [u[1] for u in use], [u[2] for u in use],
+                                          cal_a.K, cal_a.dist, cal_b.K, cal_b.dist, (sa[1], sa[0]),
+                                          np.eye(3), np.zeros((3, 1)), flags=cv2.CALIB_FIX_INTRINSIC)
         # perViewErrors: (a, b) per pair
         rms, R, T, per = out[0], out[5], out[6], np.asarray(out[-1]).reshape(len(use), 2)
         err = np.sqrt((per ** 2).mean(1))
@@ -247,15 +257,19 @@ def calibrate_stereo(images_a, images_b,       # paths or arrays, pair i = (imag
         worst = int(bad[np.argmax(err[bad])])
         dropped.append((use[worst][0], float(err[worst])))
         use.pop(worst)
-    return StereoCalibration(cal_a.name, cal_b.name, R, T.ravel(), float(rms), {u[0]: float(e) for u, e in zip(use, err)}, skipped, dropped)
+    return StereoCalibration(cal_a.name, cal_b.name, R, T.ravel(), float(rms),
+                             {u[0]: float(e) for u, e in zip(use, err)}, skipped, dropped)
 
 # %% ../nbs/09_calibration.ipynb #2bb03fef
 def rectified_row_error(st:StereoCalibration, cal_a:Calibration, cal_b:Calibration, corners_a, corners_b):
     "Mean |row difference| (px) of matching corners after `stereoRectify` (both into camera a's image size)."
     size = (cal_a.size[1], cal_a.size[0])
-    R1, R2, P1, P2, *_ = cv2.stereoRectify(cal_a.K, cal_a.dist, cal_b.K, cal_b.dist, size, st.R, st.T.reshape(3, 1), alpha=0)
-    ya = cv2.undistortPoints(np.asarray(corners_a, np.float64).reshape(-1, 1, 2), cal_a.K, cal_a.dist, None, R1, P1)[:, 0, 1]
-    yb = cv2.undistortPoints(np.asarray(corners_b, np.float64).reshape(-1, 1, 2), cal_b.K, cal_b.dist, None, R2, P2)[:, 0, 1]
+    R1, R2, P1, P2, *_ = cv2.stereoRectify(cal_a.K, cal_a.dist, cal_b.K, cal_b.dist, size, st.R, st.T.reshape(3, 1),
+                                           alpha=0)
+    ya = cv2.undistortPoints(np.asarray(corners_a, np.float64).reshape(-1, 1, 2), cal_a.K, cal_a.dist, None,
+                             R1, P1)[:, 0, 1]
+    yb = cv2.undistortPoints(np.asarray(corners_b, np.float64).reshape(-1, 1, 2), cal_b.K, cal_b.dist, None,
+                             R2, P2)[:, 0, 1]
     return float(np.abs(ya - yb).mean())
 
 # %% ../nbs/09_calibration.ipynb #3f1b4368
@@ -313,6 +327,14 @@ def _describe(c:Calibration):
     if c.dropped: s += "\n  dropped (outliers): " + ", ".join(f"{n} ({e:.2f} px)" for n, e in c.dropped)
     return s
 
+# %% ../nbs/09_calibration.ipynb #2615ddd3
+def _describe_stereo(s:StereoCalibration):
+    return (f"stereo {s.a} → {s.b}: rotation vector "
+            f"{np.degrees(Rotation.from_matrix(s.R).as_rotvec()).round(4).tolist()}°, "
+            f"T {s.T.round(5).tolist()} m, RMS {s.rms:.4f} px over {len(s.view_errors)} pairs"
+            + (f"; skipped {', '.join(s.skipped)}" if s.skipped else "")
+            + (f"; dropped {', '.join(n for n, _ in s.dropped)}" if s.dropped else ""))
+
 # %% ../nbs/09_calibration.ipynb #bd1ea83b
 @command
 def deblur_calibrate(
@@ -328,7 +350,8 @@ def deblur_calibrate(
     min_views:int=5,          # fewest usable views per camera (stereo pairs: 3)
     quiet:bool=False,         # no details; only the closing line saying what was written
 ):
-    "Calibrate a camera (fx, fy, cx, cy, distortion, RMS) or, with --images2, a camera pair, from 9×6 checkerboard photos."
+    ("Calibrate a camera (fx, fy, cx, cy, distortion, RMS) or, with --images2, a camera pair, from 9×6 "
+     "checkerboard photos.")
     if images is None: raise ValueError("--images is required (a glob of checkerboard photos)")
     pat = _pattern(pattern)
     if not square > 0: raise ValueError(f"--square: must be > 0 metres, got {square}")
@@ -338,19 +361,18 @@ def deblur_calibrate(
         stereo = []
     else:
         f2 = _glob(images2, "--images2")
-        c1 = _one(calib1, name, "--calib1") if calib1 else calibrate_camera(f1, pat, square, name, min_views=min_views)
-        c2 = _one(calib2, name2, "--calib2") if calib2 else calibrate_camera(f2, pat, square, name2, min_views=min_views)
+        c1 = _one(calib1, name, "--calib1") if calib1 else calibrate_camera(f1, pat, square, name,
+                                                                             min_views=min_views)
+        c2 = _one(calib2, name2, "--calib2") if calib2 else calibrate_camera(f2, pat, square, name2,
+                                                                               min_views=min_views)
         c1.name, c2.name = name, name2
         cams = {name: c1, name2: c2}
-        stereo = [calibrate_stereo(f1, f2, c1, c2, pat, square, names=[f"{Path(a).name}|{Path(b).name}" for a, b in zip(f1, f2)])]
+        stereo = [calibrate_stereo(f1, f2, c1, c2, pat, square,
+                                   names=[f"{Path(a).name}|{Path(b).name}" for a, b in zip(f1, f2)])]
     p = save_calibration(out, cams, stereo)
     if not quiet:
         for c in cams.values(): print(_describe(c))
-        for s in stereo:
-            print(f"stereo {s.a} → {s.b}: rotation vector "
-                  f"{np.degrees(Rotation.from_matrix(s.R).as_rotvec()).round(4).tolist()}°, "
-                  f"T {s.T.round(5).tolist()} m, RMS {s.rms:.4f} px over {len(s.view_errors)} pairs"
-                  + (f"; skipped {', '.join(s.skipped)}" if s.skipped else "") + (f"; dropped {', '.join(n for n, _ in s.dropped)}" if s.dropped else ""))
+        for s in stereo: print(_describe_stereo(s))
     print(f"deblur_calibrate: wrote {p} ({len(cams)} camera{'s' * (len(cams) > 1)}"
           + (f", {len(stereo)} stereo pair)" if stereo else ")"))
     return (cams, stereo)
