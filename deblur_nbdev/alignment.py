@@ -14,7 +14,8 @@ from typing import NamedTuple
 import numpy as np
 import cv2
 from .command import command, out_folder
-from .blur_model import as_image, as_depth, as_K, as_rotation, as_translation, valid_depth, unproject, transform, project, intrinsics
+from .blur_model import (as_image, as_depth, as_K, as_rotation, as_translation, valid_depth, unproject,
+                                     transform, project, intrinsics)
 from .warp import forward_warp, Warp
 from .scenes import read_image, read_depth
 from .rig_sim import Camera, Rig
@@ -116,6 +117,18 @@ class Aligned(NamedTuple):
     valid: np.ndarray      # bool `H×W`: depth present and the sample inside the sharp image
     upsample: int          # the ZED view was made this many times denser before warping (`dense_warp`)
 
+# %% ../nbs/10_alignment.ipynb #653e6d1d
+def _sample_sharp(sharp, xy, z, has, shape):
+    "`(image, inside)`: `sharp` sampled at `xy` (px) in the target `shape`, 0 outside; `inside` = usable samples."
+    hs, ws = sharp.shape[:2]
+    with np.errstate(invalid="ignore"):
+        inside = (has & (z > 0) & (xy[..., 0] >= -0.5) & (xy[..., 0] <= ws - 0.5)
+                  & (xy[..., 1] >= -0.5) & (xy[..., 1] <= hs - 0.5))
+    mx = np.where(inside, xy[..., 0], -10).astype(np.float32)
+    my = np.where(inside, xy[..., 1], -10).astype(np.float32)
+    img = cv2.remap(sharp, mx, my, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE).reshape(shape[0], shape[1], -1)
+    return np.where(inside[..., None], img, 0).astype(np.float32), inside
+
 # %% ../nbs/10_alignment.ipynb #1775a52f
 def align_view(zed_image,     # ZED left image `Hz×Wz×C`
                zed_depth,     # ZED z-depth `Hz×Wz` in metres (holes: 0, NaN, inf)
@@ -130,7 +143,8 @@ def align_view(zed_image,     # ZED left image `Hz×Wz×C`
                snap=True,     # sample along each target pixel's own ray (False: the winner ZED point itself)
                backend="auto" # z-buffer backend of `forward_warp`
               ) -> Aligned:
-    "Thesis eqs. 19–22: ZED depth into the target view through the z-buffer, then the sharp texture by the 2D↔2D mapping."
+    ("Thesis eqs. 19–22: ZED depth into the target view through the z-buffer, then the sharp texture by the "
+     "2D↔2D mapping.")
     zi = as_image(zed_image, "zed_image")
     zd = as_depth(zed_depth, "zed_depth", shape=zi.shape)
     if not zd.any(): raise ValueError("zed_depth: no valid depth at all (every pixel is 0, negative, NaN or inf)")
@@ -150,13 +164,7 @@ def align_view(zed_image,     # ZED left image `Hz×Wz×C`
         X = transform(unproject(d_u, K_u).reshape(-1, 3)[np.maximum(index, 0)], R_zs, T_zs)
         X[~has] = np.nan
     xy, z = project(X, K_s)
-    hs, ws = si.shape[:2]
-    with np.errstate(invalid="ignore"):
-        inside = has & (z > 0) & (xy[..., 0] >= -0.5) & (xy[..., 0] <= ws - 0.5) & (xy[..., 1] >= -0.5) & (xy[..., 1] <= hs - 0.5)
-    mx = np.where(inside, xy[..., 0], -10).astype(np.float32)
-    my = np.where(inside, xy[..., 1], -10).astype(np.float32)
-    img = cv2.remap(si, mx, my, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE).reshape(ht, wt, -1)
-    img = np.where(inside[..., None], img, 0).astype(np.float32)
+    img, inside = _sample_sharp(si, xy, z, has, (ht, wt))
     return Aligned(img, depth, index, zimg, np.where(inside[..., None], xy, np.nan).astype(np.float32),
                    np.where(inside, z, np.nan).astype(np.float32), inside, int(f))
 
@@ -176,17 +184,21 @@ def rig_from_dict(d:dict, name="rig") -> Rig:
         if size is None or len(size) != 2 or min(size) < 8:
             raise ValueError(f"{name}.cameras.{cam}.size: need [height, width], got {size}")
         try:
-            cams[cam] = Camera(cam, as_K(c.get("K"), f"{name}.cameras.{cam}.K"), size, c.get("dist") or np.zeros(5), c.get("fps", 30.0))
+            cams[cam] = Camera(cam, as_K(c.get("K"), f"{name}.cameras.{cam}.K"), size, c.get("dist") or np.zeros(5),
+                               c.get("fps", 30.0))
         except (TypeError, ValueError) as e: raise ValueError(f"{name}.cameras.{cam}: {e}") from None
         p = poses.get(cam, dict(R=np.eye(3).tolist(), T=[0, 0, 0]) if cam == "zed" else None)
         if p is None: raise ValueError(f"{name}.poses: pose of {cam!r} (ZED → {cam}) missing")
-        ps[cam] = (as_rotation(p.get("R"), f"{name}.poses.{cam}.R")[0], as_translation(p.get("T"), 1, f"{name}.poses.{cam}.T")[0])
+        ps[cam] = (as_rotation(p.get("R"), f"{name}.poses.{cam}.R")[0],
+                   as_translation(p.get("T"), 1, f"{name}.poses.{cam}.T")[0])
     return Rig(cams, ps)
 
 # %% ../nbs/10_alignment.ipynb #1ddf7a11
 def read_rig(path) -> Rig:
-    "Read a rig JSON file (see above), or `deblur_calibrate` files (comma-separated) whose stereo pairs link phone and DSLR to the ZED."
-    paths = [Path(p.strip()) for p in str(path).split(",")] if not isinstance(path, (list, tuple)) else [Path(p) for p in path]
+    ("Read a rig JSON file (see above), or `deblur_calibrate` files (comma-separated) whose stereo pairs link phone "
+     "and DSLR to the ZED.")
+    paths = ([Path(p.strip()) for p in str(path).split(",")] if not isinstance(path, (list, tuple))
+             else [Path(p) for p in path])
     docs = []
     for p in paths:
         if not p.is_file(): raise FileNotFoundError(f"rig: file not found: {p}")
@@ -230,7 +242,8 @@ def undistort(image, cam:Camera, nearest=False):
     if not np.any(cam.dist): return image
     h, w = np.shape(image)[:2]
     mx, my = cv2.initUndistortRectifyMap(cam.K, cam.dist, None, cam.K, (w, h), cv2.CV_32FC1)
-    return cv2.remap(np.asarray(image), mx, my, cv2.INTER_NEAREST if nearest else cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT)
+    return cv2.remap(np.asarray(image), mx, my, cv2.INTER_NEAREST if nearest else cv2.INTER_LINEAR,
+                     borderMode=cv2.BORDER_CONSTANT)
 
 # %% ../nbs/10_alignment.ipynb #c2d4409b
 from .sync import CAPTURE_CAMERAS
@@ -260,11 +273,13 @@ class CaptureImages(NamedTuple):
 # %% ../nbs/10_alignment.ipynb #d67f7695
 def load_capture(row:dict, rig:Rig, depth_scale=None) -> CaptureImages:
     "Read, size-check and undistort the phone, DSLR, ZED images and ZED depth of one capture row."
-    ims = {c: check_size(read_image(row[c], name=c), rig[c], f"{c} {Path(row[c]).name}") for c in ("phone", "dslr", "zed")}
+    ims = {c: check_size(read_image(row[c], name=c), rig[c], f"{c} {Path(row[c]).name}")
+           for c in ("phone", "dslr", "zed")}
     d = read_depth(row["zed_depth"], scale=depth_scale, name="zed_depth")
     check_size(d, rig["zed"], f"zed_depth {Path(row['zed_depth']).name}")
     if not valid_depth(d).any(): raise ValueError(f"zed_depth {Path(row['zed_depth']).name}: no valid depth at all")
-    return CaptureImages(*(undistort(ims[c], rig[c]) for c in ("phone", "dslr", "zed")), undistort(d, rig["zed"], nearest=True))
+    return CaptureImages(*(undistort(ims[c], rig[c]) for c in ("phone", "dslr", "zed")),
+                         undistort(d, rig["zed"], nearest=True))
 
 # %% ../nbs/10_alignment.ipynb #37f838a7
 def align_capture(images:CaptureImages, rig:Rig, R_zp=None, T_zp=None) -> Aligned:
@@ -317,7 +332,8 @@ def deblur_align(
     out:str="aligned",       # output folder
     quiet:bool=False,        # no details; only the closing line saying what was written
 ):
-    "Align the DSLR image and the ZED depth into each phone capture's view; write `STEM_sharp.png`, `STEM_depth.npy`, `STEM_valid.png`."
+    ("Align the DSLR image and the ZED depth into each phone capture's view; write `STEM_sharp.png`, "
+     "`STEM_depth.npy`, `STEM_valid.png`.")
     if rig is None: raise ValueError("--rig: the rig JSON file is required")
     cams = read_rig(rig)
     rows = capture_rows(captures, phone, dslr, zed, zed_depth)
