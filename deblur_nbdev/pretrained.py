@@ -84,6 +84,20 @@ def trained_blur_range(data,             # the training dataset folder
     if not sizes: raise ValueError(f"data: {data} holds no training samples")
     return [round(float(v), 2) for v in np.percentile(sizes, q)]
 
+# %% ../nbs/18_pretrained.ipynb #b694a491
+def _save_shipped(model, folder, name):
+    "Save `model` as `folder/name` atomically, refusing one over `MAX_MODEL_MB`; its size in MB."
+    folder.mkdir(parents=True, exist_ok=True)
+    tmp = folder / f".{name}.tmp.keras"
+    model.save(tmp)
+    mb = tmp.stat().st_size / 2**20
+    if mb > MAX_MODEL_MB:
+        tmp.unlink()
+        raise ValueError(f"run: the model is {mb:.1f} MB, over the {MAX_MODEL_MB} MB limit of a shipped model")
+    os.replace(tmp, folder / name)
+    return mb
+
+
 # %% ../nbs/18_pretrained.ipynb #cb836e04
 def ship_model(run,           # a finished `deblur_train` output folder (model.keras, train.json, log.csv)
                folder=None,   # destination models folder (default: the package's `MODELS_DIR`)
@@ -91,7 +105,7 @@ def ship_model(run,           # a finished `deblur_train` output folder (model.k
                test=None,     # the test table of the model (e.g. mean PSNR gain over blurry per group), if measured
                extra=None     # anything else to record (e.g. CPU/GPU time, blur range)
               ) -> dict:      # the index entry written
-    "Copy a trained model (without optimizer state) into the models folder and record it, with its sha256, in `models.json`."
+    "Copy a trained model (no optimizer state) into the models folder; record it, with its sha256, in `models.json`."
     from deblur_nbdev.unet import load_model, model_info
     from deblur_nbdev.dataset import read_manifest
     from deblur_nbdev.training import read_log
@@ -104,22 +118,16 @@ def ship_model(run,           # a finished `deblur_train` output folder (model.k
         raise ValueError(f"run: {run} finished {len(log)} of {cfg['epochs']} epochs; resume it first")
     m = load_model(run / "model.keras", compile=False)
     info = model_info(m)
-    folder.mkdir(parents=True, exist_ok=True)
     name = f"{info['variant'].replace('+', '_')}.keras"
-    tmp = folder / f".{name}.tmp.keras"
-    m.save(tmp)
-    mb = tmp.stat().st_size / 2**20
-    if mb > MAX_MODEL_MB:
-        tmp.unlink()
-        raise ValueError(f"run: the model is {mb:.1f} MB, over the {MAX_MODEL_MB} MB limit of a shipped model")
-    os.replace(tmp, folder / name)
+    mb = _save_shipped(m, folder, name)
     data = cfg["data"]
     params = data.get("params") or read_manifest(data["path"])["params"]
     blur = trained_blur_range(data["path"])
     entry = dict(variant=info["variant"], file=name, sha256=_sha256(folder / name), size_mb=round(mb, 2),
                  arch=info["arch"], depth=info["depth"], width=info["width"], params=info["params"],
                  dataset=params, train={k: v for k, v in cfg.items() if k not in ("data", "package_version")},
-                 steps=cfg["epochs"] * cfg["steps_per_epoch"], package_version=cfg.get("package_version"), blur_range_px=blur,
+                 steps=cfg["epochs"] * cfg["steps_per_epoch"], package_version=cfg.get("package_version"),
+                 blur_range_px=blur,
                  commands=list(commands), test=test, **(extra or {}))
     p = folder / INDEX
     index = json.loads(p.read_text()) if p.is_file() else dict(format="deblur_nbdev-models", version=1, models={})

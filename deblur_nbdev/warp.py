@@ -359,7 +359,7 @@ class Warp(NamedTuple):
 BACKENDS = ("auto", "numpy", "numba", "cuda")
 
 def _resolve(backend, cpu="numba", work=None):
-    "Check `backend`; resolve 'auto'/'cuda' with `warp_cuda.resolve_backend` (CUDA when CuPy and a GPU are usable, else `cpu`)."
+    "Check `backend`; resolve 'auto'/'cuda' by `warp_cuda.resolve_backend` (CUDA if CuPy and a GPU work, else `cpu`)."
     if backend not in BACKENDS: raise ValueError(f"backend: {backend!r} is not one of {BACKENDS}")
     if backend not in ("auto", "cuda"): return backend
     from deblur_nbdev.warp_cuda import resolve_backend          # imported late: warp_cuda builds on this module
