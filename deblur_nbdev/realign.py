@@ -19,7 +19,8 @@ from .warp import forward_warp, projection_matrices, project_pixels
 from .camera_motion import Poses
 from .synthesis import accumulate_blur
 from .camera_motion import imu_poses, read_imu_csv, read_deepgyro
-from .alignment import dense_warp, upsample_rgbd, upsample_factor, read_rig, capture_rows, load_capture, align_capture, write_aligned, zed_pose
+from .alignment import (dense_warp, upsample_rgbd, upsample_factor, read_rig, capture_rows, load_capture,
+                                    align_capture, write_aligned, zed_pose)
 
 # %% ../nbs/11_realign.ipynb #8ffd2931
 class RealignError(ValueError):
@@ -44,7 +45,7 @@ def sift_matches(src_image,        # e.g. the ZED left image
                  ratio=0.85,       # Lowe's ratio test threshold
                  n_features=0,     # keep at most this many keypoints per image (0: all)
                  cross_check=True, # keep only mutual best matches
-                 contrast=0.02     # SIFT contrast threshold (OpenCV's default 0.04 finds few keypoints in blurry photos)
+                 contrast=0.02     # SIFT contrast threshold (OpenCV's 0.04 finds few keypoints in blurry photos)
                 ) -> Matches:
     "SIFT keypoints of `src_image` matched to `dst_image` with Lowe's ratio test and a mutual-best check."
     a, b = _gray8(src_image, "src_image"), _gray8(dst_image, "dst_image")
@@ -112,8 +113,9 @@ def solve_pnp(points,            # `N×3` 3D points (ZED frame)
     for r in range((refine if poses is not None else 0) + 1):
         cv2.setRNGSeed(seed)
         try:
-            ok, rv, tv, inl = cv2.solvePnPRansac(X, obs, K, None, iterationsCount=iterations, reprojectionError=float(threshold),
-                                                 confidence=0.999, flags=PNP_METHODS[method])
+            ok, rv, tv, inl = cv2.solvePnPRansac(X, obs, K, None, iterationsCount=iterations,
+                                                 reprojectionError=float(threshold), confidence=0.999,
+                                                 flags=PNP_METHODS[method])
         except cv2.error: return None
         if not ok or inl is None or len(inl) < 6 or not (np.isfinite(rv).all() and np.isfinite(tv).all()): return None
         R = cv2.Rodrigues(rv)[0]
@@ -173,14 +175,15 @@ class Realigned(NamedTuple):
 def realign(zed_image, zed_depth, K_zed,   # ZED RGB-D view and intrinsics
             target_image, K_target,        # the phone (or DSLR) image and its intrinsics
             R0=None, T0=None,              # the calibration pose ZED → target, scored as a candidate too
-            poses=None,                    # exposure `Poses` of a blurry target (from its IMU), for centroid correction and scoring
+            poses=None,                    # exposure `Poses` of a blurry target (its IMU): centroid correction, scoring
             variants=PNP_VARIANTS,         # (method, threshold) pairs to try
             min_matches=12,                # fewer SIFT matches with depth than this → `RealignError`
             ratio=0.85,                    # Lowe ratio for `sift_matches`
             sigma=1.5,                     # low-pass σ of `warp_score`
-            upsample="auto"                # match on a ZED image this many times denser ('auto': as dense as the target)
+            upsample="auto"                # match on a ZED image this many times denser ('auto': the target's density)
            ) -> Realigned:
-    "Per-capture pose ZED → target from SIFT + ZED depth + `solvePnPRansac` variants, the best by a blur-tolerant image score."
+    ("Per-capture pose ZED → target from SIFT + ZED depth + `solvePnPRansac` variants, the best by a blur-tolerant "
+     "image score.")
     zi = as_image(zed_image, "zed_image")
     zd = as_depth(zed_depth, "zed_depth", shape=zi.shape)
     if not zd.any(): raise RealignError("zed_depth: no valid depth at all")
@@ -216,7 +219,8 @@ def alignment_error(zed_depth, K_zed,        # ZED depth and intrinsics
     "Mean pixel distance between true and estimated projections of the ZED points visible in the target."
     zd = as_depth(zed_depth, "zed_depth")
     h, w = (int(s) for s in target_shape[:2])
-    vis = forward_warp(np.zeros(zd.shape + (1,), np.float32), zd, K_zed, R_true, T_true, K_dst=K_target, dst_shape=(h, w)).index
+    vis = forward_warp(np.zeros(zd.shape + (1,), np.float32), zd, K_zed, R_true, T_true, K_dst=K_target,
+                       dst_shape=(h, w)).index
     src = np.unique(vis[vis >= 0])
     if src.size == 0: raise ValueError("zed_depth: no ZED point is visible in the target under the true pose")
     px, py, _ = project_pixels(zd, projection_matrices(K_zed, np.stack([as_rotation(R_true)[0], as_rotation(R)[0]]),
@@ -226,7 +230,8 @@ def alignment_error(zed_depth, K_zed,        # ZED depth and intrinsics
 
 # %% ../nbs/11_realign.ipynb #14a8ff7a
 def imu_extrinsics(row:dict):
-    "`(R_imu_cam, time_offset)` from a capture row's optional `R_imu_cam` (9 numbers, row-major) and `imu_time_offset` (s) columns."
+    ("`(R_imu_cam, time_offset)` from a capture row's optional `R_imu_cam` (9 numbers, row-major) and "
+     "`imu_time_offset` (s) columns.")
     R, off = None, 0.0
     if (row.get("R_imu_cam") or "").strip():
         try: v = np.array([float(x) for x in row["R_imu_cam"].replace(",", " ").replace(";", " ").split()])
@@ -242,7 +247,8 @@ def imu_extrinsics(row:dict):
 
 # %% ../nbs/11_realign.ipynb #d77feb6e
 def exposure_poses(row:dict, R_imu_cam=None, time_offset=None) -> Poses:
-    "The phone's poses over its exposure from a capture row's `imu`, `t_start`, `exposure` [, `R_imu_cam`, `imu_time_offset`] columns (None if no IMU)."
+    ("The phone's poses over its exposure from a capture row's `imu`, `t_start`, `exposure` "
+     "[, `R_imu_cam`, `imu_time_offset`] columns (None if no IMU).")
     if not row.get("imu"): return None
     try: t0, exp = float(row["t_start"]), float(row["exposure"])
     except (KeyError, TypeError, ValueError):
@@ -250,14 +256,26 @@ def exposure_poses(row:dict, R_imu_cam=None, time_offset=None) -> Poses:
     R_row, off_row = imu_extrinsics(row)
     p = Path(row["imu"])
     rec = read_deepgyro(p)[0] if p.is_dir() else read_imu_csv(p)
-    return imu_poses(rec, t0, exp, R_row if R_imu_cam is None else R_imu_cam, off_row if time_offset is None else time_offset)
+    return imu_poses(rec, t0, exp, R_row if R_imu_cam is None else R_imu_cam,
+                     off_row if time_offset is None else time_offset)
 
 # %% ../nbs/11_realign.ipynb #402b91d6
 def candidates_to_dict(r:Realigned) -> dict:
     "JSON-able summary of a `Realigned`."
-    c2d = lambda c: dict(method=c.method, threshold=c.threshold, inliers=c.inliers, score=c.score, R=c.R.tolist(), T=np.ravel(c.T).tolist())
-    return dict(R=r.R.tolist(), T=np.ravel(r.T).tolist(), method=r.best.method, threshold=r.best.threshold, score=r.best.score,
-                n_matches=r.n_matches, candidates=[c2d(c) for c in r.candidates])
+    c2d = lambda c: dict(method=c.method, threshold=c.threshold, inliers=c.inliers, score=c.score, R=c.R.tolist(),
+                         T=np.ravel(c.T).tolist())
+    return dict(R=r.R.tolist(), T=np.ravel(r.T).tolist(), method=r.best.method, threshold=r.best.threshold,
+                score=r.best.score, n_matches=r.n_matches, candidates=[c2d(c) for c in r.candidates])
+
+# %% ../nbs/11_realign.ipynb #3ed38933
+def _realign_capture(row:dict, stem, cams, depth_scale, min_matches, outp:Path) -> Realigned:
+    "Re-align the capture `row` (phone ← ZED) and write its pose JSON and aligned images to `outp`."
+    ims = load_capture(row, cams, depth_scale)
+    res = realign(ims.zed, ims.zed_depth, cams["zed"].K, ims.phone, cams["phone"].K, *zed_pose(cams, "phone"),
+                  poses=exposure_poses(row), min_matches=min_matches)
+    (outp / f"{stem}_pose.json").write_text(json.dumps(candidates_to_dict(res), indent=1))
+    write_aligned(outp, stem, align_capture(ims, cams, res.R, res.T))
+    return res
 
 # %% ../nbs/11_realign.ipynb #0cbdb45d
 @command
@@ -273,7 +291,8 @@ def deblur_realign(
     out:str="realigned",     # output folder
     quiet:bool=False,        # no details; only the closing line saying what was written
 ):
-    "Re-align each phone capture to the ZED by SIFT + PnP-RANSAC variants; write the pose and the re-aligned sharp image and depth."
+    ("Re-align each phone capture to the ZED by SIFT + PnP-RANSAC variants; write the pose and the re-aligned "
+     "sharp image and depth.")
     if rig is None: raise ValueError("--rig: the rig JSON file is required")
     cams = read_rig(rig)
     rows = capture_rows(captures, phone, dslr, zed, zed_depth)
@@ -282,11 +301,7 @@ def deblur_realign(
     for r in rows:
         stem = Path(r["phone"]).stem
         try:
-            ims = load_capture(r, cams, depth_scale)
-            res = realign(ims.zed, ims.zed_depth, cams["zed"].K, ims.phone, cams["phone"].K, *zed_pose(cams, "phone"),
-                          poses=exposure_poses(r), min_matches=min_matches)
-            (outp / f"{stem}_pose.json").write_text(json.dumps(candidates_to_dict(res), indent=1))
-            write_aligned(outp, stem, align_capture(ims, cams, res.R, res.T))
+            res = _realign_capture(r, stem, cams, depth_scale, min_matches, outp)
             done.append(stem)
             if not quiet:
                 print(f"{stem}: {res.best.method} (threshold {res.best.threshold:g} px), score {res.best.score:.4f}, "
