@@ -116,7 +116,8 @@ def rig_masks(aligned:Aligned,   # result of `align_view`
 def _lowpass(img, ok, sigma):
     w = cv2.GaussianBlur(ok.astype(np.float32), (0, 0), sigma)
     with np.errstate(invalid="ignore", divide="ignore"):
-        return cv2.GaussianBlur(np.where(ok[..., None], img, 0).astype(np.float32), (0, 0), sigma).reshape(img.shape) / w[..., None]
+        return (cv2.GaussianBlur(np.where(ok[..., None], img, 0).astype(np.float32), (0, 0), sigma).reshape(img.shape)
+                / w[..., None])
 
 # %% ../nbs/12_masks.ipynb #404f5fab
 def wrong_pixels(aligned:Aligned,   # result of `align_view`
@@ -139,4 +140,5 @@ def mask_quality(mask, wrong) -> dict:
     "Recall (share of wrong pixels masked) and area ratio (mask area / wrong area)."
     m, w = np.asarray(mask, bool), np.asarray(wrong, bool)
     n = max(int(w.sum()), 1)
-    return dict(recall=float((m & w).sum() / n), area_ratio=float(m.sum() / n), wrong_fraction=float(w.mean()), mask_fraction=float(m.mean()))
+    return dict(recall=float((m & w).sum() / n), area_ratio=float(m.sum() / n), wrong_fraction=float(w.mean()),
+                mask_fraction=float(m.mean()))

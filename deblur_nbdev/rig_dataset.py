@@ -33,7 +33,8 @@ def rig_sample(blurry,              # the phone image `H×W×3`
                params:dict=None,    # anything to keep with the sample (JSON-able)
                t_readout:float=0.0  # the phone's rolling-shutter readout time (s)
               ) -> Sample:
-    "A dataset `Sample` of a real capture: blurry phone image, aligned sharp image and depth, IMU kernel maps, trust mask."
+    ("A dataset `Sample` of a real capture: blurry phone image, aligned sharp image and depth, IMU kernel maps, "
+     "trust mask.")
     b = as_image(blurry, "blurry")
     if b.shape[:2] != aligned.depth.shape:
         raise ValueError(f"blurry: shape {b.shape[:2]} does not match the aligned view {aligned.depth.shape}")
@@ -42,8 +43,9 @@ def rig_sample(blurry,              # the phone image `H×W×3`
         raise ValueError(f"mask: shape {m.shape} does not match the aligned view {aligned.depth.shape}")
     # the photo's frame
     kern = kernel_maps(aligned.depth, K_phone, poses, exposure, t_readout=t_readout, frame="blurry")
-    return Sample(b, aligned.image, aligned.depth, kern, as_K(K_phone), poses.R, poses.T, poses.times, index=index, scene=scene,
-                  split=split, params=dict(params or {}, exposure=float(exposure), source="rig"), mask=~m)
+    return Sample(b, aligned.image, aligned.depth, kern, as_K(K_phone), poses.R, poses.T, poses.times, index=index,
+                  scene=scene, split=split, params=dict(params or {}, exposure=float(exposure), source="rig"),
+                  mask=~m)
 
 # %% ../nbs/12b_rig_dataset.ipynb #cdd0e47e
 def _capture_sample(i, r, cams, depth_scale, do_realign, min_matches):
@@ -52,7 +54,8 @@ def _capture_sample(i, r, cams, depth_scale, do_realign, min_matches):
     if poses is None: raise ValueError("captures: columns imu, t_start and exposure are needed for kernel maps")
     (R, T), how = zed_pose(cams, "phone"), "calibration"
     if do_realign:
-        res = realign(ims.zed, ims.zed_depth, cams["zed"].K, ims.phone, cams["phone"].K, R, T, poses=poses, min_matches=min_matches)
+        res = realign(ims.zed, ims.zed_depth, cams["zed"].K, ims.phone, cams["phone"].K, R, T, poses=poses,
+                      min_matches=min_matches)
         R, T, how = res.R, res.T, f"{res.best.method}@{res.best.threshold:g}"
     al = align_capture(ims, cams, R, T)
     mk = rig_masks(al, ims.zed_depth, cams["zed"].K, *zed_pose(cams, "dslr"), cams["dslr"].K, ims.dslr.shape)
@@ -63,11 +66,25 @@ def _capture_sample(i, r, cams, depth_scale, do_realign, min_matches):
                                   T_zed_phone=np.ravel(T).tolist(), trusted_fraction=float(1 - mk.mask.mean())),
                       t_readout=float(r.get("t_readout") or 0.0))
 
+# %% ../nbs/12b_rig_dataset.ipynb #e199d58a
+def _resumed_part(part:Path):
+    "The sample stored in the part file `part` by an earlier run, or None (no part, or a corrupt one, now removed)."
+    if not part.is_file(): return None
+    try: return read_shard(part)[0]
+    except ValueError: part.unlink()              # a corrupt part (cannot happen with atomic writes): redo it
+
+# %% ../nbs/12b_rig_dataset.ipynb #9c6c54db
+def _new_part(part:Path, i, r, cams, depth_scale, do_realign, min_matches):
+    "The sample of capture row `r` (index `i`), also written to the part file `part`."
+    s = _capture_sample(i, r, cams, depth_scale, do_realign, min_matches)
+    write_shard(part, [s], image_dtype="float32")
+    return s
+
 # %% ../nbs/12b_rig_dataset.ipynb #010acac8
 @command
 def deblur_rig_dataset(
     rig:str=None,             # rig JSON (required) (see `10_alignment`)
-    captures:str=None,        # (required) capture list CSV: phone,dslr,zed,zed_depth,imu,t_start,exposure[,R_imu_cam,imu_time_offset,scene,split]
+    captures:str=None,        # (required) capture list CSV: phone,dslr,zed,zed_depth,imu,t_start,exposure[,…]
     out:str="rig_dataset",    # dataset folder
     depth_scale:float=None,   # metres per stored depth unit (default: 1 for .npy, 0.001 for a 16-bit PNG)
     no_realign:bool=False,    # use the calibration pose as is (skip SIFT + PnP)
@@ -75,7 +92,8 @@ def deblur_rig_dataset(
     shard_size:int=16,        # samples per shard
     quiet:bool=False,         # no progress bar; only the closing line saying what was written
 ):
-    "Turn rig captures into a masked real dataset (blurry, aligned sharp, depth, IMU kernel maps, mask) in `06_dataset`'s format."
+    ("Turn rig captures into a masked real dataset (blurry, aligned sharp, depth, IMU kernel maps, mask) in "
+     "`06_dataset`'s format.")
     if rig is None: raise ValueError("--rig: the rig JSON file is required")
     if captures is None: raise ValueError("--captures: the capture list CSV is required")
     cams = read_rig(rig)
@@ -87,21 +105,18 @@ def deblur_rig_dataset(
     for i, r in enumerate(tqdm(rows, desc="captures", disable=quiet)):
         part = parts / f"{i:06d}.npz"
         stem = Path(r["phone"]).stem
-        if part.is_file():
-            try:
-                samples.append(read_shard(part)[0])
-                continue
-            except ValueError: part.unlink()              # a corrupt part (cannot happen with atomic writes): redo it
-        try:
-            s = _capture_sample(i, r, cams, depth_scale, not no_realign, min_matches)
-            write_shard(part, [s], image_dtype="float32")
+        s = _resumed_part(part)
+        if s is not None:
             samples.append(s)
+            continue
+        try:
+            samples.append(_new_part(part, i, r, cams, depth_scale, not no_realign, min_matches))
         except (ValueError, FileNotFoundError) as e:
             failed.append(dict(capture=stem, error=str(e)))
             print(f"{stem}: skipped: {e}", file=sys.stderr)
     if not samples: raise ValueError(f"no capture could be turned into a sample ({len(failed)} failed)")
-    m = write_dataset(outp, samples, params=dict(source="rig", rig=str(rig), captures=str(captures), realign=not no_realign,
-                                                 failed=failed), shard_size=shard_size, generator="deblur_rig_dataset")
+    params = dict(source="rig", rig=str(rig), captures=str(captures), realign=not no_realign, failed=failed)
+    m = write_dataset(outp, samples, params=params, shard_size=shard_size, generator="deblur_rig_dataset")
     shutil.rmtree(parts, ignore_errors=True)               # the dataset is complete: the parts are no longer needed
     print(f"deblur_rig_dataset: wrote {len(samples)} samples" + (f" ({len(failed)} captures skipped)" if failed else "")
           + f" to {out}/")
@@ -126,9 +141,11 @@ def write_capture_files(captures,     # `rig_sim.Capture`s of one rig
             write_png(folder / f"{stem}_{name}.png", img)
         np.save(folder / f"{stem}_zed_depth.npy", c.zed.depth)
         imu = np.column_stack([c.imu.t, c.imu.gyro, c.imu.accel])
-        np.savetxt(folder / f"{stem}_imu.csv", imu, delimiter=",", header="t,gx,gy,gz,ax,ay,az", comments="", fmt="%.10g")
-        rows.append(dict(phone=f"{stem}_phone.png", dslr=f"{stem}_dslr.png", zed=f"{stem}_zed.png", zed_depth=f"{stem}_zed_depth.npy",
-                         imu=f"{stem}_imu.csv", t_start=repr(c.t_start), exposure=repr(c.exposure), scene=stem, split="train"))
+        np.savetxt(folder / f"{stem}_imu.csv", imu, delimiter=",", header="t,gx,gy,gz,ax,ay,az", comments="",
+                   fmt="%.10g")
+        rows.append(dict(phone=f"{stem}_phone.png", dslr=f"{stem}_dslr.png", zed=f"{stem}_zed.png",
+                         zed_depth=f"{stem}_zed_depth.npy", imu=f"{stem}_imu.csv", t_start=repr(c.t_start),
+                         exposure=repr(c.exposure), scene=stem, split="train"))
     with open(folder / "captures.csv", "w", newline="") as f:
         w = csv.DictWriter(f, fieldnames=list(rows[0]))
         w.writeheader()
