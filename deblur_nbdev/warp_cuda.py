@@ -118,7 +118,8 @@ extern "C" __global__ void dbn_warp_keys(const float* __restrict__ depth, const 
     float z;
     const int t = dbn_target(P + (long long)j * prow * 12, prow, trows, u, v, depth[s], hd, wd, &z);
     if (t >= 0)
-        atomicMin(keys + (long long)j * hd * wd + t, ((unsigned long long)__float_as_uint(z) << 32) | (unsigned long long)s);
+        atomicMin(keys + (long long)j * hd * wd + t,
+                  ((unsigned long long)__float_as_uint(z) << 32) | (unsigned long long)s);
 }
 
 // Pass 2: each target pixel reads its key; only the winner's colour, z and index are written (0, 0, -1 in holes).
@@ -171,7 +172,8 @@ extern "C" __global__ void dbn_accumulate(const unsigned long long* __restrict__
                 float qx, qy;
                 dbn_source_point(depth, P + (long long)j * prow * 12, prow, trows, s, w, h, (int)(t % w),
                                  (int)(t / w), &qx, &qy);
-                for (int c = 0; c < C; ++c) a[c] = __fadd_rn(a[c], __fmul_rn(wj, dbn_bilinear(img, h, w, C, qx, qy, c)));
+                for (int c = 0; c < C; ++c)
+                    a[c] = __fadd_rn(a[c], __fmul_rn(wj, dbn_bilinear(img, h, w, C, qx, qy, c)));
             } else {
                 for (int c = 0; c < C; ++c) a[c] = __fadd_rn(a[c], __fmul_rn(wj, img[s * C + c]));
             }
@@ -219,12 +221,15 @@ extern "C" __global__ void dbn_kernel_paths(const float* __restrict__ depth, con
 class CudaCompileError(RuntimeError):
     "The CUDA source did not compile (the compiler's log is in the message)."
 
+# %% ../nbs/03_warp_cuda.ipynb #1aa2ead5
 def nvcc_path():
     "Path of `nvcc` ($CUDA_HOME/bin, PATH, /usr/local/cuda/bin), or None."
-    for c in [os.path.join(os.environ.get("CUDA_HOME", ""), "bin", "nvcc"), shutil.which("nvcc"), "/usr/local/cuda/bin/nvcc"]:
+    for c in [os.path.join(os.environ.get("CUDA_HOME", ""), "bin", "nvcc"), shutil.which("nvcc"),
+              "/usr/local/cuda/bin/nvcc"]:
         if c and os.path.isfile(c) and os.access(c, os.X_OK): return c
     return None
 
+# %% ../nbs/03_warp_cuda.ipynb #b8f82c57
 def nvrtc_path():
     "Path of the NVRTC shared library (pip `nvidia-cuda-nvrtc-cu12`, the system, or $CUDA_HOME), or None."
     cands = []
@@ -239,10 +244,12 @@ def nvrtc_path():
     cands = [c for c in cands if "builtins" not in c and ".alt." not in c]
     return cands[0] if cands else None
 
+# %% ../nbs/03_warp_cuda.ipynb #612bc14a
 def available_compilers():
     "The CUDA compilers found on this machine, from `('nvrtc', 'nvcc')`."
     return [n for n, p in (("nvrtc", nvrtc_path()), ("nvcc", nvcc_path())) if p]
 
+# %% ../nbs/03_warp_cuda.ipynb #feb5bef3
 def _ptx_nvcc(source, arch):
     with tempfile.TemporaryDirectory() as d:
         src, out = os.path.join(d, "dbn_kernels.cu"), os.path.join(d, "dbn_kernels.ptx")
@@ -252,6 +259,7 @@ def _ptx_nvcc(source, arch):
         if r.returncode: raise CudaCompileError(f"nvcc failed:\n{r.stdout}{r.stderr}")
         return Path(out).read_text()
 
+# %% ../nbs/03_warp_cuda.ipynb #5bb3bc47
 def _ptx_nvrtc(source, arch):
     lib = ctypes.CDLL(nvrtc_path())
     prog = ctypes.c_void_p()
@@ -272,6 +280,7 @@ def _ptx_nvrtc(source, arch):
         return ptx.value.decode()
     finally: lib.nvrtcDestroyProgram(ctypes.byref(prog))
 
+# %% ../nbs/03_warp_cuda.ipynb #859d4c00
 def compile_ptx(source=None, compiler="auto", arch=75):
     "Compile CUDA `source` (default `CUDA_SOURCE`) to PTX text with NVRTC or nvcc; `CudaCompileError` on any error."
     source = CUDA_SOURCE if source is None else source
@@ -362,7 +371,8 @@ KERNELS = {"dbn_fill_empty": "pi", "dbn_warp_keys": "ppiiiiiip", "dbn_warp_resol
 HARNESS_FLAGS = ("-O2", "-ffp-contract=off", "-fno-fast-math", "-std=c++14", "-shared", "-fPIC")
 
 def _cache_dir():
-    d = Path(os.environ.get("DEBLUR_NBDEV_CACHE", Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "deblur_nbdev"))
+    d = Path(os.environ.get("DEBLUR_NBDEV_CACHE",
+                            Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "deblur_nbdev"))
     try:
         d.mkdir(parents=True, exist_ok=True)
         return d
@@ -371,11 +381,13 @@ def _cache_dir():
         d.mkdir(exist_ok=True)
         return d
 
+# %% ../nbs/03_warp_cuda.ipynb #a90027c2
 def harness_source(source=None):
     "The C++ translation unit of the host harness: `HOST_SHIM` + the CUDA source + the ctypes entry points."
     source = CUDA_SOURCE if source is None else source
     return HOST_SHIM + '\n#line 1 "dbn_kernels.cu"\n' + source + "\n" + _HOST_DRIVER
 
+# %% ../nbs/03_warp_cuda.ipynb #233ee072
 _HARNESS = {}
 
 def host_harness_lib(source=None, cxx="g++", flags=HARNESS_FLAGS):
@@ -407,6 +419,7 @@ _log = logging.getLogger("deblur_nbdev")
 class CudaUnavailableError(RuntimeError):
     "backend='cuda' was asked for, but CuPy or a usable CUDA device is missing."
 
+# %% ../nbs/03_warp_cuda.ipynb #e0dc63ec
 _STATUS = None
 _ANNOUNCED = False
 
@@ -431,10 +444,12 @@ def cuda_status(refresh=False):
                 _STATUS = (False, f"CuPy is installed but no CUDA device is usable ({type(e).__name__}: {e})")
     return _STATUS
 
+# %% ../nbs/03_warp_cuda.ipynb #599d2b60
 AUTO_GPU_MIN_WORK = 2**20   # pixel × poses below which 'auto' stays on the CPU: uploads and copies would dominate
 
 def resolve_backend(backend="auto", cpu="numba", work=None):
-    "Check `backend`; 'auto' → 'cuda' when a GPU is usable (and `work` ≥ `AUTO_GPU_MIN_WORK`), else `cpu`; 'cuda' without one raises."
+    ("Check `backend`; 'auto' → 'cuda' when a GPU is usable (and `work` ≥ `AUTO_GPU_MIN_WORK`), else `cpu`; "
+     "'cuda' without one raises.")
     global _ANNOUNCED
     if backend not in BACKENDS: raise ValueError(f"backend: {backend!r} is not one of {BACKENDS}")
     if backend not in ("auto", "cuda"): return backend
@@ -454,12 +469,14 @@ def resolve_backend(backend="auto", cpu="numba", work=None):
         else: _log.info(msg)
     return choice
 
+# %% ../nbs/03_warp_cuda.ipynb #886dfa5a
 def _cupy():
     ok, why = cuda_status()
     if not ok: raise CudaUnavailableError(f"backend: 'cuda' needs CuPy and a CUDA GPU, but {why}")
     import cupy
     return cupy
 
+# %% ../nbs/03_warp_cuda.ipynb #4a2f7264
 _MODULES = {}
 
 def gpu_kernels():
@@ -492,7 +509,8 @@ class HostEngine:
         sig = KERNELS[name]
         assert len(sig) == len(args) and all(a.flags.c_contiguous for k, a in zip(sig, args) if k == "p")
         self.lib.dbn_set_reverse(self.reverse)
-        getattr(self.lib, "launch_" + name)(grid[0], grid[1], BLOCK, *[a.ctypes.data if k == "p" else int(a) for k, a in zip(sig, args)])
+        getattr(self.lib, "launch_" + name)(grid[0], grid[1], BLOCK,
+                                            *[a.ctypes.data if k == "p" else int(a) for k, a in zip(sig, args)])
 
 # %% ../nbs/03_warp_cuda.ipynb #9c33a214
 class GpuEngine:
@@ -517,7 +535,8 @@ def _engine(engine):
 
 # %% ../nbs/03_warp_cuda.ipynb #7a721350
 def _real_array(a, name, ndim):
-    "Shape and dtype check of an array argument (numpy or CuPy), before any copy: float dtypes only, on the current GPU."
+    ("Shape and dtype check of an array argument (numpy or CuPy), before any copy: float dtypes only, on the "
+     "current GPU.")
     dev = getattr(getattr(a, "device", None), "id", None)                 # a CuPy array's device (numpy: none)
     if dev is not None:
         import cupy
@@ -562,7 +581,8 @@ WARP_OUTPUTS = ("image", "depth", "index")
 
 def cuda_warp(image, depth, P, dst_shape=None, engine="gpu", max_bytes=2**30, sample="nearest", target_rows=False,
               outputs=WARP_OUTPUTS):
-    "Forward warp with the CUDA kernels: `Warp(image, depth, index)` with a leading pose axis; only `outputs` are copied back (others None)."
+    ("Forward warp with the CUDA kernels: `Warp(image, depth, index)` with a leading pose axis; only `outputs` are "
+     "copied back (others None).")
     if not set(outputs) <= set(WARP_OUTPUTS): raise ValueError(f"outputs: a subset of {WARP_OUTPUTS}, got {outputs!r}")
     if sample not in ("nearest", "bilinear"): raise ValueError(f"sample: {sample!r} is not 'nearest' or 'bilinear'")
     (h, w), C, P, (hd, wd) = _inputs(image, depth, P, dst_shape)
@@ -593,12 +613,14 @@ def zbuffer_cuda(depth, P, dst_shape, engine="gpu", target_rows=False):
 
 # %% ../nbs/03_warp_cuda.ipynb #0794e2e6
 def warp_host_harness(image, depth, P, dst_shape=None, reverse=False):
-    "`cuda_warp` executed on the CPU: the same CUDA source compiled with g++ and `HOST_SHIM` (grid run backwards if `reverse`)."
+    ("`cuda_warp` executed on the CPU: the same CUDA source compiled with g++ and `HOST_SHIM` (grid run backwards "
+     "if `reverse`).")
     return cuda_warp(image, depth, P, dst_shape, engine="host-reversed" if reverse else "host")
 
 # %% ../nbs/03_warp_cuda.ipynb #d0630e09
 def cuda_accumulate(image, depth, P, weights, engine="gpu", max_bytes=2**30, subpixel=True, target_rows=True):
-    "Blur accumulation on the device (as `synthesis.accumulate_blur`): weighted mean `H×W×C`, hits and weight sums `H×W`."
+    ("Blur accumulation on the device (as `synthesis.accumulate_blur`): weighted mean `H×W×C`, hits and weight "
+     "sums `H×W`.")
     (h, w), C, P, (hd, wd) = _inputs(image, depth, P, None)
     if image is None: raise ValueError("image: required")
     wts = np.ascontiguousarray(weights, np.float32)
@@ -624,7 +646,8 @@ def cuda_accumulate(image, depth, P, weights, engine="gpu", max_bytes=2**30, sub
 
 # %% ../nbs/03_warp_cuda.ipynb #8cc1db4b
 def cuda_kernel_paths(depth, P, engine="gpu"):
-    "Position (x/z, y/z) under each pose minus the pixel, for every source pixel (as `synthesis.kernel_paths`): `H×W×n×2`."
+    ("Position (x/z, y/z) under each pose minus the pixel, for every source pixel (as `synthesis.kernel_paths`): "
+     "`H×W×n×2`.")
     (h, w), _, P, _ = _inputs(None, depth, P, None)
     if len(P) < 2: raise ValueError(f"P: need at least 2 poses (start and end), got {len(P)}")
     e = _engine(engine)
