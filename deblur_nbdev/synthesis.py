@@ -13,11 +13,12 @@ import numba
 import cv2
 from scipy import ndimage
 from .blur_model import as_image, as_depth, as_K, valid_depth, project
-from .camera_motion import Poses, exposure_times, row_times
+from .camera_motion import Poses, exposure_times, row_times, _sample_grid
 from functools import partial
 from .warp import (projection_matrices, project_pixels, forward_warp, zbuffer_numpy, zbuffer_numba, _as_P,
-                               _check_index_range, _zbuffer_pose_nb, _decode_nb, _EMPTY, _xyz_nb, BACKENDS, _resolve, _zbuffer,
-                               _source_point_nb, _sample_nb, _offset_nb, _landing_rows, _aux_pass_nb, _bilinear_nb, _taps_nb, _blend_nb, subpixel_numpy, _xyz)
+                               _check_index_range, _zbuffer_pose_nb, _decode_nb, _EMPTY, _xyz_nb, BACKENDS, _resolve,
+                               _zbuffer, _source_point_nb, _sample_nb, _offset_nb, _landing_rows, _aux_pass_nb,
+                               _bilinear_nb, _taps_nb, _blend_nb, subpixel_numpy, _xyz)
 
 # %% ../nbs/04_synthesis.ipynb #e8819340
 @numba.njit(cache=True, nogil=True, error_model="numpy")
@@ -249,7 +250,9 @@ def _blurry_frame_paths(d, K, traj, times, t_readout, t_ref, backend):
 # %% ../nbs/04_synthesis.ipynb #fdd0f80d
 def kernel_paths(depth, K, poses, exposure, segments=4, t_readout=0.0, reference="start", frame="sharp",
                  min_valid=0.5, backend="auto"):
-    "Per-pixel blur path: positions (px) at `segments + 1` even instants of the exposure, minus the pixel: `H×W×(k+1)×2`."
+    """Per-pixel blur path: positions (px) at `segments + 1` even instants of the exposure, minus the pixel.
+
+    Shape `H×W×(k+1)×2`, `k = segments`."""
     d = check_depth(depth, min_valid=min_valid)
     h, w = d.shape
     segments = _segments(segments)
@@ -463,6 +466,41 @@ class Blurred(NamedTuple):
     times: np.ndarray    # pose times (s) from the exposure start
     path: np.ndarray     # float32 `H×W×(k+1)×2` kernel path (px, minus the pixel), `k = path_segments`
 
+# %% ../nbs/04_synthesis.ipynb #ce0c75f8
+def _synth_times(d, K, poses, exposure, sf, weights, t_readout, reference, max_step, min_poses):
+    "Pose times from the exposure start: by the blur (`sf` None, ≤ `max_step` px apart) or every `sf` seconds."
+    if sf is None:                                          # sampled by the blur: ≤ max_step px between poses
+        if weights is not None: raise ValueError("weights: give an explicit sf with weights (one weight per pose)")
+        return pose_times(d, K, poses, exposure, t_readout, reference, max_step, min_poses)
+    times = _sample_grid(exposure, sf, "sf")
+    _check_extent(motion_extent(d, K, poses, exposure, t_readout, reference)[1], *d.shape)
+    return times
+
+# %% ../nbs/04_synthesis.ipynb #b7b6003a
+def _blur_frames(img, d, K, R, T, weights, inpaint, t_readout, backend, threads, subpixel):
+    "The blurred image (before noise) and the hit count of each pixel, from the poses `R`, `T`."
+    if inpaint == "every":                     # the thesis' way: inpaint each warped frame, then average
+        if t_readout: raise ValueError("inpaint: 'every' (the thesis' method) supports global shutter only")
+        wts = _weights(weights, len(R))
+        fr = forward_warp(img, d, K, R, T, backend=backend, threads=threads,
+                          sample="bilinear" if subpixel else "nearest")
+        out = sum(wj * inpaint_holes(f, ix < 0) for wj, f, ix in zip(wts, fr.image, fr.index))
+        return out, (fr.index >= 0).sum(0).astype(np.int32)
+    acc = accumulate_blur(img, d, K, R, T, weights, backend, threads, subpixel=subpixel)
+    out, hits = acc.image, acc.hits
+    if inpaint == "final": out = inpaint_holes(out, hits == 0)
+    return out, hits
+
+# %% ../nbs/04_synthesis.ipynb #4cce3315
+def _kernel_outputs(d, K, poses, exposure, segments, path_segments, t_readout, reference, frame, min_valid, backend):
+    "The kernel paths and kernel maps of `Blurred` (the maps `H×W×2` with `segments=1`, else `H×W×k×2`)."
+    ks, kp = _segments(segments), _segments(path_segments, "path_segments")
+    path = kernel_paths(d, K, poses, exposure, kp, t_readout, reference, frame, min_valid, backend)
+    kmap = path[:, :, ::kp // ks] if kp % ks == 0 else kernel_paths(d, K, poses, exposure, ks, t_readout, reference,
+                                                                    frame, min_valid, backend)     # same instants
+    kmap = kmap[:, :, 1:] - kmap[:, :, :1]
+    return path, kmap[:, :, 0] if segments == 1 else kmap
+
 # %% ../nbs/04_synthesis.ipynb #e1073119
 def synthesize(image,                # sharp RGB `H×W×3` (or `H×W`), float in [0, 1] or uint8
                depth,                # z-depth `H×W` in metres (0, NaN or inf: invalid)
@@ -473,13 +511,13 @@ def synthesize(image,                # sharp RGB `H×W×3` (or `H×W`), float in
                weights=None,         # per-pose weights (with an explicit `sf`; None: equal)
                t_readout=0.0,        # rolling-shutter readout time (s; 0: global shutter)
                reference="start",    # the sharp image is the view at the exposure 'start' or 'mid'
-               inpaint="final",      # fill pixels no pose reached: 'final' (once), 'every' (the thesis: each frame), None
+               inpaint="final",      # fill pixels no pose reached: 'final' (once), 'every' (thesis: each frame), None
                photons=None,         # Poisson shot noise: photons at full scale (None: off)
                read_noise=0.0,       # Gaussian read noise (standard deviation)
                seed=0,               # seed of the noise
                segments=1,           # kernel-map segments (1: the thesis' start→end map)
                path_segments=4,      # kernel-path segments (positions at `path_segments + 1` instants)
-               frame="sharp",        # kernel maps/paths indexed by the 'sharp' image or the (rolling-shutter) 'blurry' one
+               frame="sharp",        # kernel maps/paths indexed by the 'sharp' or the (rolling-shutter) 'blurry' image
                subpixel=True,        # splat colour bilinearly at sub-pixel positions (False: nearest pixel)
                max_step=1.0,         # with `sf=None`: the most any pixel moves between two poses (px)
                min_poses=5,          # with `sf=None`: at least this many poses
@@ -493,29 +531,11 @@ def synthesize(image,                # sharp RGB `H×W×3` (or `H×W`), float in
     K = as_K(K)
     if inpaint not in ("final", "every", None):
         raise ValueError(f"inpaint: {inpaint!r} must be 'final', 'every' or None")
-    if sf is None:                                          # sampled by the blur: ≤ max_step px between poses
-        if weights is not None: raise ValueError("weights: give an explicit sf with weights (one weight per pose)")
-        times = pose_times(d, K, poses, exposure, t_readout, reference, max_step, min_poses)
-    else:
-        times = exposure_times(exposure, sf)
-        _check_extent(motion_extent(d, K, poses, exposure, t_readout, reference)[1], *d.shape)
+    times = _synth_times(d, K, poses, exposure, sf, weights, t_readout, reference, max_step, min_poses)
     traj = _reference_poses(_trajectory(poses), exposure, reference)
     R, T = pose_grid(traj, times, img.shape[0], t_readout)
-    if inpaint == "every":                     # the thesis' way: inpaint each warped frame, then average
-        if t_readout: raise ValueError("inpaint: 'every' (the thesis' method) supports global shutter only")
-        wts = _weights(weights, len(times))
-        fr = forward_warp(img, d, K, R, T, backend=backend, threads=threads,
-                          sample="bilinear" if subpixel else "nearest")
-        out = sum(wj * inpaint_holes(f, ix < 0) for wj, f, ix in zip(wts, fr.image, fr.index))
-        hits = (fr.index >= 0).sum(0).astype(np.int32)
-    else:
-        acc = accumulate_blur(img, d, K, R, T, weights, backend, threads, subpixel=subpixel)
-        out, hits = acc.image, acc.hits
-        if inpaint == "final": out = inpaint_holes(out, hits == 0)
+    out, hits = _blur_frames(img, d, K, R, T, weights, inpaint, t_readout, backend, threads, subpixel)
     out = add_noise(out, photons, read_noise, seed)
-    ks, kp = _segments(segments), _segments(path_segments, "path_segments")
-    path = kernel_paths(d, K, poses, exposure, kp, t_readout, reference, frame, min_valid, backend)
-    kmap = path[:, :, ::kp // ks] if kp % ks == 0 else kernel_paths(d, K, poses, exposure, ks, t_readout, reference,
-                                                                    frame, min_valid, backend)     # same instants
-    kmap = kmap[:, :, 1:] - kmap[:, :, :1]
-    return Blurred(out.astype(np.float32), kmap[:, :, 0] if segments == 1 else kmap, hits, R, T, times, path)
+    path, kmap = _kernel_outputs(d, K, poses, exposure, segments, path_segments, t_readout, reference, frame,
+                                 min_valid, backend)
+    return Blurred(out.astype(np.float32), kmap, hits, R, T, times, path)
