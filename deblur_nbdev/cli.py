@@ -7,6 +7,7 @@ __all__ = ['MAX_EXPOSURE', 'DEMO_PARTS', 'write_png', 'preview', 'deblur_synth',
 
 # %% ../nbs/16_cli.ipynb #b020d6f5
 import argparse, json, os, sys
+from types import SimpleNamespace
 from pathlib import Path
 import numpy as np
 import cv2
@@ -14,6 +15,7 @@ from fastcore.script import Param
 from .command import command, need_file, out_folder, staged_folder, positive, non_negative
 from .blur_model import as_K, default_K, intrinsics, valid_depth
 from .camera_motion import synthetic_shake, imu_poses, read_imu_csv, read_deepgyro, exposure_times
+from .camera_motion import _sample_grid
 from .scenes import Scene, load_scene, read_image, read_depth, BUILTIN_SCENES
 from .synthesis import synthesize
 
@@ -92,6 +94,79 @@ def _trajectory(rec, t0, exposure, t_readout, seed, rot_scale, translation, gyro
     window = f"exposure + t_readout = {need:.6g} s: exposure {exposure:.6g} s, t_readout {t_readout:.6g} s"
     return imu_poses(rec, t0, need * 1.0001, gyro_only=gyro_only, window=window)
 
+# %% ../nbs/16_cli.ipynb #f68acac2
+def _synth_timing(imu, t_start, exposure, t_readout, n_poses, sf):
+    "The IMU record, exposure start and exposure, and the pose interval `sf`, all checked (errors name options)."
+    if sf is not None:
+        same = round(exposure / sf) + 1 if exposure else "exposure/sf + 1"
+        print("deblur_synth: warning: --sf is deprecated and will be removed in the next release; use --n_poses "
+              f"(--sf {sf} is --n_poses {same})", file=sys.stderr)
+    rec, t0, exposure = _imu_source(imu, t_start, exposure)
+    positive(exposure, "--exposure", "s")
+    if exposure > MAX_EXPOSURE:
+        raise ValueError(f"--exposure: {exposure:g} s is longer than the {MAX_EXPOSURE:g} s this command blurs")
+    non_negative(t_readout, "--t_readout", "s")
+    if n_poses is not None:
+        if n_poses < 2: raise ValueError(f"--n_poses: need at least 2 poses, got {n_poses}")
+        sf = exposure / (n_poses - 1)
+    if sf is not None: _sample_grid(exposure, sf, "sf")     # checks 0 < sf ≤ exposure
+    return rec, t0, exposure, sf
+
+# %% ../nbs/16_cli.ipynb #9578dee4
+def _synth_dests(out, scenes, overwrite):
+    "The output folder and one scene folder per scene, refusing existing ones without `overwrite`."
+    outdir = out_folder(out)
+    dests = [outdir / sc.name.replace(":", "_") for sc in scenes]
+    there = [d.name for d in dests if d.exists()]
+    if there and not overwrite:
+        raise FileExistsError(f"--out: {outdir} already holds {', '.join(there)} from an earlier run; "
+                              "use --overwrite to replace them, or another --out")
+    return outdir, dests
+
+# %% ../nbs/16_cli.ipynb #197b4322
+def _synth_meta(o, sc, b, exposure, sf, t0):
+    "The `meta.json` of scene `sc` blurred into `b`, with the options `o` (exposure, `sf`, `t0` as resolved)."
+    return dict(scene=sc.name, K=sc.K.tolist(), exposure=exposure, sf=sf, t_readout=o.t_readout,
+                reference=o.reference, segments=o.segments, path_segments=o.path_segments, frame=o.frame,
+                n_poses=len(b.times), max_step=o.max_step, seed=o.seed, photons=o.photons, read_noise=o.read_noise,
+                imu=o.imu, imu_t_start=t0, rot_scale=o.rot_scale, translation=o.translation, gyro_only=o.gyro_only,
+                times=b.times.tolist(), R=b.R.tolist(), T=b.T.tolist(),
+                hits_zero_fraction=float((b.hits == 0).mean()),
+                kernel_max_px=float(np.abs(b.kernel).max()))
+
+# %% ../nbs/16_cli.ipynb #1ec5c02e
+def _write_scene_set(dest, sc, b, meta):
+    "Write `blurry.png`, `sharp.png`, `kernel.npy`, `path.npy`, `meta.json` and `preview.png` as folder `dest`."
+    with staged_folder(dest) as d:                 # the whole set appears at once, or not at all
+        write_png(d / "blurry.png", b.blurry)
+        write_png(d / "sharp.png", sc.image)
+        np.save(d / "kernel.npy", b.kernel)
+        np.save(d / "path.npy", b.path)
+        (d / "meta.json").write_text(json.dumps(meta))
+        if not cv2.imwrite(str(d / "preview.png"), preview(sc.image, b.blurry, b.kernel)[..., ::-1]):
+            raise OSError(f"--out: could not write {dest / 'preview.png'}")
+
+# %% ../nbs/16_cli.ipynb #64cb4e16
+def _run_synth(o):
+    "`deblur_synth` on its options `o` (a namespace of its parameters); returns the scene folders written."
+    rec, t0, exposure, sf = _synth_timing(o.imu, o.t_start, o.exposure, o.t_readout, o.n_poses, o.sf)
+    scenes = _scenes_from_args(o.scene, o.rgb, o.depth, o.depth_scale, o.fx, o.fy, o.cx, o.cy, o.height, o.width)
+    outdir, dests = _synth_dests(o.out, scenes, o.overwrite)
+    traj = _trajectory(rec, t0, exposure, o.t_readout, o.seed, o.rot_scale, o.translation, o.gyro_only)
+    t0 = None if t0 is None else float(t0)
+    for sc, dest in zip(scenes, dests):
+        b = synthesize(sc.image, sc.depth, sc.K, traj, exposure, sf, t_readout=o.t_readout, reference=o.reference,
+                       photons=o.photons, read_noise=o.read_noise, seed=o.seed, segments=o.segments,
+                       path_segments=o.path_segments, frame=o.frame, max_step=o.max_step)
+        meta = _synth_meta(o, sc, b, exposure, sf, t0)
+        _write_scene_set(dest, sc, b, meta)
+        if not o.quiet:
+            print(f"{sc.name}: {sc.image.shape[1]}×{sc.image.shape[0]}, max blur {meta['kernel_max_px']:.1f} px, "
+                  f"{len(b.times)} poses → {dest}/")
+    print(f"deblur_synth: wrote {len(dests)} scene folder{'s' * (len(dests) > 1)} "
+          f"({', '.join(d.name for d in dests)}) to {outdir}/")
+    return [str(d) for d in dests]
+
 # %% ../nbs/16_cli.ipynb #1086b20c
 @command(renamed=dict(trans_scale="translation"))
 def deblur_synth(
@@ -126,61 +201,39 @@ def deblur_synth(
     quiet:bool=False,          # no line per scene; only the closing line saying what was written
     sf:Param(help=argparse.SUPPRESS, type=float)=None,  # deprecated (use n_poses): pose interval (s)
 ) -> list:                     # the scene folders written
-    "Blur bundled or given RGB-D scenes with depth-aware camera motion; write blurry PNGs, kernel maps, poses and previews."
-    if sf is not None:
-        same = round(exposure / sf) + 1 if exposure else "exposure/sf + 1"
-        print("deblur_synth: warning: --sf is deprecated and will be removed in the next release; use --n_poses "
-              f"(--sf {sf} is --n_poses {same})", file=sys.stderr)
-    rec, t0, exposure = _imu_source(imu, t_start, exposure)
-    positive(exposure, "--exposure", "s")
-    if exposure > MAX_EXPOSURE:
-        raise ValueError(f"--exposure: {exposure:g} s is longer than the {MAX_EXPOSURE:g} s this command blurs")
-    non_negative(t_readout, "--t_readout", "s")
-    if n_poses is not None:
-        if n_poses < 2: raise ValueError(f"--n_poses: need at least 2 poses, got {n_poses}")
-        sf = exposure / (n_poses - 1)
-    if sf is not None: exposure_times(exposure, sf)     # checks 0 < sf ≤ exposure
-    scenes = _scenes_from_args(scene, rgb, depth, depth_scale, fx, fy, cx, cy, height, width)
-    outdir = out_folder(out)
-    dests = [outdir / sc.name.replace(":", "_") for sc in scenes]
-    there = [d.name for d in dests if d.exists()]
-    if there and not overwrite:
-        raise FileExistsError(f"--out: {outdir} already holds {', '.join(there)} from an earlier run; "
-                              "use --overwrite to replace them, or another --out")
-    traj = _trajectory(rec, t0, exposure, t_readout, seed, rot_scale, translation, gyro_only)
-    t0 = None if t0 is None else float(t0)
-    for sc, dest in zip(scenes, dests):
-        b = synthesize(sc.image, sc.depth, sc.K, traj, exposure, sf, t_readout=t_readout, reference=reference,
-                       photons=photons, read_noise=read_noise, seed=seed, segments=segments,
-                       path_segments=path_segments, frame=frame, max_step=max_step)
-        meta = dict(scene=sc.name, K=sc.K.tolist(), exposure=exposure, sf=sf, t_readout=t_readout, reference=reference,
-                    segments=segments, path_segments=path_segments, frame=frame, n_poses=len(b.times),
-                    max_step=max_step, seed=seed, photons=photons, read_noise=read_noise, imu=imu, imu_t_start=t0,
-                    rot_scale=rot_scale, translation=translation, gyro_only=gyro_only,
-                    times=b.times.tolist(), R=b.R.tolist(), T=b.T.tolist(),
-                    hits_zero_fraction=float((b.hits == 0).mean()),
-                    kernel_max_px=float(np.abs(b.kernel).max()))
-        with staged_folder(dest) as d:                 # the whole set appears at once, or not at all
-            write_png(d / "blurry.png", b.blurry)
-            write_png(d / "sharp.png", sc.image)
-            np.save(d / "kernel.npy", b.kernel)
-            np.save(d / "path.npy", b.path)
-            (d / "meta.json").write_text(json.dumps(meta))
-            if not cv2.imwrite(str(d / "preview.png"), preview(sc.image, b.blurry, b.kernel)[..., ::-1]):
-                raise OSError(f"--out: could not write {dest / 'preview.png'}")
-        if not quiet:
-            print(f"{sc.name}: {sc.image.shape[1]}×{sc.image.shape[0]}, max blur {meta['kernel_max_px']:.1f} px, "
-                  f"{len(b.times)} poses → {dest}/")
-    print(f"deblur_synth: wrote {len(dests)} scene folder{'s' * (len(dests) > 1)} "
-          f"({', '.join(d.name for d in dests)}) to {outdir}/")
-    return [str(d) for d in dests]
+    ("Blur bundled or given RGB-D scenes with depth-aware camera motion; "
+     "write blurry PNGs, kernel maps, poses and previews.")
+    return _run_synth(SimpleNamespace(**locals()))      # every option, by name
+
+# %% ../nbs/16_cli.ipynb #b057c543
+def _check_train_inputs(data, out, fine_tune):
+    "Refuse a missing `--data` folder or `--fine_tune` model and an `--out` that is no folder (no TensorFlow yet)."
+    if data is None: raise ValueError("--data: give the dataset folder")
+    if not Path(data).is_dir(): raise FileNotFoundError(f"--data: dataset folder not found: {data}")
+    if fine_tune is not None: need_file(fine_tune, "--fine_tune")
+    out_folder(out)
+
+# %% ../nbs/16_cli.ipynb #7e9f6bf0
+def _train_strategy(mirrored):
+    "A `MirroredStrategy` over all visible GPUs with `mirrored`, else None (`train`'s default)."
+    if not mirrored: return None
+    import tensorflow as tf
+    return tf.distribute.MirroredStrategy()
+
+# %% ../nbs/16_cli.ipynb #4a43d73f
+def _train_summary(r):
+    "The closing line of `deblur_train`: the model written, epochs done and the last losses."
+    last = r["history"][-1] if r["history"] else {}
+    loss = last.get("loss", float("nan"))
+    return (f"deblur_train: wrote {r['model_path']} ({r['epochs_done']} epochs, loss {loss:.4g}"
+            + (f", val_loss {last['val_loss']:.4g}" if last.get("val_loss") is not None else "") + ")")
 
 # %% ../nbs/16_cli.ipynb #b5219040
 @command(renamed=dict(depth="unet_depth", width="unet_width"))
 def deblur_train(
     data:str=None,              # dataset folder (written by deblur_dataset or deblur_rig_dataset)
     out:str="runs/train",       # output folder (checkpoints, model.keras, log.csv, tensorboard/)
-    variant:str=None,           # blind, depth, kernel, depth+kernel, path or depth+path (default: blind, or --fine_tune's)
+    variant:str=None,    # blind, depth, kernel, depth+kernel, path or depth+path (default: blind, or --fine_tune's)
     preset:str="thesis",        # thesis (Adam 1e-4, 100 epochs, batch 32) or cpu (small)
     epochs:int=None,            # total epochs (default: the preset's)
     batch:int=None,             # global batch size
@@ -205,23 +258,14 @@ def deblur_train(
     quiet:bool=False,           # no progress bar; only the closing line saying what was written
 ) -> dict:                      # `train`'s result
     "Train a deblurring U-Net on a dataset folder; rerun the same command to resume after an interruption."
-    if data is None: raise ValueError("--data: give the dataset folder")
-    if not Path(data).is_dir(): raise FileNotFoundError(f"--data: dataset folder not found: {data}")
-    if fine_tune is not None: need_file(fine_tune, "--fine_tune")
-    out_folder(out)
+    _check_train_inputs(data, out, fine_tune)
     from deblur_nbdev.training import train              # imports TensorFlow
-    strategy = None
-    if mirrored:
-        import tensorflow as tf
-        strategy = tf.distribute.MirroredStrategy()
     r = train(data, out, variant=variant, preset=preset, epochs=epochs, batch=batch, crop=crop, lr=lr,
               steps_per_epoch=steps_per_epoch, depth=unet_depth, width=unet_width, fine_tune=fine_tune,
-              mask=True if mask else None, seed=seed, strategy=strategy, resume=not no_resume, progress=not quiet,
-              val=not no_val, log_dir=log_dir, overwrite=overwrite, check_finite=not no_check, loss=loss, schedule=schedule,
-              arch=arch, blocks=blocks)
-    last = r["history"][-1] if r["history"] else {}
-    print(f"deblur_train: wrote {r['model_path']} ({r['epochs_done']} epochs, loss {last.get('loss', float('nan')):.4g}"
-          + (f", val_loss {last['val_loss']:.4g}" if last.get("val_loss") is not None else "") + ")")
+              mask=True if mask else None, seed=seed, strategy=_train_strategy(mirrored), resume=not no_resume,
+              progress=not quiet, val=not no_val, log_dir=log_dir, overwrite=overwrite, check_finite=not no_check,
+              loss=loss, schedule=schedule, arch=arch, blocks=blocks)
+    print(_train_summary(r))
     return r
 
 # %% ../nbs/16_cli.ipynb #9c5ac3a9
@@ -258,7 +302,8 @@ def deblur_demo(
             elif p.exists(): p.unlink()
     from deblur_nbdev.demo import run_demo                # imports TensorFlow
     kw = {k: v for k, v in dict(epochs=epochs, steps_per_epoch=steps_per_epoch).items() if v is not None}
-    r = run_demo(out, n, n_scenes, height, width, variants=vs, workers=workers, seed=seed, train_workers=train_workers, progress=not quiet, **kw)
+    r = run_demo(out, n, n_scenes, height, width, variants=vs, workers=workers, seed=seed,
+                 train_workers=train_workers, progress=not quiet, **kw)
     if not quiet: print(Path(r["paths"]["markdown"]).read_text())
     print(f"deblur_demo: wrote the report to {Path(out) / 'report'}/ (results.md, results.json, "
           f"{len(r['paths']['figures'])} figures) in {r['info']['total_s']:.0f} s "
