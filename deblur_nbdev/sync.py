@@ -23,7 +23,9 @@ def check_timestamps(t,                 # timestamps (s)
                      name="timestamps", # what to call them in errors
                      strict=True        # require strictly increasing (video frames, photo lists)
                     ) -> np.ndarray:
-    "Float64 1-D timestamps, checked: non-empty, finite, and (strictly) increasing; else a `ValueError` naming the first bad one."
+    """Float64 1-D timestamps, checked: non-empty, finite, and (strictly) increasing.
+
+    Else a `ValueError` naming the first bad one."""
     a = np.asarray(t, dtype=np.float64) if not isinstance(t, np.ndarray) or t.dtype != object else None
     if a is None or a.ndim != 1: raise ValueError(f"{name}: must be a 1-D list of times in seconds")
     if a.size == 0: raise ValueError(f"{name}: no timestamps (missing or empty)")
@@ -179,7 +181,8 @@ def synchronise(captures,            # phone photo timestamps on the phone clock
         f0 = fit_timebase(tr, rr, min_span, n)
         if n in verification:
             tv, rv = (np.asarray(x, np.float64).ravel() for x in verification[n])
-            ver[n] = float(np.abs(check_timestamps(tv, f"{n} verification timestamps", strict=False) - f0.timebase.to_cam(rv)).max())
+            err = check_timestamps(tv, f"{n} verification timestamps", strict=False) - f0.timebase.to_cam(rv)
+            ver[n] = float(np.abs(err).max())
             fits[n] = fit_timebase(np.r_[tr, tv], np.r_[rr, rv], min_span, n)
         else: ver[n], fits[n] = None, f0
     tbs = {n: f.timebase for n, f in fits.items()}
@@ -227,19 +230,59 @@ def write_matches(res:SyncResult, captures, out, photo_index=None):
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     idx = np.arange(len(captures)) if photo_index is None else np.asarray(photo_index)
-    rows = [dict(photo=int(idx[i]), t_photo=float(captures[i]), t_true=float(res.t_true[i]), video=v, frame=int(m.frame[i]),
-                 t_frame=float(m.t_frame[i]), residual_ms=float(1e3 * m.residual[i]), flagged=bool(m.flagged[i]))
+    rows = [dict(photo=int(idx[i]), t_photo=float(captures[i]), t_true=float(res.t_true[i]), video=v,
+                 frame=int(m.frame[i]), t_frame=float(m.t_frame[i]), residual_ms=float(1e3 * m.residual[i]),
+                 flagged=bool(m.flagged[i]))
             for i in range(len(captures)) for v, m in res.matches.items()]
     with open(out.with_suffix(".csv"), "w", newline="") as fh:
         w = csv.DictWriter(fh, fieldnames=list(rows[0]))
         w.writeheader()
         w.writerows(rows)
-    meta = dict(clocks={n: dict(offset=t.offset, drift=t.drift, fit_drift=res.fits[n].fit_drift, rms_ms=1e3 * res.fits[n].rms,
-                                verification_max_error_ms=None if res.verification[n] is None else 1e3 * res.verification[n])
-                        for n, t in res.timebases.items()},
-                frame_interval={v: m.interval for v, m in res.matches.items()}, matches=rows)
+    clocks = {n: dict(offset=t.offset, drift=t.drift, fit_drift=res.fits[n].fit_drift, rms_ms=1e3 * res.fits[n].rms,
+                      verification_max_error_ms=None if res.verification[n] is None else 1e3 * res.verification[n])
+              for n, t in res.timebases.items()}
+    meta = dict(clocks=clocks, frame_interval={v: m.interval for v, m in res.matches.items()}, matches=rows)
     out.with_suffix(".json").write_text(json.dumps(meta, indent=1))
     return out.with_suffix(".csv"), out.with_suffix(".json")
+
+# %% ../nbs/08_sync.ipynb #fb247c5d
+def _name_value(s, flag, form):
+    "Split `NAME=VALUE` at the first `=`; anything else is refused, naming `flag` and the `form` it takes."
+    if "=" not in s: raise ValueError(f"{flag}: {s!r} must be {form}")
+    n, v = s.split("=", 1)
+    return n, v
+
+# %% ../nbs/08_sync.ipynb #23646097
+def _clock_frames(clocks, stamps):
+    "The reference and the verification clock observations per camera, from the clocks CSV and the `stamps`."
+    ref, ver = {}, {}
+    for cam, fr, rd, kind in read_clocks(clocks):
+        if cam not in stamps: raise ValueError(f"clocks: camera {cam!r} has no timestamp file (have {list(stamps)})")
+        d = (ref if kind == "reference" else ver).setdefault(cam, ([], []))
+        d[0].append(fr)
+        d[1].append(rd)
+    conv = lambda dd: {c: clock_observations(stamps[c], f, r, c) for c, (f, r) in dd.items()}
+    return conv(ref), conv(ver)
+
+# %% ../nbs/08_sync.ipynb #e8426309
+def _photos_to_match(clocks, caps):
+    "Indices of the phone timestamps `caps` that are no clock photo (int64); refused when none is left."
+    used = {fr for cam, fr, _, _ in read_clocks(clocks) if cam == "phone"}
+    keep = np.array([i for i in range(len(caps)) if i not in used], np.int64)
+    if keep.size == 0: raise ValueError("--phone: every phone timestamp is a clock photo; no photos left to match")
+    return keep
+
+# %% ../nbs/08_sync.ipynb #6034ba82
+def _print_sync(res, keep):
+    "Print each camera's clock (offset, drift, fit and verification error) and each video's matches."
+    for n, t in res.timebases.items():
+        v = res.verification[n]
+        print(f"{n}: offset {t.offset:+.4f} s, drift {t.drift:+.2e}, fit rms {1e3 * res.fits[n].rms:.2f} ms"
+              + ("" if v is None else f", reference-only error at verification {1e3 * v:.2f} ms"))
+    for v, m in res.matches.items():
+        print(f"{v}: {len(keep)} photos matched, residual max {1e3 * np.abs(m.residual).max():.1f} ms "
+              f"(half frame {500 * m.interval:.1f} ms), flagged {int(m.flagged.sum())}: "
+              f"{idx_list(keep[m.flagged])}")
 
 # %% ../nbs/08_sync.ipynb #080515d0
 @command
@@ -263,40 +306,14 @@ def deblur_sync(
     if phone is None or not videos or clocks is None: raise ValueError("--phone, --videos and --clocks are required")
     if (captures is None) != (not frames):
         raise ValueError("--captures and --frames go together (the capture list needs the frame sources)")
-    srcs = {}
-    for fr in frames or []:
-        if "=" not in fr: raise ValueError(f"--frames: {fr!r} must be NAME=DIR_OR_VIDEO")
-        n, f = fr.split("=", 1)
-        srcs[n] = f
-    vids = {}
-    for v in videos:
-        if "=" not in v: raise ValueError(f"--videos: {v!r} must be NAME=FILE")
-        n, f = v.split("=", 1)
-        vids[n] = read_timestamps(f, n)
+    srcs = dict(_name_value(fr, "--frames", "NAME=DIR_OR_VIDEO") for fr in frames or [])
+    vids = {n: read_timestamps(f, n) for n, f in (_name_value(v, "--videos", "NAME=FILE") for v in videos)}
     caps = read_timestamps(phone, "phone")
-    stamps = {"phone": caps, **vids}
-    ref, ver = {}, {}
-    for cam, fr, rd, kind in read_clocks(clocks):
-        if cam not in stamps: raise ValueError(f"clocks: camera {cam!r} has no timestamp file (have {list(stamps)})")
-        d = (ref if kind == "reference" else ver).setdefault(cam, ([], []))
-        d[0].append(fr)
-        d[1].append(rd)
-    conv = lambda dd: {c: clock_observations(stamps[c], f, r, c) for c, (f, r) in dd.items()}
-    ref, ver = conv(ref), conv(ver)
-    used = {fr for cam, fr, _, _ in read_clocks(clocks) if cam == "phone"}
-    keep = np.array([i for i in range(len(caps)) if i not in used], np.int64)
-    if keep.size == 0: raise ValueError("--phone: every phone timestamp is a clock photo; no photos left to match")
+    ref, ver = _clock_frames(clocks, {"phone": caps, **vids})
+    keep = _photos_to_match(clocks, caps)
     res = synchronise(caps[keep], vids, ref, ver, min_span)
     paths = write_matches(res, caps[keep], out, keep)
-    if not quiet:
-        for n, t in res.timebases.items():
-            v = res.verification[n]
-            print(f"{n}: offset {t.offset:+.4f} s, drift {t.drift:+.2e}, fit rms {1e3 * res.fits[n].rms:.2f} ms"
-                  + ("" if v is None else f", reference-only error at verification {1e3 * v:.2f} ms"))
-        for v, m in res.matches.items():
-            print(f"{v}: {len(keep)} photos matched, residual max {1e3 * np.abs(m.residual).max():.1f} ms "
-                  f"(half frame {500 * m.interval:.1f} ms), flagged {int(m.flagged.sum())}: "
-                  f"{idx_list(keep[m.flagged])}")
+    if not quiet: _print_sync(res, keep)
     wrote = f"{paths[0]} and {paths[1]} ({len(keep)} photos matched)"
     if captures is not None:
         cl = capture_list(paths[0], srcs, captures, imu, exposure, imu_rotation, imu_time_offset, flagged, export)
@@ -310,7 +327,9 @@ def idx_list(a): return "none" if len(a) == 0 else ", ".join(str(int(x)) for x i
 
 # %% ../nbs/08_sync.ipynb #6c55f63d
 def write_session(ses, folder) -> dict:
-    "Write a simulated session as `deblur_sync` input files (phone photos followed by its clock photos); return the paths."
+    """Write a simulated session as `deblur_sync` input files; return the paths.
+
+    The phone's timestamps are its photos followed by its clock photos."""
     f = Path(folder)
     f.mkdir(parents=True, exist_ok=True)
     ph = np.r_[ses.captures, ses.reference["phone"].t_cam, ses.verification["phone"].t_cam]
@@ -353,7 +372,9 @@ def numbered_files(folder, name="frames") -> dict:
 
 # %% ../nbs/08_sync.ipynb #9319724c
 def video_frames(path, indices, out, name="video") -> dict:
-    "Export the frames `indices` of a video file (read in order with `cv2.VideoCapture`) as PNGs in `out`; `{index: path}`."
+    """Export the frames `indices` of a video file as PNGs in `out`; `{index: path}`.
+
+    The video is read in order with `cv2.VideoCapture`."""
     p = Path(path)
     if not p.is_file(): raise FileNotFoundError(f"{name}: video file not found: {p}")
     want = sorted({int(i) for i in indices})
@@ -405,6 +426,64 @@ def read_matches(path) -> list:
         raise ValueError(f"matches: {p} needs the columns {sorted(need)} (a deblur_sync output) and rows")
     return rows
 
+# %% ../nbs/08_sync.ipynb #7ec12d3d
+def _check_capture_args(flagged, frames, imu, exposure):
+    "Refuse a bad `flagged`, a camera without a frame source, and an IMU without a valid exposure."
+    if flagged not in ("skip", "keep"): raise ValueError(f"flagged: {flagged!r} must be 'skip' or 'keep'")
+    miss = [c for c in CAPTURE_CAMERAS if c not in (frames or {})]
+    if miss: raise ValueError(f"frames: no frame source for {miss} (need {CAPTURE_CAMERAS})")
+    if imu is not None and not (exposure is not None and np.isfinite(exposure) and exposure > 0):
+        raise ValueError(f"exposure: an exposure time > 0 s is needed with an IMU, got {exposure}")
+
+# %% ../nbs/08_sync.ipynb #622cbc93
+def _captures(rows):
+    "`{photo: {t_photo, flagged, dslr, zed, residual_dslr_ms, residual_zed_ms, …}}` from the match rows."
+    caps = {}
+    for r in rows:
+        c = caps.setdefault(int(r["photo"]), dict(t_photo=float(r["t_photo"]), flagged=False))
+        c[str(r["video"])] = int(r["frame"])
+        c[f"residual_{r['video']}_ms"] = float(r["residual_ms"])
+        c["flagged"] |= str(r["flagged"]).strip().lower() in ("true", "1", "yes")
+    for v in ("dslr", "zed"):
+        lack = [k for k, c in caps.items() if v not in c]
+        if lack: raise ValueError(f"matches: no {v} match for photo(s) {idx_list(lack)}")
+    return caps
+
+# %% ../nbs/08_sync.ipynb #266fe9fa
+def _frame_indices(caps, use):
+    "`{camera: [frame index of each photo of use]}` for `CAPTURE_CAMERAS` (the phone's frames are its photo indices)."
+    return dict(phone=use, dslr=[caps[k]["dslr"] for k in use], zed=[caps[k]["zed"] for k in use],
+                zed_depth=[caps[k]["zed"] for k in use])
+
+# %% ../nbs/08_sync.ipynb #367647fc
+def _imu_files(imu, use):
+    "`{photo: IMU CSV}` of an IMU folder (every photo of `use` needed), or None for one session CSV or no IMU."
+    if imu is None: return None
+    imus = numbered_files(imu, "imu") if Path(imu).is_dir() else None
+    if imus is None and not Path(imu).is_file(): raise FileNotFoundError(f"imu: no such IMU CSV or folder: {imu}")
+    if imus is not None:
+        lack = [k for k in use if k not in imus]
+        if lack: raise FileNotFoundError(f"imu: no IMU file for photo(s) {idx_list(lack)} in {imu}")
+    return imus
+
+# %% ../nbs/08_sync.ipynb #b5626cf0
+def _imu_columns(imu_path, t_photo, exposure, R, imu_time_offset):
+    "The IMU columns of a capture row: `imu`, `t_start`, `exposure`, and `R_imu_cam`, `imu_time_offset` if given."
+    r = dict(imu=imu_path, t_start=repr(t_photo), exposure=repr(float(exposure)))
+    if R is not None: r["R_imu_cam"] = " ".join(f"{x:.17g}" for x in R.ravel())
+    if imu_time_offset is not None: r["imu_time_offset"] = repr(float(imu_time_offset))
+    return r
+
+# %% ../nbs/08_sync.ipynb #4463286e
+def _write_rows(out, table):
+    "Write the dicts `table` (columns: the first row's keys) as the CSV `out`, atomically."
+    tmp = out.with_suffix(".tmp")
+    with open(tmp, "w", newline="") as fh:
+        w = csv.DictWriter(fh, fieldnames=list(table[0]))
+        w.writeheader()
+        w.writerows(table)
+    tmp.replace(out)
+
 # %% ../nbs/08_sync.ipynb #cd0c2427
 def capture_list(matches,              # `deblur_sync` matches CSV (or its rows)
                  frames:dict,          # camera → frame folder or video: phone, dslr, zed, zed_depth
@@ -417,21 +496,9 @@ def capture_list(matches,              # `deblur_sync` matches CSV (or its rows)
                  export=None           # folder for frames exported from videos (default: next to `out`)
                 ) -> dict:
     "Write the capture list of files for the matched phone photos; `{'path', 'written', 'skipped'}` (photo indices)."
-    if flagged not in ("skip", "keep"): raise ValueError(f"flagged: {flagged!r} must be 'skip' or 'keep'")
-    miss = [c for c in CAPTURE_CAMERAS if c not in (frames or {})]
-    if miss: raise ValueError(f"frames: no frame source for {miss} (need {CAPTURE_CAMERAS})")
-    if imu is not None and not (exposure is not None and np.isfinite(exposure) and exposure > 0):
-        raise ValueError(f"exposure: an exposure time > 0 s is needed with an IMU, got {exposure}")
+    _check_capture_args(flagged, frames, imu, exposure)
     rows = read_matches(matches) if isinstance(matches, (str, Path)) else list(matches)
-    caps = {}
-    for r in rows:
-        c = caps.setdefault(int(r["photo"]), dict(t_photo=float(r["t_photo"]), flagged=False))
-        c[str(r["video"])] = int(r["frame"])
-        c[f"residual_{r['video']}_ms"] = float(r["residual_ms"])
-        c["flagged"] |= str(r["flagged"]).strip().lower() in ("true", "1", "yes")
-    for v in ("dslr", "zed"):
-        lack = [k for k, c in caps.items() if v not in c]
-        if lack: raise ValueError(f"matches: no {v} match for photo(s) {idx_list(lack)}")
+    caps = _captures(rows)
     skipped = sorted(k for k, c in caps.items() if c["flagged"]) if flagged == "skip" else []
     use = sorted(k for k in caps if k not in skipped)
     if not use:
@@ -440,15 +507,9 @@ def capture_list(matches,              # `deblur_sync` matches CSV (or its rows)
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     export = out.parent / "frames" if export is None else Path(export)
-    idx = dict(phone=use, dslr=[caps[k]["dslr"] for k in use], zed=[caps[k]["zed"] for k in use], zed_depth=[caps[k]["zed"] for k in use])
+    idx = _frame_indices(caps, use)
     paths = {c: frame_paths(frames[c], idx[c], export, c) for c in CAPTURE_CAMERAS}
-    imus = None
-    if imu is not None:
-        imus = numbered_files(imu, "imu") if Path(imu).is_dir() else None
-        if imus is None and not Path(imu).is_file(): raise FileNotFoundError(f"imu: no such IMU CSV or folder: {imu}")
-        if imus is not None:
-            lack = [k for k in use if k not in imus]
-            if lack: raise FileNotFoundError(f"imu: no IMU file for photo(s) {idx_list(lack)} in {imu}")
+    imus = _imu_files(imu, use)
     R = None if imu_rotation is None else np.asarray(imu_rotation, np.float64)
     if R is not None and R.size != 9: raise ValueError(f"imu_rotation: need 9 numbers (3×3), got {R.size}")
     rel = lambda p: os.path.relpath(Path(p).resolve(), out.parent.resolve())
@@ -457,15 +518,10 @@ def capture_list(matches,              # `deblur_sync` matches CSV (or its rows)
         c = caps[k]
         r = {cam: rel(paths[cam][idx[cam][j]]) for cam in CAPTURE_CAMERAS}
         if imu is not None:
-            r.update(imu=rel(imus[k] if imus is not None else imu), t_start=repr(c["t_photo"]), exposure=repr(float(exposure)))
-            if R is not None: r["R_imu_cam"] = " ".join(f"{x:.17g}" for x in R.ravel())
-            if imu_time_offset is not None: r["imu_time_offset"] = repr(float(imu_time_offset))
-        r.update(photo=k, residual_dslr_ms=f"{c['residual_dslr_ms']:.3f}", residual_zed_ms=f"{c['residual_zed_ms']:.3f}", flagged=int(c["flagged"]))
+            imu_file = rel(imus[k] if imus is not None else imu)
+            r.update(_imu_columns(imu_file, c["t_photo"], exposure, R, imu_time_offset))
+        r.update(photo=k, residual_dslr_ms=f"{c['residual_dslr_ms']:.3f}",
+                 residual_zed_ms=f"{c['residual_zed_ms']:.3f}", flagged=int(c["flagged"]))
         table.append(r)
-    tmp = out.with_suffix(".tmp")
-    with open(tmp, "w", newline="") as fh:
-        w = csv.DictWriter(fh, fieldnames=list(table[0]))
-        w.writeheader()
-        w.writerows(table)
-    tmp.replace(out)
+    _write_rows(out, table)
     return dict(path=out, written=use, skipped=skipped)
