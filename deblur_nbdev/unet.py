@@ -60,6 +60,42 @@ def _check_variant(variant):
 def _conv(f, name):
     return keras.layers.Conv2D(f, 3, padding="same", activation="relu", kernel_initializer="he_normal", name=name)
 
+# %% ../nbs/13_unet.ipynb #074fdf19
+def _check_unet_args(depth, width, depth_near, kernel_scale, arch, blocks):
+    "Refuse a bad size (`depth` 1…8, `width`, `blocks` positive integers), normalisation or `arch`."
+    if isinstance(depth, bool) or int(depth) != depth or not 1 <= depth <= 8:
+        raise ValueError(f"depth: an integer in 1…8, got {depth!r}")
+    if isinstance(width, bool) or int(width) != width or width < 1:
+        raise ValueError(f"width: a positive integer, got {width!r}")
+    if not depth_near > 0: raise ValueError(f"depth_near: must be > 0 m, got {depth_near}")
+    if not kernel_scale > 0: raise ValueError(f"kernel_scale: must be > 0, got {kernel_scale}")
+    if arch not in ARCHS: raise ValueError(f"arch: one of {list(ARCHS)}, got {arch!r}")
+    if isinstance(blocks, bool) or int(blocks) != blocks or blocks < 1:
+        raise ValueError(f"blocks: a positive integer, got {blocks!r}")
+
+# %% ../nbs/13_unet.ipynb #79719de0
+def _unet_encoder(x, depth, width):
+    "The contracting path: `(x, skips)` after `depth` levels of two convolutions and a 2×2 max-pool."
+    skips = []
+    for l in range(depth):
+        f = width * 2**l
+        x = _conv(f, f"enc{l}_conv1")(x)
+        x = _conv(f, f"enc{l}_conv2")(x)
+        skips.append(x)
+        x = keras.layers.MaxPooling2D(2, name=f"enc{l}_pool")(x)
+    return x, skips
+
+# %% ../nbs/13_unet.ipynb #590aa2c3
+def _unet_decoder(x, skips, width):
+    "The expanding path: per level up (bottom first), transposed convolution, concatenated skip, two convolutions."
+    for l in reversed(range(len(skips))):
+        f = width * 2**l
+        x = keras.layers.Conv2DTranspose(f, 2, strides=2, name=f"dec{l}_up")(x)
+        x = keras.layers.Concatenate(name=f"dec{l}_concat")([x, skips[l]])
+        x = _conv(f, f"dec{l}_conv1")(x)
+        x = _conv(f, f"dec{l}_conv2")(x)
+    return x
+
 # %% ../nbs/13_unet.ipynb #79f8fbaf
 def build_unet(variant="blind",     # 'blind', 'depth', 'kernel', 'depth+kernel', 'path', 'depth+path' (`ALL_VARIANTS`)
                depth=4,             # levels of down-sampling (images are padded to a multiple of 2**depth)
@@ -70,39 +106,22 @@ def build_unet(variant="blind",     # 'blind', 'depth', 'kernel', 'depth+kernel'
                arch="unet",         # 'unet' (thesis Fig. 24, the reference) or 'naf' (NAFNet blocks, below)
                blocks=2             # NAF blocks per level (arch='naf' only)
               ) -> keras.Model:
-    "The U-Net of thesis Fig. 24 for one input variant, with a residual add of the blurry RGB; any input size ≡ 0 mod 2**depth."
+    """The U-Net of thesis Fig. 24 for one input variant, with a residual add of the blurry RGB.
+
+    Any input size ≡ 0 mod 2**depth."""
     _check_variant(variant)
-    if isinstance(depth, bool) or int(depth) != depth or not 1 <= depth <= 8:
-        raise ValueError(f"depth: an integer in 1…8, got {depth!r}")
-    if isinstance(width, bool) or int(width) != width or width < 1:
-        raise ValueError(f"width: a positive integer, got {width!r}")
-    if not depth_near > 0: raise ValueError(f"depth_near: must be > 0 m, got {depth_near}")
-    if not kernel_scale > 0: raise ValueError(f"kernel_scale: must be > 0, got {kernel_scale}")
-    if arch not in ARCHS: raise ValueError(f"arch: one of {list(ARCHS)}, got {arch!r}")
-    if isinstance(blocks, bool) or int(blocks) != blocks or blocks < 1:
-        raise ValueError(f"blocks: a positive integer, got {blocks!r}")
+    _check_unet_args(depth, width, depth_near, kernel_scale, arch, blocks)
     depth, width = int(depth), int(width)
     inp = keras.Input((None, None, len(ALL_VARIANTS[variant])), name="input")
     if arch == "naf":
         out = ResidualRGB(variant, depth, width, depth_near, kernel_scale, "naf", blocks, name="residual")(
             [inp, naf_unet(inp, depth, width, int(blocks))])
         return keras.Model(inp, out, name=name or f"naf_{variant.replace('+', '_')}")
-    x, skips = inp, []
-    for l in range(depth):
-        f = width * 2**l
-        x = _conv(f, f"enc{l}_conv1")(x)
-        x = _conv(f, f"enc{l}_conv2")(x)
-        skips.append(x)
-        x = keras.layers.MaxPooling2D(2, name=f"enc{l}_pool")(x)
+    x, skips = _unet_encoder(inp, depth, width)
     f = width * 2**depth
     x = _conv(f, "bottleneck_conv1")(x)
     x = _conv(f, "bottleneck_conv2")(x)
-    for l in reversed(range(depth)):
-        f = width * 2**l
-        x = keras.layers.Conv2DTranspose(f, 2, strides=2, name=f"dec{l}_up")(x)
-        x = keras.layers.Concatenate(name=f"dec{l}_concat")([x, skips[l]])
-        x = _conv(f, f"dec{l}_conv1")(x)
-        x = _conv(f, f"dec{l}_conv2")(x)
+    x = _unet_decoder(x, skips, width)
     # starts as the identity (see below)
     x = keras.layers.Conv2D(3, 1, kernel_initializer="zeros", name="correction")(x)
     out = ResidualRGB(variant, depth, width, depth_near, kernel_scale, name="residual")([inp, x])
@@ -228,7 +247,9 @@ class DeblurLoss(keras.losses.Loss):
 def load_model(path,          # a `.keras` file written by `model.save` (a U-Net of `build_unet`, possibly trained)
                compile=True   # restore the training configuration (optimizer state, loss) too
               ) -> keras.Model:
-    "Load a saved U-Net safely (`safe_mode=True`: never runs code from the file); clear errors for a missing or foreign file."
+    """Load a saved U-Net safely (`safe_mode=True`: never runs code from the file).
+
+    A missing or foreign file is refused with a clear error."""
     p = Path(path)
     if not p.exists(): raise FileNotFoundError(f"model: {p} does not exist")
     if p.suffix != ".keras" or not p.is_file(): raise ValueError(f"model: {p} is not a .keras file")
