@@ -58,7 +58,8 @@ def _posint(v, name):
 
 # %% ../nbs/14_training.ipynb #b9bb410e
 def _dataset_info(data):
-    "Manifest, counts per split, image size and whether masks are stored; clear errors for a folder that is not a dataset."
+    """Manifest, counts per split, image size and whether masks are stored;
+    clear errors for a folder that is not a dataset."""
     folder = Path(data)
     if not folder.is_dir(): raise FileNotFoundError(f"data: dataset folder {folder} does not exist")
     try: m = read_manifest(folder)
@@ -157,13 +158,15 @@ class EpochCheckpoint(keras.callbacks.Callback):
 
 # %% ../nbs/14_training.ipynb #b540ec12
 class ScalarLogger(keras.callbacks.Callback):
-    "Per-epoch scalars for TensorBoard (`train/`, `validation/`), written with TensorFlow's own summary ops (no tensorboard package needed)."
+    """Per-epoch scalars for TensorBoard (`train/`, `validation/`),
+    written with TensorFlow's own summary ops (no tensorboard package needed)."""
     def __init__(self, log_dir):
         super().__init__()
         self.log_dir = Path(log_dir)
         self.writers = {}
         from tensorflow.core.framework import summary_pb2
-        self.meta = summary_pb2.SummaryMetadata(plugin_data=summary_pb2.SummaryMetadata.PluginData(plugin_name="scalars")).SerializeToString()
+        plugin = summary_pb2.SummaryMetadata.PluginData(plugin_name="scalars")
+        self.meta = summary_pb2.SummaryMetadata(plugin_data=plugin).SerializeToString()
     def _w(self, name):
         if name not in self.writers: self.writers[name] = tf.summary.create_file_writer(str(self.log_dir / name))
         return self.writers[name]
@@ -176,9 +179,58 @@ class ScalarLogger(keras.callbacks.Callback):
     def on_train_end(self, logs=None):
         for w in self.writers.values(): w.close()
 
-# %% ../nbs/14_training.ipynb #21ce57fd
-_NOT_CONFIG = ("package_version",)            # recorded, but a rerun with a newer package may resume
+# %% ../nbs/14_training.ipynb #f7cd1bcb
+def _fine_tune_recipe(p, fine_tune, variant, depth, width, arch, blocks):
+    """Adapt the preset values `p` (in place) to fine-tuning the model in `fine_tune`;
+    its variant and the `fine_tune` record of the configuration."""
+    fp = Path(fine_tune)
+    base = load_model(fp, compile=False)
+    info = model_info(base)           # safe_mode: runs no code from the file
+    if variant not in (None, info["variant"]):
+        raise ValueError(f"variant: {variant!r} given, but the fine-tuned model {fp} is a {info['variant']!r} "
+                         "U-Net")
+    if depth not in (None, info["depth"]) or width not in (None, info["width"]):
+        raise ValueError(f"depth/width: the fine-tuned model {fp} has depth {info['depth']}, width {info['width']}")
+    if arch not in (None, info["arch"]) or blocks not in (None, info["blocks"]):
+        raise ValueError(f"arch/blocks: the fine-tuned model {fp} is arch {info['arch']!r}, blocks "
+                         f"{info['blocks']}")
+    p.update(lr=p["lr"] * FINE_TUNE["lr_factor"], batch=FINE_TUNE["batch"], epochs=FINE_TUNE["epochs"],
+             depth=info["depth"], width=info["width"], arch=info["arch"], blocks=info["blocks"],
+             steps_per_epoch=None)
+    return info["variant"], dict(path=str(fp.resolve()), sha256=_sha256(fp))
 
+# %% ../nbs/14_training.ipynb #949a7767
+def _check_recipe(p):
+    "Check the recipe values `p` and make the counts `int` (in place)."
+    for k, allowed in (("loss", LOSSES), ("schedule", SCHEDULES), ("arch", ARCHS)):
+        if p[k] not in allowed: raise ValueError(f"{k}: one of {list(allowed)}, got {p[k]!r}")
+    p["blocks"] = _posint(p["blocks"], "blocks")
+    p["epochs"], p["batch"], p["depth"], p["width"] = (_posint(p[k], k) for k in ("epochs", "batch", "depth", "width"))
+    if p["steps_per_epoch"] is not None: p["steps_per_epoch"] = _posint(p["steps_per_epoch"], "steps_per_epoch")
+    if not (isinstance(p["lr"], (int, float)) and p["lr"] > 0):
+        raise ValueError(f"lr: must be a positive number, got {p['lr']!r}")
+
+# %% ../nbs/14_training.ipynb #15dc3292
+def _check_crop(crop, depth, H, W, data):
+    "The training crop as `[h, w]` (or None for whole images), checked against the U-Net depth and the image size."
+    mult = 2 ** depth
+    if crop is None:
+        if H % mult or W % mult:
+            raise ValueError(f"crop: the {H}×{W} images of {data} are not multiples of 2**depth = {mult}; "
+                             "give crop=(h, w)")
+        return None
+    c = crop
+    if isinstance(c, str): c = [int(v) for v in c.replace("x", ",").split(",")]
+    if len(c) != 2 or any(int(v) != v or v < 1 for v in c):
+        raise ValueError(f"crop: need (height, width), got {crop!r}")
+    ch, cw = (int(v) for v in c)
+    if ch % mult or cw % mult:
+        raise ValueError(f"crop: {ch}×{cw} is not a multiple of 2**depth = {mult} (depth {depth}); e.g. "
+                         f"{ch // mult * mult or mult}×{cw // mult * mult or mult}")
+    if ch > H or cw > W: raise ValueError(f"crop: {ch}×{cw} is larger than the {H}×{W} images of {data}")
+    return [ch, cw]
+
+# %% ../nbs/14_training.ipynb #21ce57fd
 def _config(data, variant, preset, epochs, batch, crop, lr, steps_per_epoch, depth, width, fine_tune, mask, seed, val,
             loss=None, schedule=None, arch=None, blocks=None):
     "Resolve the preset and overrides into the full configuration (checked), plus the dataset facts."
@@ -188,63 +240,34 @@ def _config(data, variant, preset, epochs, batch, crop, lr, steps_per_epoch, dep
     p = dict(PRESETS[preset])
     ft = None
     if fine_tune is not None:
-        fp = Path(fine_tune)
-        base = load_model(fp, compile=False)
-        info = model_info(base)           # safe_mode: runs no code from the file
-        if variant not in (None, info["variant"]):
-            raise ValueError(f"variant: {variant!r} given, but the fine-tuned model {fp} is a {info['variant']!r} "
-                             "U-Net")
-        variant = info["variant"]
-        if depth not in (None, info["depth"]) or width not in (None, info["width"]):
-            raise ValueError(f"depth/width: the fine-tuned model {fp} has depth {info['depth']}, width {info['width']}")
-        if arch not in (None, info["arch"]) or blocks not in (None, info["blocks"]):
-            raise ValueError(f"arch/blocks: the fine-tuned model {fp} is arch {info['arch']!r}, blocks "
-                             f"{info['blocks']}")
-        p.update(lr=p["lr"] * FINE_TUNE["lr_factor"], batch=FINE_TUNE["batch"], epochs=FINE_TUNE["epochs"],
-                 depth=info["depth"], width=info["width"], arch=info["arch"], blocks=info["blocks"], steps_per_epoch=None)
-        ft = dict(path=str(fp.resolve()), sha256=_sha256(fp))
+        variant, ft = _fine_tune_recipe(p, fine_tune, variant, depth, width, arch, blocks)
         if mask is None: mask = True
     variant = variant or "blind"
     over = dict(epochs=epochs, batch=batch, lr=lr, steps_per_epoch=steps_per_epoch, depth=depth, width=width,
                 loss=loss, schedule=schedule, arch=arch, blocks=blocks)
     p.update({k: v for k, v in over.items() if v is not None})
-    for k, allowed in (("loss", LOSSES), ("schedule", SCHEDULES), ("arch", ARCHS)):
-        if p[k] not in allowed: raise ValueError(f"{k}: one of {list(allowed)}, got {p[k]!r}")
-    p["blocks"] = _posint(p["blocks"], "blocks")
     if crop is not None: p["crop"] = crop
-    p["epochs"], p["batch"], p["depth"], p["width"] = (_posint(p[k], k) for k in ("epochs", "batch", "depth", "width"))
-    if p["steps_per_epoch"] is not None: p["steps_per_epoch"] = _posint(p["steps_per_epoch"], "steps_per_epoch")
-    if not (isinstance(p["lr"], (int, float)) and p["lr"] > 0):
-        raise ValueError(f"lr: must be a positive number, got {p['lr']!r}")
+    _check_recipe(p)
     m, counts, (H, W), has_mask = _dataset_info(data)
-    mult = 2 ** p["depth"]
-    if p["crop"] is not None:
-        c = p["crop"]
-        if isinstance(c, str): c = [int(v) for v in c.replace("x", ",").split(",")]
-        if len(c) != 2 or any(int(v) != v or v < 1 for v in c):
-            raise ValueError(f"crop: need (height, width), got {p['crop']!r}")
-        ch, cw = (int(v) for v in c)
-        if ch % mult or cw % mult:
-            raise ValueError(f"crop: {ch}×{cw} is not a multiple of 2**depth = {mult} (depth {p['depth']}); e.g. "
-                             f"{ch // mult * mult or mult}×{cw // mult * mult or mult}")
-        if ch > H or cw > W: raise ValueError(f"crop: {ch}×{cw} is larger than the {H}×{W} images of {data}")
-        p["crop"] = [ch, cw]
-    elif H % mult or W % mult:
-        raise ValueError(f"crop: the {H}×{W} images of {data} are not multiples of 2**depth = {mult}; give crop=(h, w)")
+    p["crop"] = _check_crop(p["crop"], p["depth"], H, W, data)
     mask = has_mask if mask is None else bool(mask)
     spe = p["steps_per_epoch"] or max(1, counts["train"] // p["batch"])
-    return dict(variant=variant, preset=preset, **{k: v for k, v in p.items() if k != "steps_per_epoch"}, steps_per_epoch=spe,
+    recipe = {k: v for k, v in p.items() if k != "steps_per_epoch"}
+    return dict(variant=variant, preset=preset, **recipe, steps_per_epoch=spe,
                 mask=mask, seed=int(seed), val=bool(val and counts["test"] > 0), fine_tune=ft,
                 data=dict(path=str(Path(data).resolve()), counts=counts, image_size=[H, W], params=m["params"]),
                 package_version=__version__)
 
 # %% ../nbs/14_training.ipynb #7369a719
+_NOT_CONFIG = ("package_version",)            # recorded, but a rerun with a newer package may resume
+
 def _same(a, b):
     return {k: v for k, v in a.items() if k not in _NOT_CONFIG} == {k: v for k, v in b.items() if k not in _NOT_CONFIG}
 
 # %% ../nbs/14_training.ipynb #6e959f4d
 def _prepare_out(out, cfg, resume, overwrite):
-    "Check the output folder against the configuration; clear it for a new run if allowed. Returns the epoch to start from."
+    """Check the output folder against the configuration; clear it for a new run if allowed.
+    Returns the epoch to start from."""
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     prev_p = out / "train.json"
@@ -286,10 +309,66 @@ def _load_checkpoint(path):
         raise ValueError(f"resume: checkpoint {path} cannot be loaded ({e}); delete it to resume from the one before, "
                          f"or overwrite=True to start again") from None
 
+# %% ../nbs/14_training.ipynb #dff91500
+def _start_model(cfg, out, done, progress):
+    "The compiled model to train from epoch `done`: its checkpoint, the model to fine-tune, or a new U-Net."
+    if done:
+        if progress: print(f"train: resuming {out} from checkpoint epoch {done} of {cfg['epochs']}")
+        return _load_checkpoint(checkpoints(out)[done])
+    model = (load_model(cfg["fine_tune"]["path"], compile=False) if cfg["fine_tune"] else
+             build_unet(cfg["variant"], cfg["depth"], cfg["width"], arch=cfg["arch"], blocks=cfg["blocks"]))
+    model.compile(keras.optimizers.Adam(cfg["lr"], beta_1=cfg["beta_1"], beta_2=cfg["beta_2"]),
+                  loss=DeblurLoss(cfg["loss"]))
+    return model
+
+# %% ../nbs/14_training.ipynb #dbec9090
+def _train_data(data, cfg, model, done):
+    "The training dataset and the validation dataset (None without validation) for `model`'s inputs."
+    info = model_info(model)
+    common = dict(variant=cfg["variant"], mask=cfg["mask"], depth_near=info["depth_near"],
+                  kernel_scale=info["kernel_scale"])
+    ds = make_tf_dataset(data, batch=cfg["batch"], crop=cfg["crop"], split="train", repeat=True,
+                         seed=cfg["seed"] + done, drop_remainder=True, **common)
+    vds = (make_tf_dataset(data, batch=cfg["batch"], crop=cfg["crop"], split="test", shuffle=False, flip=False,
+                           seed=cfg["seed"], **common) if cfg["val"] else None)
+    return ds, vds
+
+# %% ../nbs/14_training.ipynb #2f1ca930
+def _callbacks(cfg, out, keep, log_dir):
+    "The Keras callbacks of a run: schedule, NaN stop, `log.csv`, checkpoints and TensorBoard scalars."
+    sched = lambda epoch, _lr: lr_at(epoch, cfg["lr"], cfg["epochs"], cfg["decay_at"], cfg["decay"], cfg["schedule"])
+    return [keras.callbacks.LearningRateScheduler(sched), keras.callbacks.TerminateOnNaN(),
+            keras.callbacks.CSVLogger(str(out / "log.csv"), append=True),           # row first, then its checkpoint
+            EpochCheckpoint(out, keep), ScalarLogger(log_dir or out / "tensorboard")]
+
+# %% ../nbs/14_training.ipynb #f3b1bdb1
+def _fit(data, out, cfg, done, strategy, progress, keep, log_dir):
+    "Train from epoch `done` to `cfg['epochs']` and save `model.keras`."
+    _truncate_log(out, done)
+    keras.utils.set_random_seed(cfg["seed"])
+    strategy = strategy or tf.distribute.get_strategy()
+    with strategy.scope(): model = _start_model(cfg, out, done, progress)
+    ds, vds = _train_data(data, cfg, model, done)
+    vsteps = -(-cfg["data"]["counts"]["test"] // cfg["batch"])             # the whole test split, no "ran out of data"
+    hist = model.fit(ds, epochs=cfg["epochs"], initial_epoch=done, steps_per_epoch=cfg["steps_per_epoch"],
+                     validation_data=vds, validation_steps=vsteps if vds is not None else None, shuffle=False,
+                     callbacks=_callbacks(cfg, out, keep, log_dir),
+                     verbose=(1 if sys.stdout.isatty() else 2) if progress else 0)   # a log file: one line per epoch
+    if not np.isfinite(hist.history.get("loss", [0.0])).all():
+        raise RuntimeError(f"train: the loss became NaN or inf (epoch {done + len(hist.history['loss'])}); lower lr "
+                           f"(now {cfg['lr']}) or check the data; rerun to resume from the last good checkpoint")
+    _save_atomic(model, out / "model.keras")
+
+# %% ../nbs/14_training.ipynb #60ff869d
+def _result(out, cfg, done):
+    "What `train` returns, read back from `out`."
+    return dict(out=str(out), model_path=str(out / "model.keras"), epochs_done=len(read_log(out)),
+                history=read_log(out), config=cfg, resumed_from=done)
+
 # %% ../nbs/14_training.ipynb #fee90850
-def train(data,                  # dataset folder written by `deblur_nbdev.dataset` (train split; test split for validation)
+def train(data,                  # dataset folder of `deblur_nbdev.dataset` (train split; test split for validation)
           out,                   # output folder: checkpoints/, model.keras, log.csv, tensorboard/, train.json
-          variant=None,          # a name of `ALL_VARIANTS` ('blind', …, 'depth+path'; None: 'blind', or the fine-tuned model's)
+          variant=None,          # a name of `ALL_VARIANTS` (None: 'blind', or the fine-tuned model's variant)
           preset="thesis",       # 'thesis' (the thesis recipe) or 'cpu' (small, for tests and demos)
           epochs=None,           # total epochs (None: the preset's; 15 when fine-tuning)
           batch=None,            # global batch size (None: the preset's; 2 when fine-tuning)
@@ -313,47 +392,14 @@ def train(data,                  # dataset folder written by `deblur_nbdev.datas
           schedule=None,         # learning-rate schedule 'step' or 'cosine' (`lr_at`; None: the preset's)
           arch=None,             # 'unet' or 'naf' (`unet.ARCHS`; None: the preset's, or the fine-tuned model's)
           blocks=None            # NAF blocks per level (arch 'naf')
-         ) -> dict:              # `model_path`, `epochs_done`, `history` (per-epoch dicts), `config`, `out`, `resumed_from`
+         ) -> dict:              # `model_path`, `epochs_done`, `history` (per epoch), `config`, `out`, `resumed_from`
     "Train (or resume, or fine-tune) a U-Net variant on a dataset folder with checkpoints every epoch."
-    cfg = _config(data, variant, preset, epochs, batch, crop, lr, steps_per_epoch, depth, width, fine_tune, mask, seed, val,
-                  loss, schedule, arch, blocks)
+    cfg = _config(data, variant, preset, epochs, batch, crop, lr, steps_per_epoch, depth, width, fine_tune, mask,
+                  seed, val, loss, schedule, arch, blocks)
     if check_finite: check_finite_data(data, cfg["variant"])
     keep = _posint(keep, "keep")
     out = Path(out)
     done = _prepare_out(out, cfg, resume, overwrite)
-    E = cfg["epochs"]
-    result = lambda: dict(out=str(out), model_path=str(out / "model.keras"), epochs_done=len(read_log(out)),
-                          history=read_log(out), config=cfg, resumed_from=done)
-    if done == E and (out / "model.keras").is_file(): return result()
-    _truncate_log(out, done)
-    keras.utils.set_random_seed(cfg["seed"])
-    strategy = strategy or tf.distribute.get_strategy()
-    with strategy.scope():
-        if done:
-            if progress: print(f"train: resuming {out} from checkpoint epoch {done} of {E}")
-            model = _load_checkpoint(checkpoints(out)[done])
-        else:
-            model = (load_model(cfg["fine_tune"]["path"], compile=False) if cfg["fine_tune"] else
-                     build_unet(cfg["variant"], cfg["depth"], cfg["width"], arch=cfg["arch"], blocks=cfg["blocks"]))
-            model.compile(keras.optimizers.Adam(cfg["lr"], beta_1=cfg["beta_1"], beta_2=cfg["beta_2"]),
-                          loss=DeblurLoss(cfg["loss"]))
-    info = model_info(model)
-    common = dict(variant=cfg["variant"], mask=cfg["mask"], depth_near=info["depth_near"], kernel_scale=info["kernel_scale"])
-    ds = make_tf_dataset(data, batch=cfg["batch"], crop=cfg["crop"], split="train", repeat=True, seed=cfg["seed"] + done,
-                         drop_remainder=True, **common)
-    vds = (make_tf_dataset(data, batch=cfg["batch"], crop=cfg["crop"], split="test", shuffle=False, flip=False, seed=cfg["seed"], **common)
-           if cfg["val"] else None)
-    sched = lambda epoch, _lr: lr_at(epoch, cfg["lr"], E, cfg["decay_at"], cfg["decay"], cfg["schedule"])
-    callbacks = [keras.callbacks.LearningRateScheduler(sched), keras.callbacks.TerminateOnNaN(),
-                 keras.callbacks.CSVLogger(str(out / "log.csv"), append=True),           # row first, then its checkpoint
-                 EpochCheckpoint(out, keep), ScalarLogger(log_dir or out / "tensorboard")]
-    vsteps = -(-cfg["data"]["counts"]["test"] // cfg["batch"])             # the whole test split, no "ran out of data"
-    hist = model.fit(ds, epochs=E, initial_epoch=done, steps_per_epoch=cfg["steps_per_epoch"], validation_data=vds,
-                     validation_steps=vsteps if vds is not None else None, shuffle=False, callbacks=callbacks,
-                     verbose=(1 if sys.stdout.isatty() else 2) if progress else 0)   # a log file: one line per epoch
-    if not np.isfinite(hist.history.get("loss", [0.0])).all():
-        raise RuntimeError(f"train: the loss became NaN or inf (epoch {done + len(hist.history['loss'])}); lower lr "
-                           f"(now {cfg['lr']}) "
-                           f"or check the data; rerun to resume from the last good checkpoint")
-    _save_atomic(model, out / "model.keras")
-    return result()
+    if done != cfg["epochs"] or not (out / "model.keras").is_file():
+        _fit(data, out, cfg, done, strategy, progress, keep, log_dir)
+    return _result(out, cfg, done)
