@@ -36,7 +36,8 @@ def _train_variant(data, out, kw):
 
 # %% ../nbs/17_demo.ipynb #62074966
 def _train_all(data, out, jobs, workers, progress):
-    "Train `jobs` ({variant: `train` keywords}) into `out`/models/<variant>, `workers` at a time in their own processes."
+    """Train `jobs` ({variant: `train` keywords}) into `out`/models/<variant>,
+    `workers` at a time in their own processes."""
     if workers <= 1:
         return {v: _train_variant(data, out / "models" / v, kw | dict(progress=progress)) for v, kw in jobs.items()}
     import importlib
@@ -56,6 +57,30 @@ def _train_all(data, out, jobs, workers, progress):
             if progress: print(f"deblur_demo: trained {futs[f]} in {done[futs[f]][1]:.0f} s", flush=True)
     return {v: done[v] for v in jobs}
 
+# %% ../nbs/17_demo.ipynb #799a4a73
+def _demo_args(variants, train_workers):
+    "The checked `variants` as a list, and the number of trainings to run at once."
+    variants = list(variants)
+    for v in variants:
+        if v not in VARIANTS: raise ValueError(f"variants: {v!r} is not one of {list(VARIANTS)}")
+    if not variants: raise ValueError("variants: need at least one")
+    if not isinstance(train_workers, int) or train_workers < 0:
+        raise ValueError(f"train_workers: a whole number ≥ 0 (0: automatic), got {train_workers!r}")
+    return variants, train_workers or min(len(variants), os.cpu_count() or 1)
+
+# %% ../nbs/17_demo.ipynb #2a95f172
+def _demo_info(out, n, n_scenes, height, width, epochs, steps_per_epoch, crop, seed, counts, times, trained, tw):
+    "The record of a demo run written to `demo.json`: command, parameters, counts and timings."
+    command = ["deblur_demo", f"--out {out}", f"--n {n}", f"--n_scenes {n_scenes}", f"--height {height}",
+               f"--width {width}", f"--epochs {epochs}", f"--steps_per_epoch {steps_per_epoch}", f"--seed {seed}"]
+    preset = PRESETS[DEMO_TRAIN["preset"]]
+    recipe = dict(preset=DEMO_TRAIN["preset"], epochs=epochs, steps_per_epoch=steps_per_epoch,
+                  **{k: preset[k] for k in ("batch", "crop", "lr", "depth", "width")})
+    return dict(command=" ".join(command), crop=crop, counts=counts, train=recipe,
+                data=dict(n=n, n_scenes=n_scenes, height=height, width=width, seed=seed, **DEMO_DATA), timings=times,
+                train_s={v: s for v, (_, s) in trained.items()}, train_workers=tw,
+                total_s=round(sum(times.values()), 1), cpu_count=os.cpu_count())
+
 # %% ../nbs/17_demo.ipynb #755e82ab
 def run_demo(out="demo_out",               # output folder: dataset/, models/<variant>/, report/, demo.json
              n=384,                        # samples in the dataset (train + test)
@@ -70,22 +95,17 @@ def run_demo(out="demo_out",               # output folder: dataset/, models/<va
              seed=0,                       # seed of the dataset and of training
              examples=3,                   # example figures in the report
              progress=True,                # progress bars and stage headers
-             shipped=True,                 # also score the models shipped in the package (`pretrained`), as 'shipped:<variant>'
+             shipped=True,                 # also score the package's shipped models (`pretrained`), as 'shipped:<v>'
              train_workers=0               # variants trained at once, each in its own process (0: up to one per core)
             ) -> dict:                     # `report` (evaluation result), `paths`, `timings`, `out`
     "Generate a dataset from the embedded scenes, train the U-Net variants, evaluate them and write the report."
-    variants = list(variants)
-    for v in variants:
-        if v not in VARIANTS: raise ValueError(f"variants: {v!r} is not one of {list(VARIANTS)}")
-    if not variants: raise ValueError("variants: need at least one")
-    if not isinstance(train_workers, int) or train_workers < 0:
-        raise ValueError(f"train_workers: a whole number ≥ 0 (0: automatic), got {train_workers!r}")
-    tw = train_workers or min(len(variants), os.cpu_count() or 1)
+    variants, tw = _demo_args(variants, train_workers)
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     data, times = out / "dataset", {}
-    _stage(times, "dataset", lambda: generate_dataset(data, workers=(os.cpu_count() or 1) if workers == 0 else workers, progress=progress,
-                                                      n=n, n_scenes=n_scenes, height=height, width=width, seed=seed, **DEMO_DATA), progress)
+    _stage(times, "dataset", lambda: generate_dataset(data, workers=(os.cpu_count() or 1) if workers == 0 else workers,
+                                                      progress=progress, n=n, n_scenes=n_scenes, height=height,
+                                                      width=width, seed=seed, **DEMO_DATA), progress)
     counts = _stage(times, "verify", lambda: verify_dataset(data), progress)
     jobs = {v: dict(variant=v, epochs=epochs, steps_per_epoch=steps_per_epoch, crop=crop, seed=seed, val=False,
                     preset=DEMO_TRAIN["preset"]) for v in variants}
@@ -95,13 +115,6 @@ def run_demo(out="demo_out",               # output folder: dataset/, models/<va
     res = _stage(times, "evaluate", lambda: evaluate(models, data, split="test", progress=progress, examples=examples),
                  progress)                    # the defaults of `deblur_evaluate`: the same baseline settings
     paths = _stage(times, "report", lambda: write_report(res, out / "report"), progress)
-    info = dict(command=" ".join(["deblur_demo", f"--out {out}", f"--n {n}", f"--n_scenes {n_scenes}", f"--height {height}", f"--width {width}",
-                                  f"--epochs {epochs}", f"--steps_per_epoch {steps_per_epoch}", f"--seed {seed}"]),
-                crop=crop,
-                counts=counts, train=dict(preset=DEMO_TRAIN["preset"], epochs=epochs, steps_per_epoch=steps_per_epoch, **{
-                    k: PRESETS[DEMO_TRAIN["preset"]][k] for k in ("batch", "crop", "lr", "depth", "width")}),
-                data=dict(n=n, n_scenes=n_scenes, height=height, width=width, seed=seed, **DEMO_DATA), timings=times,
-                train_s={v: s for v, (_, s) in trained.items()}, train_workers=tw,
-                total_s=round(sum(times.values()), 1), cpu_count=os.cpu_count())
+    info = _demo_info(out, n, n_scenes, height, width, epochs, steps_per_epoch, crop, seed, counts, times, trained, tw)
     (out / "demo.json").write_text(json.dumps(info, indent=1, default=list))
     return dict(report=res, paths=paths, timings=times, out=str(out), info=info)

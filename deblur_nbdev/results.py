@@ -14,9 +14,11 @@ import json, math, os, re, sys, warnings
 from pathlib import Path
 from typing import NamedTuple
 import numpy as np
-from .command import command, need_file, load_npy, out_folder, atomic_file, staged_folder, positive, non_negative
+from .command import (command, need_file, load_npy, out_folder, atomic_file, staged_folder, positive,
+                                  non_negative)
 from .blur_model import as_image, as_depth, intrinsics, default_K, valid_depth
-from .dataset import VARIANTS, ALL_VARIANTS, PATH_SEGMENTS, iter_samples, read_manifest, atomic_write, check_complete
+from .dataset import (VARIANTS, ALL_VARIANTS, PATH_SEGMENTS, iter_samples, read_manifest, atomic_write,
+                                  check_complete)
 
 # %% ../nbs/15_results.ipynb #ee8ae4d3
 def _metric_inputs(pred, target, mask):
@@ -50,7 +52,8 @@ def ssim(pred,       # `H×W×3` output, float in [0, 1] (clipped) or uint8
          target,     # `H×W×3` sharp image
          mask=None   # optional `H×W` bool/0-1: the SSIM map is averaged over these pixels
         ) -> float:
-    "SSIM (scikit-image, `channel_axis=-1`, `data_range=1`); with a mask, the mean of the SSIM map over the masked pixels."
+    """SSIM (scikit-image, `channel_axis=-1`, `data_range=1`);
+    with a mask, the mean of the SSIM map over the masked pixels."""
     from skimage.metrics import structural_similarity
     p, t, m = _metric_inputs(pred, target, mask)
     if m is None: return float(structural_similarity(t, p, channel_axis=-1, data_range=1))
@@ -79,7 +82,9 @@ def line_psf(dx:float,               # displacement in x (px, right) from exposu
     x0, y0 = np.floor(x).astype(int), np.floor(y).astype(int)
     ax, ay = x - x0, y - y0
     k = np.zeros((2 * r + 1, 2 * r + 1))
-    for xx, yy, w in ((x0, y0, (1 - ax) * (1 - ay)), (x0 + 1, y0, ax * (1 - ay)), (x0, y0 + 1, (1 - ax) * ay), (x0 + 1, y0 + 1, ax * ay)):
+    corners = ((x0, y0, (1 - ax) * (1 - ay)), (x0 + 1, y0, ax * (1 - ay)), (x0, y0 + 1, (1 - ax) * ay),
+               (x0 + 1, y0 + 1, ax * ay))                           # bilinear weights of the four neighbours
+    for xx, yy, w in corners:
         np.add.at(k, (yy, xx), w)
     return (k / k.sum()).astype(np.float32)
 
@@ -96,7 +101,7 @@ def deconvolve(blurry,                     # `H×W×3` blurry image, float in [0
                kernel,                     # `H×W×2` kernel maps (dx, dy) px, or one `(dx, dy)` for uniform blur
                balance=BASELINE_BALANCE,   # Wiener balance (larger: smoother, less noise)
                tile=BASELINE_TILE,         # tile size (px, even, ≥ 8); tiles overlap by half
-               reference="start",          # the instant the sharp image shows: 'start' or 'mid' (dataset param `reference`)
+               reference="start",          # the sharp image's instant: 'start' or 'mid' (dataset param `reference`)
                method="wiener",            # 'wiener' (`skimage.restoration.wiener`) or 'rl' (`richardson_lucy`)
                num_iter=10                 # Richardson–Lucy iterations
               ) -> np.ndarray:             # float32 `H×W×3` in [0, 1]
@@ -146,8 +151,9 @@ def tune_baseline(data,                                      # dataset folder
         if len(samples) >= int(max_samples): break
     if not samples: raise ValueError(f"data: {data} holds no {split} samples")
     base = [psnr(s.blurry, s.sharp, s.mask) for s in samples]
-    gains = {float(b): float(np.mean([psnr(deconvolve(s.blurry, s.kernel, b, reference=s.params.get("reference", "start")), s.sharp, s.mask) - p0
-                                      for s, p0 in zip(samples, base)])) for b in balances}
+    ref = [s.params.get("reference", "start") for s in samples]
+    gains = {float(b): float(np.mean([psnr(deconvolve(s.blurry, s.kernel, b, reference=r), s.sharp, s.mask) - p0
+                                      for s, r, p0 in zip(samples, ref, base)])) for b in balances}
     return dict(balance=max(gains, key=gains.get), gains=gains, n=len(samples), split=split)
 
 # %% ../nbs/15_results.ipynb #dbe1f4b3
@@ -200,7 +206,7 @@ def deconvolve_paths(blurry,                         # `H×W×3` blurry image, f
                      tau=BASELINE_TAU,               # stop once the residual RMS ≤ tau·σ
                      max_iterations=BASELINE_MAX_ITERATIONS,  # at most this many iterations
                      full=False,                     # return a `Deconvolved` (image, iterations, σ, residuals)
-                     callback=None                   # called as `callback(k, x)` with each iterate (`H×W×3`, k = 0, 1, …)
+                     callback=None                   # `callback(k, x)` with each iterate (`H×W×3`, k = 0, 1, …)
                     ):                               # float32 `H×W×3` in [0, 1] (or `Deconvolved`)
     "Known-kernel baseline with kernel paths: Richardson–Lucy through the `reblur` model, stopped by the noise level."
     from deblur_nbdev.synthesis import reblur_operator
@@ -262,7 +268,8 @@ def _uses(model, sample):
 
 # %% ../nbs/15_results.ipynb #16154a66
 def _as_models(models):
-    "`{name: model or .keras path}` → `{name: (model, source)}`; a name is a variant or 'label:variant' ('shipped:blind')."
+    """`{name: model or .keras path}` → `{name: (model, source)}`;
+    a name is a variant or 'label:variant' ('shipped:blind')."""
     if isinstance(models, (str, Path)): models = parse_models(models)
     if not isinstance(models, dict) or not models: raise ValueError("models: need a non-empty {variant: model or path}")
     for name, m in models.items():                                       # cheap checks before TensorFlow loads
@@ -283,7 +290,8 @@ def _as_models(models):
 
 # %% ../nbs/15_results.ipynb #667652b6
 def _peek_variant(path):
-    "The variant stored in a `.keras` file's config (the U-Net's `ResidualRGB` layer), read without TensorFlow; None if not found."
+    """The variant stored in a `.keras` file's config (the U-Net's `ResidualRGB` layer), read without TensorFlow;
+    None if not found."""
     import zipfile
     try:
         with zipfile.ZipFile(path) as z: cfg = json.loads(z.read("config.json"))
@@ -351,14 +359,91 @@ def _summaries(rows, methods, n_resamples, seed):
         by = {m: {r["index"]: r for r in sel if r["method"] == m} for m in methods}
         summary[g] = {m: dict(n=len(by[m]), **{k: bootstrap_ci([r[k] for r in by[m].values()], n_resamples, seed=seed)
                                                for k in ("psnr", "ssim")}) for m in methods if by[m]}
-        pairs = [(m, "blurry") for m in methods if m != "blurry"] + [(m, "blind") for m in methods if m in VARIANTS and m != "blind" and "blind" in methods]
+        pairs = [(m, "blurry") for m in methods if m != "blurry"]
+        pairs += [(m, "blind") for m in methods if m in VARIANTS and m != "blind" and "blind" in methods]
         paired[g] = {}
         for a, b in pairs:
             ids = sorted(set(by[a]) & set(by[b]))
             if ids:
-                paired[g][f"{a} − {b}"] = dict(a=a, b=b, n=len(ids), **{k: bootstrap_ci([by[a][i][k] - by[b][i][k] for i in ids], n_resamples, seed=seed)
-                                                                          for k in ("psnr", "ssim")})
+                paired[g][f"{a} − {b}"] = dict(a=a, b=b, n=len(ids), **{
+                    k: bootstrap_ci([by[a][i][k] - by[b][i][k] for i in ids], n_resamples, seed=seed)
+                    for k in ("psnr", "ssim")})
     return groups, summary, paired
+
+# %% ../nbs/15_results.ipynb #fc64e947
+def _eval_total(m, data, split, max_samples):
+    "The number of samples of `split` to evaluate, with `m` the dataset's manifest."
+    if max_samples is not None and (int(max_samples) != max_samples or max_samples < 1):
+        raise ValueError(f"max_samples: a positive integer or None, got {max_samples}")
+    if split not in m["splits"] or not m["splits"][split]["count"]:
+        raise ValueError(f"split: {data} holds no {split!r} samples")
+    count = m["splits"][split]["count"]
+    return count if max_samples is None else min(int(max_samples), count)
+
+# %% ../nbs/15_results.ipynb #57018275
+def _eval_batches(data, split, total, batch, unblurred):
+    """The first `total` samples of `split` in lists of `batch`, less those with nothing to deblur
+    (their indices are appended to `unblurred`)."""
+    chunk = []
+    for n, s in enumerate(iter_samples(data, split)):
+        if n >= total: break
+        if np.array_equal(s.blurry, s.sharp):
+            unblurred.append(int(s.index))
+            continue   # nothing to deblur: PSNR would be inf
+        chunk.append(s)
+        if len(chunk) == batch:
+            yield chunk
+            chunk = []
+    if chunk: yield chunk
+
+# %% ../nbs/15_results.ipynb #9e8849e8
+def _baseline_output(s, iterations, balance, used):
+    "The known-kernel baseline's output for sample `s`, counted in `used`."
+    if s.path is not None:
+        d = deconvolve_paths(s.blurry, s.path, valid_depth(s.depth), iterations, sample_sigma(s), full=True)
+        used["paths"] += 1
+        used["its"].append(d.iterations)
+        return d.image
+    used["wiener"] += 1
+    return deconvolve(s.blurry, s.kernel, balance, reference=s.params.get("reference", "start"))
+
+# %% ../nbs/15_results.ipynb #f6c8795f
+def _eval_outputs(chunk, ms, baseline, iterations, balance, batch, used):
+    "Per sample of `chunk`: `{method: output}`, the blurry input first, then the baseline and the models `ms`."
+    from deblur_nbdev.unet import make_input, predict_image
+    outs = {v: predict_image(mod, np.stack([make_input(mod, s.blurry, **_uses(mod, s)) for s in chunk]), batch=batch)
+            for v, (mod, _) in ms.items()}
+    res = []
+    for j, s in enumerate(chunk):
+        o = dict(blurry=s.blurry)
+        if baseline: o["baseline"] = _baseline_output(s, iterations, balance, used)
+        o.update({v: outs[v][j] for v in ms})
+        res.append(o)
+    return res
+
+# %% ../nbs/15_results.ipynb #6679efd9
+def _score(s, o, methods, rows):
+    "Append the rows of sample `s`, whose outputs are `o`, to `rows`."
+    blur, g = blur_size(s), scene_group(s.scene)
+    for meth in methods:
+        rows.append(dict(index=s.index, scene=s.scene, group=g, method=meth, blur=blur,
+                         psnr=psnr(o[meth], s.sharp, s.mask), ssim=ssim(o[meth], s.sharp, s.mask)))
+
+# %% ../nbs/15_results.ipynb #e6128e93
+def _keep_example(kept, s, o, examples):
+    "Keep `(group, s, o)` in `kept` if its scene group is new there, or fewer than `examples` are kept."
+    g = scene_group(s.scene)
+    if all(g != k for k, _, _ in kept) or len(kept) < examples: kept.append((g, s, o))   # bounded: examples + groups
+
+# %% ../nbs/15_results.ipynb #700c84a6
+def _baseline_params(iterations, used, balance):
+    "The `baseline` entry of `evaluate`'s `params`."
+    its = used["its"]
+    rule = None if iterations is not None else dict(tau=BASELINE_TAU, max_iterations=BASELINE_MAX_ITERATIONS)
+    return dict(method="richardson-lucy on kernel paths" if used["paths"] else "wiener",
+                iterations=None if iterations is None else int(iterations), rule=rule,
+                iterations_used=[int(min(its, default=0)), float(np.mean(its or [0])), int(max(its, default=0))],
+                paths=used["paths"], wiener=used["wiener"], balance=float(balance), tile=BASELINE_TILE)
 
 # %% ../nbs/15_results.ipynb #d4a6bb91
 def evaluate(models,                  # `{variant: model or .keras path}` (or 'blind=a.keras,...' / a folder of models)
@@ -370,75 +455,37 @@ def evaluate(models,                  # `{variant: model or .keras path}` (or 'b
              balance=BASELINE_BALANCE,# Wiener balance of the baseline
              n_resamples=2000,        # bootstrap resamples
              seed=0,                  # bootstrap seed
-             examples=3,              # keep the images of this many samples (first of each scene group first) for figures
+             examples=3,              # images kept for figures: this many samples, the first of each scene group first
              batch=4,                 # images per model call
-             iterations=None          # Richardson–Lucy iterations with kernel paths (None: stopped by each sample's noise level)
+             iterations=None          # Richardson–Lucy iterations on paths (None: set by each sample's noise level)
             ) -> dict:
-    "Score blurry input, baseline and each model variant on a split: per-sample rows, bootstrap summaries, paired differences."
+    """Score blurry input, baseline and each model variant on a split:
+    per-sample rows, bootstrap summaries, paired differences."""
     from tqdm.auto import tqdm
-    from deblur_nbdev.unet import make_input, predict_image
     m = check_complete(data, read_manifest(data))
     ms = _as_models(models)
-    if max_samples is not None and (int(max_samples) != max_samples or max_samples < 1):
-        raise ValueError(f"max_samples: a positive integer or None, got {max_samples}")
-    if split not in m["splits"] or not m["splits"][split]["count"]:
-        raise ValueError(f"split: {data} holds no {split!r} samples")
-    total = m["splits"][split]["count"] if max_samples is None else min(int(max_samples), m["splits"][split]["count"])
+    total = _eval_total(m, data, split, max_samples)
     methods = ["blurry"] + (["baseline"] if baseline else []) + list(ms)
-    rows, kept, seen_groups, used = [], [], set(), dict(paths=0, wiener=0, its=[])
+    rows, kept, unblurred, used = [], [], [], dict(paths=0, wiener=0, its=[])
     bar = tqdm(total=total, unit="image", desc="evaluate", disable=not progress)
-    def score(chunk):
-        outs = {v: predict_image(mod, np.stack([make_input(mod, s.blurry, **_uses(mod, s)) for s in chunk]), batch=batch)
-                for v, (mod, _) in ms.items()}
-        for j, s in enumerate(chunk):
-            o = dict(blurry=s.blurry)
-            if baseline and s.path is not None:
-                d = deconvolve_paths(s.blurry, s.path, valid_depth(s.depth), iterations, sample_sigma(s), full=True)
-                o["baseline"] = d.image
-                used["paths"] += 1
-                used["its"].append(d.iterations)
-            elif baseline:
-                o["baseline"] = deconvolve(s.blurry, s.kernel, balance, reference=s.params.get("reference", "start"))
-                used["wiener"] += 1
-            o.update({v: outs[v][j] for v in ms})
-            blur = blur_size(s)
-            for meth in methods:
-                rows.append(dict(index=s.index, scene=s.scene, group=scene_group(s.scene), method=meth, blur=blur,
-                                 psnr=psnr(o[meth], s.sharp, s.mask), ssim=ssim(o[meth], s.sharp, s.mask)))
-            g = scene_group(s.scene)
-            if g not in seen_groups or len(kept) < examples: kept.append((g, s, o))   # bounded: examples + groups
-            seen_groups.add(g)
+    for chunk in _eval_batches(data, split, total, batch, unblurred):
+        for s, o in zip(chunk, _eval_outputs(chunk, ms, baseline, iterations, balance, batch, used)):
+            _score(s, o, methods, rows)
+            _keep_example(kept, s, o, examples)
             bar.update(1)
-    chunk, n, unblurred = [], 0, []
-    for s in iter_samples(data, split):
-        if n >= total: break
-        n += 1
-        if np.array_equal(s.blurry, s.sharp):
-            unblurred.append(int(s.index))
-            continue   # nothing to deblur: PSNR would be inf
-        chunk.append(s)
-        if len(chunk) == batch:
-            score(chunk)
-            chunk = []
-    if chunk: score(chunk)
     bar.close()
     if not rows:
         raise ValueError(f"data: every evaluated {split} image's blurry input equals its sharp image (no blur to "
                          "remove)")
     groups, summary, paired = _summaries(rows, methods, n_resamples, seed)
-    ex = _pick_examples(kept, examples)
-    return dict(rows=rows, methods=methods, groups=groups, summary=summary, paired=paired,
-                examples=[dict(index=s.index, scene=s.scene, sharp=s.sharp, mask=s.mask, outputs=o) for s, o in ex],
-                params=dict(data=str(Path(data).resolve()), split=split, n_samples=n, max_samples=max_samples, unblurred=unblurred,
-                            baseline=dict(method="richardson-lucy on kernel paths" if used["paths"] else "wiener",
-                                          iterations=None if iterations is None else int(iterations),
-                                          rule=None if iterations is not None else dict(tau=BASELINE_TAU, max_iterations=BASELINE_MAX_ITERATIONS),
-                                          iterations_used=[int(min(used["its"], default=0)), float(np.mean(used["its"] or [0])),
-                                                           int(max(used["its"], default=0))],
-                                          paths=used["paths"], wiener=used["wiener"],
-                                          balance=float(balance), tile=BASELINE_TILE) if baseline else None,
-                            models={v: src for v, (_, src) in ms.items()}, n_resamples=int(n_resamples), seed=int(seed),
-                            dataset_params=m.get("params", {})))
+    n = len(rows) // len(methods) + len(unblurred)                  # every sample read: scored or left out
+    params = dict(data=str(Path(data).resolve()), split=split, n_samples=n, max_samples=max_samples,
+                  unblurred=unblurred, baseline=_baseline_params(iterations, used, balance) if baseline else None,
+                  models={v: src for v, (_, src) in ms.items()}, n_resamples=int(n_resamples), seed=int(seed),
+                  dataset_params=m.get("params", {}))
+    ex = [dict(index=s.index, scene=s.scene, sharp=s.sharp, mask=s.mask, outputs=o)
+          for s, o in _pick_examples(kept, examples)]
+    return dict(rows=rows, methods=methods, groups=groups, summary=summary, paired=paired, examples=ex, params=params)
 
 # %% ../nbs/15_results.ipynb #51f0ba18
 def _pick_examples(kept, k):
@@ -463,9 +510,10 @@ def blur_bins(result,         # `evaluate`'s result
     for lo, hi in zip(bins[:-1], bins[1:]):
         ids = {i for i, b in blur.items() if lo <= b < hi}
         if not ids: continue
-        gains = {m: float(np.mean([r["psnr"] - base[r["index"]] for r in rows if r["method"] == m and r["index"] in ids]))
+        sel = [r for r in rows if r["index"] in ids]
+        gains = {m: float(np.mean([r["psnr"] - base[r["index"]] for r in sel if r["method"] == m]))
                  for m in result["methods"] if m != "blurry"}
-        worse = {m: int(sum(r["psnr"] < base[r["index"]] for r in rows if r["method"] == m and r["index"] in ids))
+        worse = {m: int(sum(r["psnr"] < base[r["index"]] for r in sel if r["method"] == m))
                  for m in result["methods"] if m != "blurry"}
         out.append(dict(lo=lo, hi=hi, n=len(ids), gain=gains, worse=worse))
     return out
@@ -531,49 +579,63 @@ def _jsonable(x):
     if isinstance(x, np.integer): return int(x)
     return x
 
+# %% ../nbs/15_results.ipynb #943ab822
+def _baseline_line(p):
+    "The report's line on the baseline and the intervals, from `evaluate`'s `params` (none without a baseline)."
+    bl = p.get("baseline")
+    if not bl: return []
+    wiener = f"tiled Wiener deconvolution with the true kernel maps (balance {bl['balance']}, tiles {bl['tile']} px)"
+    if bl.get("iterations") is not None: its = f"{bl['iterations']} iterations"
+    else:
+        its = "stopped by each image's noise level: τ = {tau}, at most {max_iterations} iterations".format(**bl["rule"])
+        if bl.get("iterations_used"): its += " — {0}–{2} iterations, mean {1:.1f}".format(*bl["iterations_used"])
+    paths = f"Richardson–Lucy through the true kernel paths' forward model ({its})"
+    n_p, n_w = bl.get("paths", 0), bl.get("wiener", 0)
+    how = (paths if n_p and not n_w else wiener if not n_p else f"{paths} on {n_p} images, {wiener} on {n_w}")
+    return [f"Baseline: {how}. Intervals: percentile bootstrap, {p['n_resamples']} resamples, seed {p['seed']}.", ""]
+
+# %% ../nbs/15_results.ipynb #32d10a6d
+def _group_section(result, g):
+    "The report's section on scene group `g`: per-method means, paired differences, conclusions."
+    S, D = result["summary"][g], result["paired"][g]
+    only = f" (all: {result['groups'][1]})" if g == "all" and len(result["groups"]) == 2 else ""
+    title = dict(all="All test images", synthetic="Synthetic (procedural) scenes").get(g, f"Scene: {g}")
+    L = [f"## {title}{only}", "",
+         "| method | PSNR (dB) mean [95 % CI] | SSIM mean [95 % CI] | n |", "|---|---|---|---|"]
+    L += [f"| {m} | {_fmt(c['psnr'], 2)} | {_fmt(c['ssim'], 4)} | {c['n']} |" for m, c in S.items()]
+    if D:
+        L += ["", "| paired difference | ΔPSNR (dB) [95 % CI] | ΔSSIM [95 % CI] | n |", "|---|---|---|---|"]
+        L += [f"| {k} | {_signed(c['psnr'], 2)} | {_signed(c['ssim'], 4)} | {c['n']} |" for k, c in D.items()]
+    return L + ["", " ".join(conclusions(result, g)), ""]
+
+# %% ../nbs/15_results.ipynb #bc45cf39
+def _blur_section(result):
+    "The report's table of mean ΔPSNR over the blurry input by blur-size bin."
+    ms = [m for m in result["methods"] if m != "blurry"]
+    L = ["## By blur size", "", "Mean ΔPSNR over the blurry input (dB) by the blur's size (median kernel-path "
+                                "diameter, px); in brackets: images made worse.", "",
+         "| blur (px) | n | " + " | ".join(ms) + " |", "|---|---|" + "---|" * len(ms)]
+    for b in blur_bins(result):
+        cells = " | ".join(f"{b['gain'][m]:+.2f} ({b['worse'][m]})" for m in ms)
+        L.append(f"| {b['lo']:g}–{b['hi']:g} | {b['n']} | ".replace("–inf", "+") + cells + " |")
+    return L + [""]
+
 # %% ../nbs/15_results.ipynb #1fde1b81
 def report_markdown(result) -> str:
     "The markdown text of `results.md`."
     p = result["params"]
     L = [f"# Results on `{Path(p['data']).name}` ({p['split']} split, {p['n_samples']} images)", ""]
-    bl = p.get("baseline")
-    if bl:
-        wiener = (f"tiled Wiener deconvolution with the true kernel maps (balance {bl['balance']}, tiles {bl['tile']} "
-                  "px)")
-        its = (f"{bl['iterations']} iterations" if bl.get("iterations") is not None else
-               "stopped by each image's noise level: τ = {tau}, at most {max_iterations} iterations".format(**bl["rule"])
-               + (" — {0}–{2} iterations, mean {1:.1f}".format(*bl["iterations_used"]) if bl.get("iterations_used") else ""))
-        paths = f"Richardson–Lucy through the true kernel paths' forward model ({its})"
-        n_p, n_w = bl.get("paths", 0), bl.get("wiener", 0)
-        how = (paths if n_p and not n_w else wiener if not n_p else f"{paths} on {n_p} images, {wiener} on {n_w}")
-        L += [f"Baseline: {how}. Intervals: percentile bootstrap, {p['n_resamples']} resamples, seed {p['seed']}.", ""]
+    L += _baseline_line(p)
     if p.get("unblurred"):
         L += [f"Left out: {len(p['unblurred'])} test image(s) whose blurry input equals the sharp image (blur below "
-                                  f"half a pixel; PSNR would be infinite): indices {p['unblurred']}.", ""]
+              f"half a pixel; PSNR would be infinite): indices {p['unblurred']}.", ""]
     for g in result["groups"]:
         if g != "all" and len(result["groups"]) == 2: continue           # one scene group: its table is the 'all' table
-        S, D = result["summary"][g], result["paired"][g]
-        only = f" (all: {result['groups'][1]})" if g == "all" and len(result["groups"]) == 2 else ""
-        L += [f"## {dict(all='All test images', synthetic='Synthetic (procedural) scenes').get(g, f'Scene: {g}')}{only}", "",
-              "| method | PSNR (dB) mean [95 % CI] | SSIM mean [95 % CI] | n |", "|---|---|---|---|"]
-        L += [f"| {m} | {_fmt(c['psnr'], 2)} | {_fmt(c['ssim'], 4)} | {c['n']} |" for m, c in S.items()]
-        if D:
-            L += ["", "| paired difference | ΔPSNR (dB) [95 % CI] | ΔSSIM [95 % CI] | n |", "|---|---|---|---|"]
-            L += [f"| {k} | {_signed(c['psnr'], 2)} | {_signed(c['ssim'], 4)} | {c['n']} |" for k, c in D.items()]
-        L += ["", " ".join(conclusions(result, g)), ""]
-    if all("blur" in r for r in result["rows"]):
-        B = blur_bins(result)
-        ms = [m for m in result["methods"] if m != "blurry"]
-        L += ["## By blur size", "", "Mean ΔPSNR over the blurry input (dB) by the blur's size (median kernel-path "
-                                     "diameter, px); "
-              "in brackets: images made worse.", "",
-              "| blur (px) | n | " + " | ".join(ms) + " |", "|---|---|" + "---|" * len(ms)]
-        L += [f"| {b['lo']:g}–{b['hi']:g} | {b['n']} | ".replace("–inf", "+") + " | ".join(f"{b['gain'][m]:+.2f} "
-                                                                                           f"({b['worse'][m]})" for m in ms) + " |"
-              for b in B]
-        L += [""]
+        L += _group_section(result, g)
+    if all("blur" in r for r in result["rows"]): L += _blur_section(result)
     if result.get("figures"):
-        L += ["## Examples", ""] + [f"![{Path(f).stem.replace('_', ' ')}]({Path(f).name})" for f in result["figures"]] + [""]
+        L += ["## Examples", ""] + [f"![{Path(f).stem.replace('_', ' ')}]({Path(f).name})" for f in result["figures"]]
+        L += [""]
     return "\n".join(L)
 
 # %% ../nbs/15_results.ipynb #dca48c57
@@ -621,7 +683,7 @@ def read_report(folder  # a folder written by `write_report`
     return r
 
 # %% ../nbs/15_results.ipynb #c4025408
-def example_figure(example,    # an entry of `evaluate(...)["examples"]`: `index`, `scene`, `sharp`, `outputs` (`mask` optional)
+def example_figure(example,    # an entry of `evaluate(...)["examples"]` (`index`, `scene`, `sharp`, `outputs`, `mask`)
                    path=None,  # save as JPEG/PNG here (by suffix)
                    dpi=110     # resolution of the saved figure
                   ):
@@ -706,13 +768,14 @@ def deblur_evaluate(
     max_samples:int=None,           # only the first N samples of the split
     no_baseline:bool=False,         # skip the known-kernel baseline
     balance:float=BASELINE_BALANCE, # Wiener balance, for samples without kernel paths (choose it: `tune_baseline`)
-    iterations:int=None,            # fixed Richardson–Lucy iterations with kernel paths (default: stopped by the noise level)
+    iterations:int=None,            # fixed Richardson–Lucy iterations on kernel paths (default: by the noise level)
     examples:int=3,                 # example figures
     n_resamples:int=2000,           # bootstrap resamples
     seed:int=0,                     # bootstrap seed
     quiet:bool=False                # no progress bar, no table; only the closing line saying what was written
 ):
-    "Evaluate trained U-Net variants (and the known-kernel baseline) on a dataset split; write a markdown/JSON report and figures."
+    """Evaluate trained U-Net variants (and the known-kernel baseline) on a dataset split;
+    write a markdown/JSON report and figures."""
     if data is None or models is None:
         raise ValueError("need --data DATASET and --models blind=a.keras,... (or a folder of models)")
     if not Path(data).is_dir(): raise FileNotFoundError(f"--data: dataset folder not found: {data}")
@@ -755,11 +818,67 @@ def _user_kernel(kernel, imu, depth, shape, t_start, exposure, fx, fy, cx, cy, t
     if t_start is None or exposure is None:
         raise ValueError("imu: kernel maps from an IMU record need --t_start and --exposure (s)")
     if fx is None: raise ValueError("imu: kernel maps from an IMU record need the focal length --fx (px)")
-    K = intrinsics(fx, fy if fy is not None else fx, cx if cx is not None else (w - 1) / 2, cy if cy is not None else (h - 1) / 2)
+    K = intrinsics(fx, fy if fy is not None else fx, cx if cx is not None else (w - 1) / 2,
+                   cy if cy is not None else (h - 1) / 2)
     poses = imu_poses(read_imu_csv(imu) if rec is None else rec, t_start, exposure + t_readout, time_offset=time_offset)
     if segments:                                                 # a kernel path of `segments` segments
         return kernel_paths(depth, K, poses, exposure, segments, t_readout=t_readout, frame="blurry")
     return kernel_maps(depth, K, poses, exposure, t_readout=t_readout, frame="blurry")   # where the photo's streaks are
+
+# %% ../nbs/15_results.ipynb #76da3dae
+def _image_depth(depth, depth_scale, shape):
+    "The depth read from the file `depth` (None without one), checked against the image's `(h, w)`."
+    if depth is None: return None
+    from deblur_nbdev.scenes import read_depth
+    h, w = shape
+    d = read_depth(depth, depth_scale, name="--depth")
+    if d.shape != (h, w): raise ValueError(f"--depth: {depth} is {d.shape[1]}×{d.shape[0]} but --image is {w}×{h}")
+    return d
+
+# %% ../nbs/15_results.ipynb #20cc122b
+def _model_variant(model):
+    "`(model, variant)` of a U-Net or `.keras` path; the model is None when the file is not loaded yet."
+    v = _peek_variant(model) if isinstance(model, (str, Path)) else None      # check the inputs before TensorFlow loads
+    if v is not None: return None, v
+    from deblur_nbdev.unet import load_model, model_info
+    m = load_model(model, compile=False) if isinstance(model, (str, Path)) else model
+    return m, model_info(m)["variant"]
+
+# %% ../nbs/15_results.ipynb #6988809d
+def _needed_inputs(v, d, depth, kernel, path, imu):
+    "Whether variant `v` reads depth, kernel maps and kernel paths; warn about unread inputs, refuse missing ones."
+    chans = ALL_VARIANTS[v]
+    need_d, need_k, need_p = "depth" in chans, "kx" in chans, "p0x" in chans
+    unused = [f for f, given, used in (("depth", depth, need_d), ("kernel", kernel, need_k), ("path", path, need_p),
+                                       ("imu", imu, need_k or need_p)) if given is not None and not used]
+    if unused: warnings.warn(f"{', '.join('--' + f for f in unused)}: given, but the {v!r} model does not use "
+                             f"{'it' if len(unused) == 1 else 'them'}", stacklevel=3)
+    missing_k = (need_k and kernel is None and imu is None) or (need_p and path is None and imu is None)
+    if (need_d and d is None) or missing_k:
+        kind = "kernel paths (--path" if need_p else "kernel maps (--kernel"
+        what = " and ".join([x for x, miss in (("--depth", need_d and d is None),
+                                               (f"{kind}, or --imu with --t_start/--exposure/--fx and --depth)",
+                                                missing_k)) if miss])
+        raise ValueError(f"model variant {v!r} needs {what}")
+    return need_d, need_k, need_p
+
+# %% ../nbs/15_results.ipynb #ceabb83b
+def _loaded_model(model, m, v):
+    "The model `m`, or the file `model` loaded now and checked to be of variant `v`."
+    if m is not None: return m
+    from deblur_nbdev.unet import load_model, model_info
+    m = load_model(model, compile=False)
+    if model_info(m)["variant"] != v:
+        raise ValueError(f"model: {model} describes itself as {v!r} but loads as {model_info(m)['variant']!r}")
+    return m
+
+# %% ../nbs/15_results.ipynb #7cf1696e
+def _photo_blur(pa, k, d, shape):
+    "The blur (px) of a photo of `shape` with kernel paths `pa` (or kernel maps `k`) and depth `d`."
+    ok = np.ones(shape, bool) if d is None else valid_depth(d)
+    if pa is not None:
+        return float(np.median(np.linalg.norm(pa[:, :, None] - pa[:, :, :, None], axis=-1).max(axis=(2, 3))[ok]))
+    return float(np.median(np.linalg.norm(k, axis=-1)[ok]))
 
 # %% ../nbs/15_results.ipynb #cfde81bb
 def deblur_file(model,              # U-Net or `.keras` path
@@ -774,53 +893,67 @@ def deblur_file(model,              # U-Net or `.keras` path
                 blur=None           # the photo's blur (px) if known otherwise (default: from the kernel maps / path)
                ) -> np.ndarray:     # float32 `H×W×3` deblurred image
     "Deblur one image file with a trained U-Net, reading or computing the depth and kernel maps its variant needs."
-    from deblur_nbdev.scenes import read_image, read_depth
+    from deblur_nbdev.scenes import read_image
     if isinstance(model, (str, Path)): need_file(model, "--model")
     img = read_image(image, "--image")
     h, w = img.shape[:2]
-    d = None
-    if depth is not None:
-        d = read_depth(depth, depth_scale, name="--depth")
-        if d.shape != (h, w):
-            raise ValueError(f"--depth: {depth} is {d.shape[1]}×{d.shape[0]} but --image is {w}×{h}")
+    d = _image_depth(depth, depth_scale, (h, w))
     if kernel is not None and imu is not None: raise ValueError("kernel: give --kernel or --imu, not both")
-    m = None
-    v = _peek_variant(model) if isinstance(model, (str, Path)) else None      # check the inputs before TensorFlow loads
-    if v is None:
-        from deblur_nbdev.unet import load_model, model_info
-        m = load_model(model, compile=False) if isinstance(model, (str, Path)) else model
-        v = model_info(m)["variant"]
-    chans = ALL_VARIANTS[v]
-    need_d, need_k, need_p = "depth" in chans, "kx" in chans, "p0x" in chans
-    unused = [f for f, given, used in (("depth", depth, need_d), ("kernel", kernel, need_k), ("path", path, need_p),
-                                       ("imu", imu, need_k or need_p)) if given is not None and not used]
-    if unused: warnings.warn(f"{', '.join('--' + f for f in unused)}: given, but the {v!r} model does not use "
-                             f"{'it' if len(unused) == 1 else 'them'}", stacklevel=2)
-    missing_k = (need_k and kernel is None and imu is None) or (need_p and path is None and imu is None)
-    if (need_d and d is None) or missing_k:
-        kind = "kernel paths (--path" if need_p else "kernel maps (--kernel"
-        what = " and ".join([x for x, miss in (("--depth", need_d and d is None),
-                                               (f"{kind}, or --imu with --t_start/--exposure/--fx and --depth)",
-                                                missing_k)) if miss])
-        raise ValueError(f"model variant {v!r} needs {what}")
-    k = _user_kernel(kernel, imu, d, (h, w), t_start, exposure, fx, fy, cx, cy, time_offset, t_readout) if need_k else None
-    pa = _user_kernel(path, imu, d, (h, w), t_start, exposure, fx, fy, cx, cy, time_offset, t_readout,
-                      PATH_SEGMENTS) if need_p else None
-    from deblur_nbdev.unet import load_model, model_info, make_input, predict_image
-    if m is None:
-        m = load_model(model, compile=False)
-        if model_info(m)["variant"] != v:
-            raise ValueError(f"model: {model} describes itself as {v!r} but loads as {model_info(m)['variant']!r}")
+    m, v = _model_variant(model)
+    need_d, need_k, need_p = _needed_inputs(v, d, depth, kernel, path, imu)
+    cam = (imu, d, (h, w), t_start, exposure, fx, fy, cx, cy, time_offset, t_readout)    # what an IMU record needs
+    k = _user_kernel(kernel, *cam) if need_k else None
+    pa = _user_kernel(path, *cam, PATH_SEGMENTS) if need_p else None
+    m = _loaded_model(model, m, v)
+    from deblur_nbdev.unet import make_input, predict_image
     run = lambda im, dd, kk, pp: predict_image(m, make_input(m, im, dd if need_d else None, kk, path=pp))
-    if blur is None and (pa is not None or k is not None):
-        ok = np.ones((h, w), bool) if d is None else valid_depth(d)
-        blur = float(np.median(np.linalg.norm(pa[:, :, None] - pa[:, :, :, None], axis=-1).max(axis=(2, 3))[ok]) if pa is not None
-                     else np.median(np.linalg.norm(k, axis=-1)[ok]))
+    if blur is None and (pa is not None or k is not None): blur = _photo_blur(pa, k, d, (h, w))
     s = coarse_factor(blur, max_blur) if max_blur is not None and blur is not None else 1
     if s > 1:
         warnings.warn(f"blur of {blur:.0f} px is beyond the model's trained {max_blur:g} px: deblurred at 1/{s} scale "
                       f"(`deblur_coarse`), detail added back", stacklevel=2)
     return deblur_coarse(run, img, s, d if need_d else None, k, pa)
+
+# %% ../nbs/15_results.ipynb #4cddddea
+def _check_image_paths(image, out, overwrite):
+    "The checked `--out` path of `deblur_image` for the input `image`."
+    if image is None: raise ValueError("need --image BLURRY (and --model MODEL.keras, or a shipped model is used)")
+    o = Path(out)
+    if o.suffix.lower() not in (".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp"):
+        raise ValueError(f"--out: {o} needs an image suffix (.png, .jpg, ...)")
+    need_file(image, "--image")
+    if o.is_dir(): raise IsADirectoryError(f"--out: {o} is a folder; give the output image's file name")
+    if o.exists() and o.resolve() == Path(image).resolve():
+        raise ValueError(f"--out: {o} is the input --image; write the result to another file")
+    if o.exists() and not overwrite: raise FileExistsError(f"--out: {o} exists; use --overwrite to replace it")
+    return o
+
+# %% ../nbs/15_results.ipynb #f8dc6af9
+def _check_camera_args(exposure, t_readout, fx, fy, imu):
+    "Check `deblur_image`'s exposure, readout time, focal lengths and IMU record."
+    if exposure is not None: positive(exposure, "--exposure", "s")
+    non_negative(t_readout, "--t_readout", "s")
+    for v, flag in ((fx, "--fx"), (fy, "--fy")):
+        if v is not None: positive(v, flag, "px")
+    if imu is not None and not Path(imu).exists(): raise FileNotFoundError(f"--imu: not found: {imu}")
+
+# %% ../nbs/15_results.ipynb #aba3b914
+def _shipped_model(depth, kernel, imu, path, max_blur):
+    "`(model, its description, max_blur)` of the shipped model that fits the inputs given."
+    from deblur_nbdev.pretrained import pick_variant, load_pretrained, pretrained_models
+    v = pick_variant(depth is not None, kernel is not None or imu is not None, path=path is not None)
+    e = pretrained_models()[v]
+    if max_blur is None and e.get("blur_range_px"): max_blur = e["blur_range_px"][1]
+    return load_pretrained(v), f"the shipped {v!r} model ({e['file']})", max_blur
+
+# %% ../nbs/15_results.ipynb #1164e59e
+def _write_image(o, y):
+    "Write the float RGB image `y` to `o` as 8 bits, atomically."
+    import cv2
+    out_folder(o.parent)
+    with atomic_file(o) as t:
+        if not cv2.imwrite(str(t), cv2.cvtColor(np.floor(y * 255 + 0.5).astype(np.uint8), cv2.COLOR_RGB2BGR)):
+            raise OSError(f"--out: cannot write {o}")
 
 # %% ../nbs/15_results.ipynb #e70b6377
 @command(renamed=dict(time_offset="imu_time_offset"))
@@ -848,35 +981,14 @@ def deblur_image(
     quiet:bool=False,        # nothing but the closing line saying what was written (there is no progress output)
 ) -> np.ndarray:             # the deblurred image, float32 H×W×3
     "Deblur a photo with a trained U-Net; depth and kernel maps (a file, or from an IMU record) as its variant needs."
-    import cv2
-    if image is None: raise ValueError("need --image BLURRY (and --model MODEL.keras, or a shipped model is used)")
-    o = Path(out)
-    if o.suffix.lower() not in (".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp"):
-        raise ValueError(f"--out: {o} needs an image suffix (.png, .jpg, ...)")
-    need_file(image, "--image")
-    if o.is_dir(): raise IsADirectoryError(f"--out: {o} is a folder; give the output image's file name")
-    if o.exists() and o.resolve() == Path(image).resolve():
-        raise ValueError(f"--out: {o} is the input --image; write the result to another file")
-    if o.exists() and not overwrite: raise FileExistsError(f"--out: {o} exists; use --overwrite to replace it")
-    if exposure is not None: positive(exposure, "--exposure", "s")
-    non_negative(t_readout, "--t_readout", "s")
-    for v, flag in ((fx, "--fx"), (fy, "--fy")):
-        if v is not None: positive(v, flag, "px")
-    if imu is not None and not Path(imu).exists(): raise FileNotFoundError(f"--imu: not found: {imu}")
+    o = _check_image_paths(image, out, overwrite)
+    _check_camera_args(exposure, t_readout, fx, fy, imu)
     used = model
-    if model is None:                                # the shipped model that uses the most of what was given
-        from deblur_nbdev.pretrained import pick_variant, load_pretrained, pretrained_models
-        v = pick_variant(depth is not None, kernel is not None or imu is not None, path=path is not None)
-        e = pretrained_models()[v]
-        model, used = load_pretrained(v), f"the shipped {v!r} model ({e['file']})"
-        if max_blur is None and e.get("blur_range_px"): max_blur = e["blur_range_px"][1]
+    if model is None: model, used, max_blur = _shipped_model(depth, kernel, imu, path, max_blur)
     if max_blur is not None: positive(max_blur, "--max_blur", "px")
     if blur is not None: positive(blur, "--blur", "px")
     y = deblur_file(model, image, depth, depth_scale, kernel, imu, t_start, exposure, fx, fy, cx, cy, imu_time_offset,
                     t_readout, path, max_blur=max_blur, blur=blur)
-    out_folder(o.parent)
-    with atomic_file(o) as t:                        # the old file, or the new one: never half an image
-        if not cv2.imwrite(str(t), cv2.cvtColor(np.floor(y * 255 + 0.5).astype(np.uint8), cv2.COLOR_RGB2BGR)):
-            raise OSError(f"--out: cannot write {o}")
+    _write_image(o, y)
     print(f"deblur_image: wrote {o} ({y.shape[1]}×{y.shape[0]}) with {used}")
     return y
