@@ -51,7 +51,7 @@ def _texture(name):
     return t
 
 # %% ../nbs/05_scenes.ipynb #cd394f2b
-def render_quads(quads,           # list of `(O, a, b, texture)`: corner, two edge vectors (metres), `h×w×3` float32 texture
+def render_quads(quads,           # list of `(O, a, b, texture)`: corner, two edges (m), `h×w×3` float32 texture
                  K,               # 3×3 intrinsics
                  height:int,      # image height in pixels
                  width:int,       # image width in pixels
@@ -93,6 +93,16 @@ def _box_quads(c, size, yaw, tex):
     faces = [(lo, ex, ey), (lo + ez, ex, ey), (lo, ez, ey), (lo + ex, ez, ey), (lo, ex, ez), (lo + ey, ex, ez)]
     return [(O, a, b, tex) for O, a, b in faces]
 
+# %% ../nbs/05_scenes.ipynb #8d3f5a88
+def _wall_extent(K, height, width, zw, tilt):
+    "Half-width and half-height (m) of a wall at depth `zw` with slope `tilt` that covers every pixel of `K`."
+    corners = np.array([[0, 0, 1], [width - 1, 0, 1], [0, height - 1, 1], [width - 1, height - 1, 1]], float)
+    rays = corners @ np.linalg.inv(K).T
+    if (1 - tilt * rays[:, 0] <= 0.05).any():
+        raise ValueError("K: field of view too wide for the background wall (> ~150°)")
+    hit = rays * (zw / (1 - tilt * rays[:, 0]))[:, None]                        # corner rays on the wall plane
+    return 1.25 * np.abs(hit[:, 0]).max() + 1, 1.25 * np.abs(hit[:, 1]).max() + 1
+
 # %% ../nbs/05_scenes.ipynb #502b995d
 def procedural_quads(seed=0,       # random seed: same seed, same scene
                      height=240,   # image height in pixels
@@ -100,7 +110,8 @@ def procedural_quads(seed=0,       # random seed: same seed, same scene
                      n_boxes=3,    # number of boxes at 1–3 m
                      K=None        # 3×3 intrinsics (default: `default_K(width, height)`, f = width)
                     ):
-    "The textured quads `(O, a, b, texture)` of procedural scene `seed`: a tilted wall at 4–8 m, a floor, `n_boxes` boxes."
+    ("The textured quads `(O, a, b, texture)` of procedural scene `seed`: a tilted wall at 4–8 m, a floor, "
+     "`n_boxes` boxes.")
     if height < 8 or width < 8: raise ValueError(f"height, width: need at least 8×8 pixels, got {height}×{width}")
     if int(n_boxes) != n_boxes or n_boxes < 0:
         raise ValueError(f"n_boxes: must be a non-negative integer, got {n_boxes}")
@@ -115,17 +126,12 @@ def procedural_quads(seed=0,       # random seed: same seed, same scene
     pick = lambda: _TEXTURES[g.integers(len(_TEXTURES))]
     zw = g.uniform(4, 8)
     tilt = g.uniform(-0.25, 0.25)
-    corners = np.array([[0, 0, 1], [width - 1, 0, 1], [0, height - 1, 1], [width - 1, height - 1, 1]], float)
-    rays = corners @ np.linalg.inv(K).T
-    if (1 - tilt * rays[:, 0] <= 0.05).any():
-        raise ValueError("K: field of view too wide for the background wall (> ~150°)")
-    hit = rays * (zw / (1 - tilt * rays[:, 0]))[:, None]                        # corner rays on the wall plane
-    half_w = 1.25 * np.abs(hit[:, 0]).max() + 1
-    half_h = 1.25 * np.abs(hit[:, 1]).max() + 1
+    half_w, half_h = _wall_extent(K, height, width, zw, tilt)
     wall = (np.array([-half_w, -half_h, zw - tilt * half_w]), np.array([2 * half_w, 0, 2 * tilt * half_w]),
             np.array([0, 2 * half_h, 0]), crop(pick(), 0.9))
     y_floor = g.uniform(0.8, 1.5)
-    floor = (np.array([-half_w, y_floor, 0.3]), np.array([2 * half_w, 0, 0]), np.array([0, 0, zw + 2 * half_w]), crop(pick(), 0.6))
+    floor = (np.array([-half_w, y_floor, 0.3]), np.array([2 * half_w, 0, 0]), np.array([0, 0, zw + 2 * half_w]),
+             crop(pick(), 0.6))
     quads = [wall, floor]
     for _ in range(int(n_boxes)):
         z = g.uniform(1.2, 3.0)
@@ -261,7 +267,8 @@ def write_rgbd_folder(scenes,             # scenes sharing one `K`
         if depth_format == "png" and s.depth.max() > 65.535:
             raise ValueError(f"{s.name}: depth up to {s.depth.max():.1f} m does not fit a millimetre PNG; use "
                              "depth_format='npy'")
-        cv2.imwrite(str(path / "rgb" / f"{stem}.png"), cv2.cvtColor((s.image * 255 + 0.5).astype(np.uint8), cv2.COLOR_RGB2BGR))
+        rgb = cv2.cvtColor((s.image * 255 + 0.5).astype(np.uint8), cv2.COLOR_RGB2BGR)
+        cv2.imwrite(str(path / "rgb" / f"{stem}.png"), rgb)
         if depth_format == "npy": np.save(path / "depth" / f"{stem}.npy", s.depth)
         else: cv2.imwrite(str(path / "depth" / f"{stem}.png"), np.round(s.depth * 1000).astype(np.uint16))
     cam = dict(fx=K[0, 0], fy=K[1, 1], cx=K[0, 2], cy=K[1, 2], depth_scale=1.0 if depth_format == "npy" else 0.001)
@@ -315,7 +322,8 @@ def read_scenenet(path,        # a trajectory folder holding `photo/` and `depth
     path = Path(path)
     if not (path / "photo").is_dir():
         raise FileNotFoundError(f"photo: no photo/ folder in {path} (not a SceneNet trajectory)")
-    ids = sorted(int(p.stem) for p in (path / "photo").glob("*.jpg") if p.stem.isdigit()) if frames is None else list(frames)
+    ids = (sorted(int(p.stem) for p in (path / "photo").glob("*.jpg") if p.stem.isdigit())
+           if frames is None else list(frames))
     if not ids: raise FileNotFoundError(f"photo: no .jpg frames in {path / 'photo'}")
     out = []
     for i in ids:
@@ -323,6 +331,7 @@ def read_scenenet(path,        # a trajectory folder holding `photo/` and `depth
         ray = read_depth(path / "depth" / f"{i}.png", scale=1e-3, name="depth")
         if ray.shape != img.shape[:2]:
             raise ValueError(f"depth/{i}.png: shape {ray.shape} does not match photo/{i}.jpg {img.shape[:2]}")
-        K = SCENENET_K if img.shape[:2] == (240, 320) else default_K(img.shape[1], img.shape[0], SCENENET_K[0, 0] * img.shape[1] / 320)
+        h, w = img.shape[:2]
+        K = SCENENET_K if (h, w) == (240, 320) else default_K(w, h, SCENENET_K[0, 0] * w / 320)
         out.append(Scene(img, ray_to_z(ray, K), K, name=f"{path.name}:{i}"))
     return out
