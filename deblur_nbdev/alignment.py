@@ -18,7 +18,7 @@ from .blur_model import (as_image, as_depth, as_K, as_rotation, as_translation, 
                                      transform, project, intrinsics)
 from .warp import forward_warp, Warp
 from .scenes import read_image, read_depth
-from .rig_sim import Camera, Rig
+from .rig_model import Camera, Rig
 
 # %% ../nbs/10_alignment.ipynb #0e432a54
 def relative_pose(R_a, T_a,  # pose mapping the common frame (ZED) into camera a

@@ -14,7 +14,7 @@ import numpy as np
 import cv2
 from scipy.spatial.transform import Rotation
 from .command import command
-from .rig_sim import Camera, Rig, board_points
+from .rig_model import Camera, Rig, board_points
 
 # %% ../nbs/09_calibration.ipynb #20dce13e
 def as_grey(image, name="image") -> np.ndarray:

@@ -4,15 +4,18 @@
 
 # %% auto #0
 __all__ = ['KNOWN_ERRORS', 'quiet_tensorflow', 'tf_chatter_filter', 'command_parser', 'run_command', 'command', 'need_file',
-           'load_npy', 'positive', 'non_negative', 'out_folder', 'atomic_file', 'replace_folder', 'staged_folder']
+           'load_npy', 'positive', 'non_negative', 'out_folder', 'atomic_file', 'write_png', 'replace_folder',
+           'staged_folder']
 
 # %% ../nbs/00a_command.ipynb #2a90bfd0
 import argparse, contextlib, ctypes, errno, inspect, os, re, shutil, sys, typing, warnings
 from functools import partial, wraps
 from pathlib import Path
 import numpy as np
+import cv2
 from fastcore.docments import docments
 from fastcore.script import Param, _HelpFormatter, _is_script_run, _union_type
+from .blur_model import to_uint8
 
 # %% ../nbs/00a_command.ipynb #ddbf2096
 def quiet_tensorflow():
@@ -293,6 +296,18 @@ def atomic_file(path):  # the final file name
         _fsync(p.parent, folder=True)
     finally:
         if tmp.exists(): tmp.unlink()
+
+# %% ../nbs/00a_command.ipynb #312c43da
+def write_png(path,  # the PNG file to write
+              img    # RGB image: float in [0, 1] (rounded to 8 bits) or uint8
+             ):
+    "Write an RGB image as an 8-bit PNG, atomically (a complete file or none)."
+    a = np.asarray(img)
+    if a.ndim != 3 or a.shape[2] != 3: raise ValueError(f"img: need an H×W×3 RGB image, got shape {a.shape}")
+    with atomic_file(path) as t:
+        if not cv2.imwrite(str(t), cv2.cvtColor(to_uint8(a), cv2.COLOR_RGB2BGR)):
+            raise OSError(f"could not write {path}")
+
 
 # %% ../nbs/00a_command.ipynb #c618f029
 _RENAME_EXCHANGE, _AT_FDCWD = 2, -100

@@ -18,7 +18,7 @@ from .dataset import Sample, write_dataset, write_shard, read_shard, SPLITS
 from .alignment import Aligned, read_rig, read_captures, zed_pose, capture_rows, load_capture, align_capture
 from .realign import realign, exposure_poses, RealignError
 from .masks import rig_masks
-from .cli import write_png
+from .command import write_png
 
 # %% ../nbs/12b_rig_dataset.ipynb #28d8d7a9
 def rig_sample(blurry,              # the phone image `H×W×3`

@@ -16,7 +16,7 @@ import numpy as np
 from fastcore.script import Param
 from .command import command
 import cv2
-from .rig_sim import TimeBase
+from .rig_model import TimeBase
 
 # %% ../nbs/08_sync.ipynb #0099db1e
 def check_timestamps(t,                 # timestamps (s)

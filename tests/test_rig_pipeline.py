@@ -15,7 +15,7 @@ from scipy.spatial.transform import Rotation
 from deblur_nbdev.rig_sim import default_rig, simulate_session, simulate_capture
 from deblur_nbdev.sync import write_session, _truth_match
 from deblur_nbdev.dataset import iter_samples, verify_dataset
-from deblur_nbdev.cli import write_png
+from deblur_nbdev.command import write_png
 from deblur_nbdev.camera_motion import imu_poses
 from deblur_nbdev.alignment import Aligned
 from deblur_nbdev.masks import wrong_pixels, mask_quality
