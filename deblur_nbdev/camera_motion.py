@@ -12,7 +12,7 @@ import numpy as np
 from pathlib import Path
 from fastcore.basics import patch
 from scipy.spatial.transform import Rotation, Slerp
-from .blur_model import as_rotation, as_translation
+from .blur_model import as_rotation, as_translation, as_int
 
 # %% ../nbs/01_camera_motion.ipynb #72011839
 def _check_times(times, n, name="times"):
@@ -56,8 +56,7 @@ class Poses:
 # %% ../nbs/01_camera_motion.ipynb #376e2dcc
 def identity_poses(n=1, duration=1.0):
     "`n` identity poses evenly spaced over `[0, duration]` s (a single one at t=0 when `n=1`)."
-    if int(n) != n or n < 1: raise ValueError(f"n: must be a positive integer, got {n}")
-    n = int(n)
+    n = as_int(n, "n", lo=1)
     if n > 1 and not duration > 0: raise ValueError(f"duration: must be > 0 s, got {duration}")
     return Poses(np.repeat(np.eye(3)[None], n, 0), np.zeros((n, 3)), np.linspace(0, duration, n) if n > 1 else [0.0])
 
@@ -141,9 +140,9 @@ def row_times(
     t_readout:float,  # time (s) from the first row's start to one past the last row's; 0 = global shutter
 ) -> np.ndarray:      # float64 `(height,)`: row r starts at r·t_readout/height
     "Rolling-shutter start time of each image row, relative to the first row."
-    if int(height) != height or height < 1: raise ValueError(f"height: must be a positive integer, got {height}")
+    height = as_int(height, "height", lo=1)
     if not np.isfinite(t_readout) or t_readout < 0: raise ValueError(f"t_readout: must be ≥ 0 seconds, got {t_readout}")
-    return np.arange(int(height), dtype=np.float64) * (float(t_readout) / int(height))
+    return np.arange(height, dtype=np.float64) * (float(t_readout) / height)
 
 # %% ../nbs/01_camera_motion.ipynb #fba991e6
 def _compose(steps):
