@@ -10,7 +10,7 @@ __all__ = ['BACKENDS', 'SAMPLES', 'projection_matrices', 'project_pixels', 'zbuf
 from typing import NamedTuple
 import numpy as np
 import numba
-from .blur_model import as_image, as_depth, as_K, as_rotation, as_translation
+from .blur_model import as_image, as_depth, as_K, as_rotation, as_translation, as_choice
 
 # %% ../nbs/02_warp.ipynb #aca0a04c
 def projection_matrices(K_src, R, T, K_dst=None):
@@ -360,7 +360,7 @@ BACKENDS = ("auto", "numpy", "numba", "cuda")
 
 def _resolve(backend, cpu="numba", work=None):
     "Check `backend`; resolve 'auto'/'cuda' by `warp_cuda.resolve_backend` (CUDA if CuPy and a GPU work, else `cpu`)."
-    if backend not in BACKENDS: raise ValueError(f"backend: {backend!r} is not one of {BACKENDS}")
+    as_choice(backend, BACKENDS, "backend")
     if backend not in ("auto", "cuda"): return backend
     from deblur_nbdev.warp_cuda import resolve_backend          # imported late: warp_cuda builds on this module
     return resolve_backend(backend, cpu, work)
@@ -410,7 +410,7 @@ def forward_warp(image,             # source RGB `H×W×C` (or `H×W`)
                  sample="nearest"   # colour at the nearest source pixel or 'bilinear' (`SAMPLES`)
                 ) -> Warp:          # warped image, z-buffer and source index per destination pixel (per pose)
     "Warp an RGB-D view to each pose `(R, T)` (3×3/3 or N×3×3/N×3) seen by camera `K_dst` with size `dst_shape`."
-    if sample not in SAMPLES: raise ValueError(f"sample: {sample!r} is not one of {SAMPLES}")
+    as_choice(sample, SAMPLES, "sample")
     img = as_image(image)
     d = as_depth(depth, shape=img.shape)
     single = np.ndim(R) == 2
