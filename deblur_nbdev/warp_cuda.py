@@ -12,6 +12,7 @@ __all__ = ['CUDA_SOURCE', 'HOST_SHIM', 'KERNELS', 'HARNESS_FLAGS', 'AUTO_GPU_MIN
 import ctypes, ctypes.util, glob, hashlib, logging, os, shutil, subprocess, tempfile, warnings
 from pathlib import Path
 import numpy as np
+from .blur_model import as_choice
 from .warp import _as_P, _check_index_range, _check_target_rows, BACKENDS, Warp
 
 # %% ../nbs/03_warp_cuda.ipynb #b6ff6ad4
@@ -284,12 +285,12 @@ def _ptx_nvrtc(source, arch):
 def compile_ptx(source=None, compiler="auto", arch=75):
     "Compile CUDA `source` (default `CUDA_SOURCE`) to PTX text with NVRTC or nvcc; `CudaCompileError` on any error."
     source = CUDA_SOURCE if source is None else source
+    as_choice(compiler, ("auto", "nvrtc", "nvcc"), "compiler")
     found = available_compilers()
     if compiler == "auto":
         if not found:
             raise FileNotFoundError("compiler: neither NVRTC (pip install nvidia-cuda-nvrtc-cu12) nor nvcc found")
         compiler = found[0]
-    if compiler not in ("nvrtc", "nvcc"): raise ValueError(f"compiler: {compiler!r} is not 'auto', 'nvrtc' or 'nvcc'")
     if compiler not in found: raise FileNotFoundError(f"compiler: {compiler} not found on this machine")
     return (_ptx_nvrtc if compiler == "nvrtc" else _ptx_nvcc)(source, arch)
 
@@ -451,7 +452,7 @@ def resolve_backend(backend="auto", cpu="numba", work=None):
     ("Check `backend`; 'auto' → 'cuda' when a GPU is usable (and `work` ≥ `AUTO_GPU_MIN_WORK`), else `cpu`; "
      "'cuda' without one raises.")
     global _ANNOUNCED
-    if backend not in BACKENDS: raise ValueError(f"backend: {backend!r} is not one of {BACKENDS}")
+    as_choice(backend, BACKENDS, "backend")
     if backend not in ("auto", "cuda"): return backend
     ok, why = cuda_status()
     if backend == "cuda":
@@ -529,9 +530,8 @@ class GpuEngine:
 def _engine(engine):
     "An engine by name ('gpu', 'host', 'host-reversed'), or an engine object as it is."
     if isinstance(engine, (GpuEngine, HostEngine)): return engine
-    if engine == "gpu": return GpuEngine()
-    if engine in ("host", "host-reversed"): return HostEngine(reverse=engine == "host-reversed")
-    raise ValueError(f"engine: {engine!r} is not 'gpu', 'host' or 'host-reversed'")
+    as_choice(engine, ("gpu", "host", "host-reversed"), "engine")
+    return GpuEngine() if engine == "gpu" else HostEngine(reverse=engine == "host-reversed")
 
 # %% ../nbs/03_warp_cuda.ipynb #7a721350
 def _real_array(a, name, ndim):
@@ -584,7 +584,7 @@ def cuda_warp(image, depth, P, dst_shape=None, engine="gpu", max_bytes=2**30, sa
     ("Forward warp with the CUDA kernels: `Warp(image, depth, index)` with a leading pose axis; only `outputs` are "
      "copied back (others None).")
     if not set(outputs) <= set(WARP_OUTPUTS): raise ValueError(f"outputs: a subset of {WARP_OUTPUTS}, got {outputs!r}")
-    if sample not in ("nearest", "bilinear"): raise ValueError(f"sample: {sample!r} is not 'nearest' or 'bilinear'")
+    as_choice(sample, ("nearest", "bilinear"), "sample")
     (h, w), C, P, (hd, wd) = _inputs(image, depth, P, dst_shape)
     _check_target_rows(P, hd, target_rows)
     e = _engine(engine)
