@@ -12,7 +12,7 @@ import numpy as np
 import numba
 import cv2
 from scipy import ndimage
-from .blur_model import as_image, as_depth, as_K, valid_depth, project
+from .blur_model import as_image, as_depth, as_K, valid_depth, project, as_int, as_choice
 from .camera_motion import Poses, exposure_times, row_times, _sample_grid
 from functools import partial
 from .warp import (projection_matrices, project_pixels, forward_warp, zbuffer_numpy, zbuffer_numba, _as_P,
@@ -155,7 +155,7 @@ def _trajectory(poses, name="poses"):
 # %% ../nbs/04_synthesis.ipynb #b98f84d4
 def _reference_poses(poses, exposure, reference):
     "Re-express the trajectory relative to the sharp image's instant (`start` = 0 or `mid` = exposure/2)."
-    if reference not in ("start", "mid"): raise ValueError(f"reference: {reference!r} must be 'start' or 'mid'")
+    as_choice(reference, ("start", "mid"), "reference")
     return poses if reference == "start" else poses.rebase(poses.times[0] + exposure / 2)
 
 # %% ../nbs/04_synthesis.ipynb #835860f7
@@ -192,9 +192,7 @@ def check_depth(depth, name="depth", shape=None, min_valid=0.5, max_median=100.0
 FRAMES = ("sharp", "blurry")
 
 def _segments(segments, name="segments"):
-    if int(segments) != segments or segments < 1:
-        raise ValueError(f"{name}: must be a positive integer, got {segments}")
-    return int(segments)
+    return as_int(segments, name, lo=1)
 
 # %% ../nbs/04_synthesis.ipynb #d1bedea4
 @numba.njit(cache=True, nogil=True, error_model="numpy")
@@ -257,7 +255,7 @@ def kernel_paths(depth, K, poses, exposure, segments=4, t_readout=0.0, reference
     h, w = d.shape
     segments = _segments(segments)
     if not exposure > 0: raise ValueError(f"exposure: must be > 0 seconds, got {exposure}")
-    if frame not in FRAMES: raise ValueError(f"frame: {frame!r} is not one of {FRAMES}")
+    as_choice(frame, FRAMES, "frame")
     traj = _reference_poses(_trajectory(poses), exposure, reference)
     times = np.linspace(0, exposure, segments + 1)
     if frame == "blurry" and t_readout > 0:
@@ -338,7 +336,7 @@ def _check_extent(dist, h, w):
 def pose_times(depth, K, poses, exposure, t_readout=0.0, reference="start", max_step=1.0, min_poses=5):
     "Pose instants for an exposure: as many as keep consecutive poses ≤ `max_step` px apart, at least `min_poses`."
     if not max_step > 0: raise ValueError(f"max_step: must be > 0 px, got {max_step}")
-    if int(min_poses) != min_poses or min_poses < 1: raise ValueError(f"min_poses: a positive integer, got {min_poses}")
+    min_poses = as_int(min_poses, "min_poses", lo=1)
     if not exposure > 0: raise ValueError(f"exposure: must be > 0 seconds, got {exposure}")
     speed, dist = motion_extent(depth, K, poses, exposure, t_readout, reference)
     _check_extent(dist, *np.shape(depth)[:2])
@@ -529,8 +527,7 @@ def synthesize(image,                # sharp RGB `H×W×3` (or `H×W`), float in
     img = as_image(image)
     d = check_depth(depth, shape=img.shape, min_valid=min_valid)
     K = as_K(K)
-    if inpaint not in ("final", "every", None):
-        raise ValueError(f"inpaint: {inpaint!r} must be 'final', 'every' or None")
+    as_choice(inpaint, ("final", "every", None), "inpaint")
     times = _synth_times(d, K, poses, exposure, sf, weights, t_readout, reference, max_step, min_poses)
     traj = _reference_poses(_trajectory(poses), exposure, reference)
     R, T = pose_grid(traj, times, img.shape[0], t_readout)
