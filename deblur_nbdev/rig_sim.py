@@ -14,7 +14,7 @@ from typing import NamedTuple
 import numpy as np
 import cv2
 from scipy.spatial.transform import Rotation
-from .blur_model import as_K, as_rotation, intrinsics
+from .blur_model import as_K, as_rotation, intrinsics, as_int, as_choice
 from .rig_model import Camera, Rig, TimeBase, board_points, as_pose
 from .camera_motion import Poses, IMU, synthetic_shake
 from .warp import forward_warp, projection_matrices, project_pixels
@@ -158,7 +158,7 @@ def _check_capture_args(rig, exposure, shift, reference, imu_rate):
     if not (np.isfinite(exposure) and exposure > 0): raise ValueError(f"exposure: must be > 0 s, got {exposure}")
     if not np.isfinite(shift) or abs(shift) > 1:
         raise ValueError(f"shift: must be a finite time within ±1 s, got {shift}")
-    if reference not in ("start", "mid"): raise ValueError(f"reference: {reference!r} must be 'start' or 'mid'")
+    as_choice(reference, ("start", "mid"), "reference")
     if not (imu_rate > 2 * 10): raise ValueError(f"imu_rate: must exceed 20 Hz (the shake has 10 Hz), got {imu_rate}")
 
 # %% ../nbs/07_rig_sim.ipynb #160945c3
@@ -338,7 +338,7 @@ def checkerboard_views(rig:Rig,            # the rig
                       ) -> BoardViews:
     "`n` random board poses fully visible (10 px margin) to every camera in `cameras`, rendered by each of them."
     cams = [rig[c] for c in cameras]
-    if int(n) != n or n < 1: raise ValueError(f"n: must be a positive integer, got {n}")
+    n = as_int(n, "n", lo=1)
     g = np.random.default_rng(seed)
     poses, corners = _place_boards(rig, cams, n, g, pattern, square, distance, tilt)
     if len(poses) < n:
@@ -388,7 +388,7 @@ def clock_frames(fps:float,            # the camera's frame rate (Hz)
                 ) -> ClockFrames:
     "`n` consecutive video frames of the running clock, timestamped on the camera's own time base."
     if not fps > 0: raise ValueError(f"fps: must be > 0, got {fps}")
-    if int(n) != n or n < 1: raise ValueError(f"n: must be a positive integer, got {n}")
+    n = as_int(n, "n", lo=1)
     tc = timebase.to_cam(t0) + np.arange(int(n)) / fps
     tt = timebase.to_true(tc)
     rd = np.round(tt, 3)
