@@ -16,6 +16,7 @@ import numpy as np
 from fastcore.script import Param
 from .command import command
 import cv2
+from .blur_model import as_choice
 from .rig_model import TimeBase
 
 # %% ../nbs/08_sync.ipynb #0099db1e
@@ -220,8 +221,7 @@ def read_clocks(path) -> list:
     for i, r in enumerate(rows):
         try: out.append((r["camera"].strip(), int(r["frame"]), float(r["reading"]), r["kind"].strip()))
         except (TypeError, ValueError): raise ValueError(f"clocks: line {i + 2}: cannot read {dict(r)}") from None
-        if out[-1][3] not in ("reference", "verification"):
-            raise ValueError(f"clocks: line {i + 2}: kind {out[-1][3]!r} is not reference/verification")
+        as_choice(out[-1][3], ("reference", "verification"), f"clocks: line {i + 2}: kind")
     return out
 
 # %% ../nbs/08_sync.ipynb #05848d50
@@ -429,7 +429,7 @@ def read_matches(path) -> list:
 # %% ../nbs/08_sync.ipynb #7ec12d3d
 def _check_capture_args(flagged, frames, imu, exposure):
     "Refuse a bad `flagged`, a camera without a frame source, and an IMU without a valid exposure."
-    if flagged not in ("skip", "keep"): raise ValueError(f"flagged: {flagged!r} must be 'skip' or 'keep'")
+    as_choice(flagged, ("skip", "keep"), "flagged")
     miss = [c for c in CAPTURE_CAMERAS if c not in (frames or {})]
     if miss: raise ValueError(f"frames: no frame source for {miss} (need {CAPTURE_CAMERAS})")
     if imu is not None and not (exposure is not None and np.isfinite(exposure) and exposure > 0):
