@@ -14,6 +14,7 @@ import numpy as np
 import cv2
 from scipy.spatial.transform import Rotation
 from .command import command
+from .blur_model import as_choice, to_uint8
 from .rig_model import Camera, Rig, board_points
 
 # %% ../nbs/09_calibration.ipynb #20dce13e
@@ -32,7 +33,7 @@ def as_grey(image, name="image") -> np.ndarray:
     if a.ndim != 2: raise ValueError(f"{name}: shape {np.shape(image)} is not an image")
     if a.dtype == np.uint8: return a
     if a.dtype == np.uint16: return (a // 257).astype(np.uint8)
-    if a.dtype.kind == "f": return (np.clip(a, 0, 1) * 255 + 0.5).astype(np.uint8)
+    if a.dtype.kind == "f": return to_uint8(a)
     raise ValueError(f"{name}: dtype {a.dtype} is not an image type")
 
 # %% ../nbs/09_calibration.ipynb #5aea7bf4
@@ -42,8 +43,7 @@ def find_corners(image,            # path or image array
                  name="image"      # for errors
                 ):
     "Sub-pixel inner corners `N×2` float32 in canonical order, or None when no board is found."
-    if method not in ("auto", "sb", "classic"):
-        raise ValueError(f"method: {method!r} must be 'auto', 'sb' or 'classic'")
+    as_choice(method, ("auto", "sb", "classic"), "method")
     g = as_grey(image, name)
     pattern = tuple(int(p) for p in pattern)
     c = None
