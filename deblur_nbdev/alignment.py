@@ -15,7 +15,7 @@ import numpy as np
 import cv2
 from .command import command, out_folder
 from .blur_model import (as_image, as_depth, as_K, as_rotation, as_translation, valid_depth, unproject,
-                                     transform, project, intrinsics)
+                                     transform, project, intrinsics, as_int, to_uint8)
 from .warp import forward_warp, Warp
 from .scenes import read_image, read_depth
 from .rig_model import Camera, Rig
@@ -70,8 +70,7 @@ def upsample_rgbd(image,        # `H×W×C` image
     img = as_image(image)
     d = as_depth(depth, shape=img.shape)
     K = as_K(K)
-    f = int(factor)
-    if f != factor or f < 1: raise ValueError(f"factor: must be a positive integer, got {factor}")
+    f = as_int(factor, "factor", lo=1)
     if f == 1: return img, d, K
     h, w = d.shape
     size = (w * f, h * f)
@@ -288,15 +287,12 @@ def align_capture(images:CaptureImages, rig:Rig, R_zp=None, T_zp=None) -> Aligne
     return align_view(images.zed, images.zed_depth, rig["zed"].K, rig["phone"].K, images.phone.shape, R_zp, T_zp,
                       images.dslr, rig["dslr"].K, *zed_pose(rig, "dslr"))
 
-# %% ../nbs/10_alignment.ipynb #4c1f2d7e
-def _u8(img): return (np.clip(img, 0, 1) * 255 + 0.5).astype(np.uint8)
-
 # %% ../nbs/10_alignment.ipynb #493e3a12
 def write_aligned(out, stem, al:Aligned):
     "Write one capture's aligned sharp image (PNG), depth (`.npy`, metres) and validity (PNG, 255 = valid)."
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    if not cv2.imwrite(str(out / f"{stem}_sharp.png"), cv2.cvtColor(_u8(al.image), cv2.COLOR_RGB2BGR)):
+    if not cv2.imwrite(str(out / f"{stem}_sharp.png"), cv2.cvtColor(to_uint8(al.image), cv2.COLOR_RGB2BGR)):
         raise OSError(f"could not write {out}")
     np.save(out / f"{stem}_depth.npy", al.depth)
     cv2.imwrite(str(out / f"{stem}_valid.png"), al.valid.astype(np.uint8) * 255)
