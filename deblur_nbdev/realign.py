@@ -14,7 +14,7 @@ from typing import NamedTuple
 import numpy as np
 import cv2
 from .command import command, out_folder
-from .blur_model import as_image, as_depth, as_K, as_rotation, as_translation, project
+from .blur_model import as_image, as_depth, as_K, as_rotation, as_translation, project, as_choice, to_uint8
 from .warp import forward_warp, projection_matrices, project_pixels
 from .camera_motion import Poses
 from .synthesis import accumulate_blur
@@ -30,7 +30,7 @@ class RealignError(ValueError):
 def _gray8(img, name):
     a = as_image(img, name)
     g = a.mean(-1) if a.shape[2] != 1 else a[..., 0]
-    return (np.clip(g, 0, 1) * 255 + 0.5).astype(np.uint8)
+    return to_uint8(g)
 
 # %% ../nbs/11_realign.ipynb #6d8a6432
 class Matches(NamedTuple):
@@ -105,7 +105,7 @@ def solve_pnp(points,            # `N×3` 3D points (ZED frame)
               seed=0             # RANSAC seed
              ):
     "One `solvePnPRansac` variant: `(R, T, n_inliers)` mapping ZED points into the target camera, or None if it fails."
-    if method not in PNP_METHODS: raise ValueError(f"method: {method!r} is not one of {sorted(PNP_METHODS)}")
+    as_choice(method, sorted(PNP_METHODS), "method")
     X = np.ascontiguousarray(points, np.float64).reshape(-1, 3)
     x = np.ascontiguousarray(pixels, np.float64).reshape(-1, 2)
     K = as_K(K)
