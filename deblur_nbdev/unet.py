@@ -13,6 +13,7 @@ from pathlib import Path
 import warnings, zipfile
 import numpy as np
 import keras
+from .blur_model import as_int, as_choice
 from .dataset import VARIANTS, ALL_VARIANTS, PATH_SEGMENTS
 
 # %% ../nbs/13_unet.ipynb #4147ac54
@@ -53,8 +54,7 @@ class ResidualRGB(keras.layers.Layer):
 ARCHS = ("unet", "naf")   # the thesis U-Net, and the same U shape built from NAFNet blocks
 
 def _check_variant(variant):
-    if variant not in ALL_VARIANTS: raise ValueError(f"variant: one of {list(ALL_VARIANTS)}, got {variant!r}")
-    return variant
+    return as_choice(variant, ALL_VARIANTS, "variant")
 
 # %% ../nbs/13_unet.ipynb #971b692e
 def _conv(f, name):
@@ -63,15 +63,12 @@ def _conv(f, name):
 # %% ../nbs/13_unet.ipynb #074fdf19
 def _check_unet_args(depth, width, depth_near, kernel_scale, arch, blocks):
     "Refuse a bad size (`depth` 1…8, `width`, `blocks` positive integers), normalisation or `arch`."
-    if isinstance(depth, bool) or int(depth) != depth or not 1 <= depth <= 8:
-        raise ValueError(f"depth: an integer in 1…8, got {depth!r}")
-    if isinstance(width, bool) or int(width) != width or width < 1:
-        raise ValueError(f"width: a positive integer, got {width!r}")
+    as_int(depth, "depth", 1, 8)
+    as_int(width, "width", lo=1)
     if not depth_near > 0: raise ValueError(f"depth_near: must be > 0 m, got {depth_near}")
     if not kernel_scale > 0: raise ValueError(f"kernel_scale: must be > 0, got {kernel_scale}")
-    if arch not in ARCHS: raise ValueError(f"arch: one of {list(ARCHS)}, got {arch!r}")
-    if isinstance(blocks, bool) or int(blocks) != blocks or blocks < 1:
-        raise ValueError(f"blocks: a positive integer, got {blocks!r}")
+    as_choice(arch, ARCHS, "arch")
+    as_int(blocks, "blocks", lo=1)
 
 # %% ../nbs/13_unet.ipynb #79719de0
 def _unet_encoder(x, depth, width):
@@ -223,7 +220,7 @@ class DeblurLoss(keras.losses.Loss):
     "Training loss over RGB (masked by a 4th target channel): 'l1', 'l1+fft' (+ weight × L1 of the FFTs) or 'psnr'."
     def __init__(self, kind="l1", fft_weight=0.1, name="deblur_loss", **kwargs):
         super().__init__(name=name, **kwargs)
-        if kind not in LOSSES: raise ValueError(f"loss: one of {list(LOSSES)}, got {kind!r}")
+        as_choice(kind, LOSSES, "loss")
         self.kind, self.fft_weight = kind, float(fft_weight)
 
     def call(self, y_true, y_pred):
@@ -355,8 +352,7 @@ def predict_image(model,   # a U-Net from `build_unet` / `load_model`
         raise ValueError(f"x: the RGB channels must lie in [0, 1], found [{a[..., :3].min():.4g}, "
                          f"{a[..., :3].max():.4g}] "
                          f"(stack the image with `make_input`)")
-    if isinstance(batch, bool) or int(batch) != batch or batch < 1:
-        raise ValueError(f"batch: a positive integer, got {batch!r}")
+    batch = as_int(batch, "batch", lo=1)
     H, W = a.shape[1:3]
     p = _pad_to(a, info["multiple"])
     out = [keras.ops.convert_to_numpy(model(p[i:i + int(batch)], training=False)) for i in range(0, len(p), int(batch))]
