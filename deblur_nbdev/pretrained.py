@@ -10,6 +10,7 @@ __all__ = ['MODELS_DIR', 'INDEX', 'MAX_MODEL_MB', 'pretrained_models', 'load_pre
 import hashlib, json, os, shutil
 from pathlib import Path
 import numpy as np
+from .blur_model import as_choice
 from .dataset import ALL_VARIANTS, atomic_write
 
 # %% ../nbs/18_pretrained.ipynb #a7e669c8
@@ -37,7 +38,7 @@ def load_pretrained(variant="blind", # a shipped variant ('blind', 'depth', 'ker
                    ):                # a Keras model (uncompiled)
     "Load a shipped model after checking its sha256 against the index."
     from deblur_nbdev.unet import load_model, model_info
-    if variant not in ALL_VARIANTS: raise ValueError(f"variant: one of {list(ALL_VARIANTS)}, got {variant!r}")
+    as_choice(variant, ALL_VARIANTS, "variant")
     models, folder = pretrained_models(folder), Path(folder or MODELS_DIR)
     if variant not in models:
         raise ValueError(f"variant: no shipped {variant!r} model in {folder} (shipped: {sorted(models) or 'none'}); "
