@@ -124,18 +124,27 @@ def as_translation(T, n, name="T"):
     return T
 
 # %% ../nbs/00_blur_model.ipynb #115dd114
-def line_kernel(dx, dy, size=None):
-    "A normalised linear motion-blur kernel for a displacement of `(dx, dy)` pixels."
-    size = size or int(2 * np.ceil(max(abs(dx), abs(dy))) + 1)
-    k = np.zeros((size, size), np.float32)
-    c = (size - 1) / 2
-    for s in np.linspace(-0.5, 0.5, 4 * size):
-        x, y = c + s * dx, c + s * dy
-        x0, y0 = int(np.floor(x)), int(np.floor(y))
-        ax, ay = x - x0, y - y0
-        for xx, yy, w in ((x0, y0, (1-ax)*(1-ay)), (x0+1, y0, ax*(1-ay)), (x0, y0+1, (1-ax)*ay), (x0+1, y0+1, ax*ay)):
-            if 0 <= xx < size and 0 <= yy < size: k[yy, xx] += w
-    return k / k.sum()
+def line_kernel(dx:float,              # displacement in x (px, right) from exposure start to end
+                dy:float,              # displacement in y (px, down)
+                reference:str="mid",   # sharp image at exposure 'mid' (segment centred) or 'start' (from the centre)
+                oversample:int=4       # points per pixel of path length
+               ) -> np.ndarray:        # float32 `(2r+1)×(2r+1)`, r = ceil(max(|dx|, |dy|)) + 1; sums to 1
+    "A linear motion-blur kernel: the segment of displacement `(dx, dy)` drawn with bilinear weights."
+    if not (np.isfinite(dx) and np.isfinite(dy)):
+        raise ValueError(f"kernel: displacement must be finite, got ({dx}, {dy})")
+    as_choice(reference, ("start", "mid"), "reference")
+    r = int(np.ceil(max(abs(dx), abs(dy)))) + 1
+    n = max(2, int(np.ceil(oversample * np.hypot(dx, dy))) + 1)
+    s = np.linspace(0, 1, n) if reference == "start" else np.linspace(-0.5, 0.5, n)
+    x, y = r + s * dx, r + s * dy
+    x0, y0 = np.floor(x).astype(int), np.floor(y).astype(int)
+    ax, ay = x - x0, y - y0
+    k = np.zeros((2 * r + 1, 2 * r + 1))
+    for xx, yy, w in ((x0, y0, (1 - ax) * (1 - ay)), (x0 + 1, y0, ax * (1 - ay)),
+                      (x0, y0 + 1, (1 - ax) * ay), (x0 + 1, y0 + 1, ax * ay)):
+        np.add.at(k, (yy, xx), w)
+    return (k / k.sum()).astype(np.float32)
+
 
 # %% ../nbs/00_blur_model.ipynb #79d68766
 def uniform_blur(image, kernel):

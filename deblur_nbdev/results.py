@@ -4,10 +4,10 @@
 
 # %% auto #0
 __all__ = ['BASELINE_BALANCE', 'BASELINE_TILE', 'BASELINE_TAU', 'BASELINE_MAX_ITERATIONS', 'BASELINE_ITERATIONS', 'BLUR_BINS',
-           'REPORT_FILES', 'psnr', 'ssim', 'line_psf', 'deconvolve', 'tune_baseline', 'noise_sigma', 'sample_sigma',
-           'Deconvolved', 'deconvolve_paths', 'bootstrap_ci', 'scene_group', 'parse_models', 'blur_size', 'evaluate',
-           'blur_bins', 'conclusions', 'report_markdown', 'write_report', 'read_report', 'example_figure',
-           'coarse_factor', 'deblur_coarse', 'deblur_evaluate', 'deblur_file', 'deblur_image']
+           'REPORT_FILES', 'psnr', 'ssim', 'deconvolve', 'tune_baseline', 'noise_sigma', 'sample_sigma', 'Deconvolved',
+           'deconvolve_paths', 'bootstrap_ci', 'scene_group', 'parse_models', 'blur_size', 'evaluate', 'blur_bins',
+           'conclusions', 'report_markdown', 'write_report', 'read_report', 'example_figure', 'coarse_factor',
+           'deblur_coarse', 'deblur_evaluate', 'deblur_file', 'deblur_image']
 
 # %% ../nbs/15_results.ipynb #e24d9494
 import json, math, os, re, sys, warnings
@@ -16,7 +16,7 @@ from typing import NamedTuple
 import numpy as np
 from .command import (command, need_file, load_npy, out_folder, atomic_file, staged_folder, positive,
                                   non_negative)
-from .blur_model import as_image, as_depth, intrinsics, default_K, valid_depth
+from .blur_model import as_image, as_depth, intrinsics, default_K, valid_depth, line_kernel
 from .dataset import (VARIANTS, ALL_VARIANTS, PATH_SEGMENTS, iter_samples, read_manifest, atomic_write,
                                   check_complete)
 
@@ -64,30 +64,6 @@ def ssim(pred,       # `H×W×3` output, float in [0, 1] (clipped) or uint8
         raise ValueError("mask: no trusted pixel at least 3 px from the image border (SSIM's 7×7 window)")
     return float(S.mean(-1)[m & inner].mean())
 
-# %% ../nbs/15_results.ipynb #158ae07e
-def line_psf(dx:float,               # displacement in x (px, right) from exposure start to end
-             dy:float,               # displacement in y (px, down)
-             reference:str="start",  # sharp image at the exposure 'start' (PSF from the origin) or 'mid' (centred)
-             oversample:int=4        # points per pixel of path length
-            ) -> np.ndarray:         # float32 `(2r+1)×(2r+1)`, sums to 1, origin at the centre pixel
-    "The linear motion PSF of a kernel-map entry: the segment drawn with bilinear weights, origin at the centre."
-    if not (np.isfinite(dx) and np.isfinite(dy)):
-        raise ValueError(f"kernel: displacement must be finite, got ({dx}, {dy})")
-    if reference not in ("start", "mid"): raise ValueError(f"reference: 'start' or 'mid', got {reference!r}")
-    r = int(np.ceil(max(abs(dx), abs(dy)))) + 1
-    c = r
-    n = max(2, int(np.ceil(oversample * np.hypot(dx, dy))) + 1)
-    s = np.linspace(0, 1, n) if reference == "start" else np.linspace(-0.5, 0.5, n)
-    x, y = c + s * dx, c + s * dy
-    x0, y0 = np.floor(x).astype(int), np.floor(y).astype(int)
-    ax, ay = x - x0, y - y0
-    k = np.zeros((2 * r + 1, 2 * r + 1))
-    corners = ((x0, y0, (1 - ax) * (1 - ay)), (x0 + 1, y0, ax * (1 - ay)), (x0, y0 + 1, (1 - ax) * ay),
-               (x0 + 1, y0 + 1, ax * ay))                           # bilinear weights of the four neighbours
-    for xx, yy, w in corners:
-        np.add.at(k, (yy, xx), w)
-    return (k / k.sum()).astype(np.float32)
-
 # %% ../nbs/15_results.ipynb #f8c1ffb4
 BASELINE_BALANCE = 0.8     # Wiener balance chosen on training data (see the text above)
 BASELINE_TILE = 64         # tile size (px); stride tile/2
@@ -129,7 +105,7 @@ def deconvolve(blurry,                     # `H×W×3` blurry image, float in [0
     wsum = np.zeros((EH, EW))
     for y0 in range(0, ny * s, s):
         for x0 in range(0, nx * s, s):
-            psf = line_psf(*np.median(Kp[y0:y0 + tile, x0:x0 + tile].reshape(-1, 2), 0), reference)
+            psf = line_kernel(*np.median(Kp[y0:y0 + tile, x0:x0 + tile].reshape(-1, 2), 0), reference)
             t = P[y0:y0 + tile + 2 * r, x0:x0 + tile + 2 * r].astype(np.float64)
             if method == "wiener": o = np.stack([wiener(t[..., c], psf, balance, clip=False) for c in range(C)], -1)
             else: o = richardson_lucy(t, psf[..., None].astype(np.float64), num_iter=int(num_iter), clip=False)
@@ -329,7 +305,8 @@ def parse_models(spec) -> dict:
         name, eq, path = part.partition("=")
         name = name.strip()
         if not eq or not path.strip(): raise ValueError(f"models: {part!r} is not 'variant=path'")
-        if name not in VARIANTS: raise ValueError(f"models: {name!r} is not a variant; one of {list(VARIANTS)}")
+        if _variant_of(name) not in ALL_VARIANTS:
+            raise ValueError(f"models: {name!r} is not a variant (or 'label:variant'); one of {list(ALL_VARIANTS)}")
         if name in out: raise ValueError(f"models: {name!r} given twice")
         if not Path(path.strip()).is_file():
             raise FileNotFoundError(f"models: {name}: model file not found: {path.strip()}")

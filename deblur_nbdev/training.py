@@ -261,8 +261,16 @@ def _config(data, variant, preset, epochs, batch, crop, lr, steps_per_epoch, dep
 # %% ../nbs/14_training.ipynb #7369a719
 _NOT_CONFIG = ("package_version",)            # recorded, but a rerun with a newer package may resume
 
-def _same(a, b):
-    return {k: v for k, v in a.items() if k not in _NOT_CONFIG} == {k: v for k, v in b.items() if k not in _NOT_CONFIG}
+def _identity(cfg):
+    "A run's configuration less what may change between resumes: the package version and where the dataset lies."
+    c = {k: v for k, v in cfg.items() if k not in _NOT_CONFIG}
+    if isinstance(c.get("data"), dict): c["data"] = {k: v for k, v in c["data"].items() if k != "path"}
+    return c
+
+
+# %% ../nbs/14_training.ipynb #df5bc44c
+def _same(a, b): return _identity(a) == _identity(b)
+
 
 # %% ../nbs/14_training.ipynb #6e959f4d
 def _prepare_out(out, cfg, resume, overwrite):
@@ -278,7 +286,8 @@ def _prepare_out(out, cfg, resume, overwrite):
         if prev_p.is_file():
             prev = json.loads(prev_p.read_text())
             if not _same(prev, cfg):
-                diff = sorted(k for k in set(prev) | set(cfg) if k not in _NOT_CONFIG and prev.get(k) != cfg.get(k))
+                a, b = _identity(prev), _identity(cfg)
+                diff = sorted(k for k in set(a) | set(b) if a.get(k) != b.get(k))
                 raise ValueError(f"out: {out} holds a training run with another configuration (differs in: "
                                  f"{', '.join(diff)}); "
                                  f"use another folder, or overwrite=True (--overwrite) to replace it")

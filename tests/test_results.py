@@ -5,7 +5,8 @@ import numpy as np, pytest
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 from skimage.metrics import peak_signal_noise_ratio, structural_similarity
 from scipy.signal import fftconvolve
-from deblur_nbdev.results import (psnr, ssim, line_psf, deconvolve, bootstrap_ci, evaluate, write_report, read_report,
+from deblur_nbdev.blur_model import line_kernel
+from deblur_nbdev.results import (psnr, ssim, deconvolve, bootstrap_ci, evaluate, write_report, read_report,
                                   parse_models, scene_group)
 from deblur_nbdev.camera_motion import Poses
 from deblur_nbdev.scenes import procedural_scene
@@ -58,19 +59,19 @@ def test_psf_orientation_matches_synthesis(T, reference):
     assert np.abs(b.kernel - kd).max() < 1e-3                        # uniform motion: one kernel everywhere
     inner = (slice(14, -14), slice(14, -14))
     err = lambda psf: np.abs(conv_rgb(sc.image, psf) - b.blurry)[inner].mean()
-    right, wrong = err(line_psf(*kd, reference)), err(line_psf(-kd[0], -kd[1], reference))
-    other = err(line_psf(*kd, "mid" if reference == "start" else "start"))
+    right, wrong = err(line_kernel(*kd, reference)), err(line_kernel(-kd[0], -kd[1], reference))
+    other = err(line_kernel(*kd, "mid" if reference == "start" else "start"))
     assert right < 0.012, right
     assert right < other / 2, (right, other)
     if reference == "start": assert right < wrong / 3, (right, wrong)            # a centred segment is its own reverse
 
-def test_line_psf_properties():
+def test_line_kernel_properties():
     for dx, dy in ((0, 0), (3.3, -1.2), (-7, 5), (0.4, 0.2)):
-        p = line_psf(dx, dy)
+        p = line_kernel(dx, dy, "start")
         assert p.shape[0] == p.shape[1] and p.shape[0] % 2 == 1 and p.sum() == pytest.approx(1, abs=1e-6) and (p >= 0).all()
         c = p.shape[0] // 2; yy, xx = np.mgrid[:p.shape[0], :p.shape[1]]
         assert ((xx - c) * p).sum() == pytest.approx(dx / 2, abs=0.05) and ((yy - c) * p).sum() == pytest.approx(dy / 2, abs=0.05)
-        q = line_psf(dx, dy, "mid"); c = q.shape[0] // 2
+        q = line_kernel(dx, dy, "mid"); c = q.shape[0] // 2
         assert ((xx[:q.shape[0], :q.shape[0]] - c) * q).sum() == pytest.approx(0, abs=0.05)
 
 def test_baseline_improves_psnr_on_uniform_motion():
@@ -151,6 +152,7 @@ def test_parse_models(tiny):
     assert set(got) == set(VARIANTS) and got["depth+kernel"].endswith("depth+kernel/model.keras")
     with pytest.raises(ValueError, match="variant"): parse_models("rgbd=x.keras")
     with pytest.raises(FileNotFoundError, match="nope.keras"): parse_models("blind=nope.keras")
+    with pytest.raises(FileNotFoundError, match="nope.keras"): parse_models("path=nope.keras")   # every variant, path too
     with pytest.raises(ValueError, match="'depth' model"): evaluate({"blind": tiny / "models" / "depth" / "model.keras"}, tiny / "data", progress=False)
 
 def test_deblur_evaluate_command(tiny):
