@@ -336,14 +336,14 @@ def write_dataset(folder,                    # dataset folder (created)
 
 # %% ../nbs/06_dataset.ipynb #2acd4cfe
 def check_complete(folder,  # dataset folder
-                   m        # its manifest (`read_manifest`)
+                   manifest  # its manifest (`read_manifest`)
                   ) -> dict:  # the manifest
     "Refuse a dataset whose generation has not finished (`complete: false`), naming it and saying how to finish it."
-    if not m.get("complete", True):
-        raise ValueError(f"data: {folder} is an incomplete dataset ({sum(r['count'] for r in m['shards'])} of "
-                         f"{m['n_samples']} samples written: `complete: false` in its manifest.json); rerun the same "
-                         f"command to finish it")
-    return m
+    if not manifest.get("complete", True):
+        written = sum(r["count"] for r in manifest["shards"])
+        raise ValueError(f"data: {folder} is an incomplete dataset ({written} of {manifest['n_samples']} samples "
+                         f"written: `complete: false` in its manifest.json); rerun the same command to finish it")
+    return manifest
 
 # %% ../nbs/06_dataset.ipynb #17cc77f6
 def verify_dataset(folder,          # dataset folder
@@ -602,20 +602,21 @@ def _crop(sc, y0, x0, h, w):
 def load_item(item,     # `["procedural", seed]`, `["motorcycle"]`, `["folder", dir, file]`, `["scenenet", dir, frame]`
               height,   # output height (px)
               width,    # output width (px)
-              m=1.0,    # focal-length multiplier
-              oy=0.5,   # vertical crop position in [0, 1] (zoomed captured scenes)
-              ox=0.5    # horizontal crop position in [0, 1]
+              focal_scale=1.0,  # focal-length multiplier (≥ 1 for captured scenes: a zoom)
+              crop_y=0.5,       # vertical crop position in [0, 1] (zoomed captured scenes)
+              crop_x=0.5        # horizontal crop position in [0, 1]
              ) -> Scene:
-    "The RGB-D view of one scene item at `height×width` with its focal length multiplied by `m`."
+    "The RGB-D view of one scene item at `height×width` with its focal length multiplied by `focal_scale`."
     item = tuple(item)
     if item[0] == "procedural":
-        return procedural_scene(int(item[1]), height, width, K=default_K(width, height, m * width))
+        return procedural_scene(int(item[1]), height, width, K=default_K(width, height, focal_scale * width))
     sc = _captured(item, height, width)
-    if m == 1: return sc
-    if m < 1: raise ValueError(f"focal: captured scenes can only be zoomed in, got m={m}")
-    z = resize_scene(sc, m)
+    if focal_scale == 1: return sc
+    if focal_scale < 1:
+        raise ValueError(f"focal_scale: captured scenes can only be zoomed in (≥ 1), got {focal_scale}")
+    z = resize_scene(sc, focal_scale)
     H, W = z.depth.shape
-    return _crop(z, int(oy * (H - height)), int(ox * (W - width)), height, width)
+    return _crop(z, int(crop_y * (H - height)), int(crop_x * (W - width)), height, width)
 
 # %% ../nbs/06_dataset.ipynb #c0d122ca
 @lru_cache(maxsize=8)
