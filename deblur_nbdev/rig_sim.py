@@ -20,6 +20,7 @@ from .camera_motion import Poses, IMU, synthetic_shake
 from .warp import forward_warp, projection_matrices, project_pixels
 from .synthesis import synthesize, inpaint_holes, add_noise
 from .scenes import Scene, procedural_scene
+from .command import renamed_args
 
 # %% ../nbs/07_rig_sim.ipynb #323f9dfa
 def _extrinsic(rotvec, centre):
@@ -183,12 +184,13 @@ def _noisy_zed(zed:View, depth_noise, g):
     return View(zed.image, np.where(zed.valid, np.maximum(zd, 0), 0).astype(np.float32), zed.valid)
 
 # %% ../nbs/07_rig_sim.ipynb #404410ef
+@renamed_args({"sf": "sample_interval"})
 def simulate_capture(rig:Rig,                 # the rig (needs cameras 'phone', 'dslr', 'zed')
                      world:Scene=None,        # world RGB-D image (default: `world_scene(rig, seed)`)
                      seed:int=0,              # seed of the scene (if `world` is None), the shake and the noise
                      exposure:float=0.04,     # phone exposure time (s)
                      shift:float=0.0,         # exposure start minus video-frame instant (s); may be negative
-                     sf:float=None,           # pose sampling interval (default exposure/31: 32 poses)
+                     sample_interval:float=None, # pose sampling interval (default exposure/31: 32 poses)
                      rot_scale:float=1.0,     # hand-shake rotation scale (`synthetic_shake`)
                      trans_scale:float=1.0,   # hand-shake translation scale
                      reference:str="start",   # sharp ground truth at the exposure 'start' or 'mid'
@@ -211,8 +213,8 @@ def simulate_capture(rig:Rig,                 # the rig (needs cameras 'phone', 
     R, T = _true_phone_pose(rig, shake, t_s + (exposure / 2 if reference == "mid" else 0.0))
     sharp = render_view(world, rig["phone"], R, T)
     poses = _window(shake, t_s, t_s + exposure)
-    sf = exposure / 31 if sf is None else sf
-    b = synthesize(sharp.image, sharp.depth, rig["phone"].K, poses, exposure, sf, reference=reference,
+    sample_interval = exposure / 31 if sample_interval is None else sample_interval
+    b = synthesize(sharp.image, sharp.depth, rig["phone"].K, poses, exposure, sample_interval, reference=reference,
                    photons=photons, read_noise=read_noise, seed=seed)
     g = np.random.default_rng([seed, 1])
     imu = _noisy_imu(raw, t_end, imu_rate, gyro_noise, accel_noise, g)

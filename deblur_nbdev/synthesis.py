@@ -19,6 +19,7 @@ from .warp import (projection_matrices, project_pixels, forward_warp, zbuffer_nu
                                _check_index_range, _zbuffer_pose_nb, _decode_nb, _EMPTY, _xyz_nb, BACKENDS, _resolve,
                                _zbuffer, _source_point_nb, _sample_nb, _offset_nb, _landing_rows, _aux_pass_nb,
                                _bilinear_nb, _taps_nb, _blend_nb, subpixel_numpy, _xyz)
+from .command import renamed_args
 
 # %% ../nbs/04_synthesis.ipynb #e8819340
 @numba.njit(cache=True, nogil=True, error_model="numpy")
@@ -465,12 +466,13 @@ class Blurred(NamedTuple):
     path: np.ndarray     # float32 `H×W×(k+1)×2` kernel path (px, minus the pixel), `k = path_segments`
 
 # %% ../nbs/04_synthesis.ipynb #ce0c75f8
-def _synth_times(d, K, poses, exposure, sf, weights, t_readout, reference, max_step, min_poses):
-    "Pose times from the exposure start: by the blur (`sf` None, ≤ `max_step` px apart) or every `sf` seconds."
-    if sf is None:                                          # sampled by the blur: ≤ max_step px between poses
-        if weights is not None: raise ValueError("weights: give an explicit sf with weights (one weight per pose)")
+def _synth_times(d, K, poses, exposure, interval, weights, t_readout, reference, max_step, min_poses):
+    "Pose times from the exposure start: by the blur (`interval` None, ≤ `max_step` px apart) or every `interval` s."
+    if interval is None:                                          # sampled by the blur: ≤ max_step px between poses
+        if weights is not None:
+            raise ValueError("weights: give an explicit sample_interval with weights (one weight per pose)")
         return pose_times(d, K, poses, exposure, t_readout, reference, max_step, min_poses)
-    times = _sample_grid(exposure, sf, "sf")
+    times = _sample_grid(exposure, interval, "sample_interval")
     _check_extent(motion_extent(d, K, poses, exposure, t_readout, reference)[1], *d.shape)
     return times
 
@@ -500,13 +502,14 @@ def _kernel_outputs(d, K, poses, exposure, segments, path_segments, t_readout, r
     return path, kmap[:, :, 0] if segments == 1 else kmap
 
 # %% ../nbs/04_synthesis.ipynb #e1073119
+@renamed_args({"sf": "sample_interval"})
 def synthesize(image,                # sharp RGB `H×W×3` (or `H×W`), float in [0, 1] or uint8
                depth,                # z-depth `H×W` in metres (0, NaN or inf: invalid)
                K,                    # 3×3 intrinsics (px)
                poses,                # camera trajectory: `Poses` (or anything `Poses` accepts) over ≥ the exposure
                exposure,             # exposure time (s)
-               sf=None,              # seconds between poses (None: as many poses as keep them ≤ `max_step` px apart)
-               weights=None,         # per-pose weights (with an explicit `sf`; None: equal)
+               sample_interval=None, # seconds between poses (None: as many poses as keep them ≤ `max_step` px apart)
+               weights=None,         # per-pose weights (with an explicit `sample_interval`; None: equal)
                t_readout=0.0,        # rolling-shutter readout time (s; 0: global shutter)
                reference="start",    # the sharp image is the view at the exposure 'start' or 'mid'
                inpaint="final",      # fill pixels no pose reached: 'final' (once), 'every' (thesis: each frame), None
@@ -517,8 +520,8 @@ def synthesize(image,                # sharp RGB `H×W×3` (or `H×W`), float in
                path_segments=4,      # kernel-path segments (positions at `path_segments + 1` instants)
                frame="sharp",        # kernel maps/paths indexed by the 'sharp' or the (rolling-shutter) 'blurry' image
                subpixel=True,        # splat colour bilinearly at sub-pixel positions (False: nearest pixel)
-               max_step=1.0,         # with `sf=None`: the most any pixel moves between two poses (px)
-               min_poses=5,          # with `sf=None`: at least this many poses
+               max_step=1.0,         # with `sample_interval=None`: the most any pixel moves between two poses (px)
+               min_poses=5,          # with `sample_interval=None`: at least this many poses
                min_valid=0.5,        # the least fraction of valid depth pixels accepted
                backend="auto",       # 'numpy', 'numba', 'cuda' or 'auto' (`BACKENDS`)
                threads=1             # CPU threads of the numba backend
@@ -528,7 +531,7 @@ def synthesize(image,                # sharp RGB `H×W×3` (or `H×W`), float in
     d = check_depth(depth, shape=img.shape, min_valid=min_valid)
     K = as_K(K)
     as_choice(inpaint, ("final", "every", None), "inpaint")
-    times = _synth_times(d, K, poses, exposure, sf, weights, t_readout, reference, max_step, min_poses)
+    times = _synth_times(d, K, poses, exposure, sample_interval, weights, t_readout, reference, max_step, min_poses)
     traj = _reference_poses(_trajectory(poses), exposure, reference)
     R, T = pose_grid(traj, times, img.shape[0], t_readout)
     out, hits = _blur_frames(img, d, K, R, T, weights, inpaint, t_readout, backend, threads, subpixel)

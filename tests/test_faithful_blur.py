@@ -154,7 +154,7 @@ def test_blur_longer_than_the_image_is_refused():
         synthesize(TEXTURE, np.full((H, W), 1e-6, np.float32), K, tr, 0.04)      # depth 1 µm: parallax explodes
     assert "diagonal" in str(e.value)
     fast = Poses(Rotation.from_rotvec([[0, 0, 0], [0, 1e6 * 0.05, 0]]).as_matrix(), np.zeros((2, 3)), [0, 0.05])
-    with pytest.raises(ValueError, match="poses:"): synthesize(TEXTURE, PLANE, K, fast, 0.04, sf=0.01)
+    with pytest.raises(ValueError, match="poses:"): synthesize(TEXTURE, PLANE, K, fast, 0.04, sample_interval=0.01)
     assert check_depth(PLANE).dtype == np.float32
 
 

@@ -67,16 +67,24 @@ def test_pure_rotation_blur_ignores_depth_order_preserving_scale():
         else: np.testing.assert_array_equal(a.blurry, b.blurry)
 
 @pytest.mark.parametrize("kw,msg", [
-    (dict(exposure=0.0), "exposure"), (dict(exposure=-1.0), "exposure"), (dict(sf=0.5), "sf"),
-    (dict(exposure=5.0, sf=0.5), "outside"), (dict(weights=[1.0]), "weights"), (dict(t_readout=-0.01), "t_readout"),
+    (dict(exposure=0.0), "exposure"), (dict(exposure=-1.0), "exposure"), (dict(sample_interval=0.5), "sample_interval"),
+    (dict(exposure=5.0, sample_interval=0.5), "outside"), (dict(weights=[1.0]), "weights"), (dict(t_readout=-0.01), "t_readout"),
     (dict(inpaint="always"), "inpaint"), (dict(read_noise=-1.0), "read_noise"),
 ])
 def test_bad_input_is_named(kw, msg):
-    args = dict(image=SCENE.image, depth=SCENE.depth, K=SCENE.K, poses=synthetic_shake(0.2, seed=0), exposure=0.05, sf=0.01)
+    args = dict(image=SCENE.image, depth=SCENE.depth, K=SCENE.K, poses=synthetic_shake(0.2, seed=0), exposure=0.05, sample_interval=0.01)
     args.update(kw)
     with pytest.raises((ValueError, TypeError)) as e: synthesize(**args)
     assert msg in str(e.value), str(e.value)
 
+
+def test_sf_is_a_deprecated_name_of_sample_interval():
+    "The former keyword `sf` still works for one release, with a DeprecationWarning, and gives the same blur."
+    args = dict(image=SCENE.image, depth=SCENE.depth, K=SCENE.K, poses=synthetic_shake(0.2, seed=0), exposure=0.05)
+    with pytest.warns(DeprecationWarning, match="sf= is deprecated; use sample_interval="):
+        old = synthesize(**args, sf=0.01)
+    np.testing.assert_array_equal(old.blurry, synthesize(**args, sample_interval=0.01).blurry)
+    with pytest.raises(TypeError, match="not both"): synthesize(**args, sf=0.01, sample_interval=0.01)
 
 def test_zero_weight_pose_reaches_nothing():
     "A pose with weight 0 adds no hit: pixels only it reaches stay holes (hits 0, value 0), never 0/0 = NaN."
