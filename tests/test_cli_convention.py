@@ -27,7 +27,7 @@ def one_line_error(r, cmd, *words):
 
 MODULES = dict(deblur_synth="cli", deblur_dataset="dataset", deblur_sync="sync", deblur_calibrate="calibration",
                deblur_align="alignment", deblur_realign="realign", deblur_rig_dataset="rig_dataset", deblur_train="cli",
-               deblur_evaluate="results", deblur_image="results", deblur_demo="cli")
+               deblur_evaluate="results", deblur_image="inference", deblur_demo="cli")
 
 
 def command_function(cmd):
@@ -61,7 +61,8 @@ def test_help_does_not_import_tensorflow():
         from deblur_nbdev.alignment import deblur_align
         from deblur_nbdev.realign import deblur_realign
         from deblur_nbdev.rig_dataset import deblur_rig_dataset
-        from deblur_nbdev.results import deblur_evaluate, deblur_image
+        from deblur_nbdev.results import deblur_evaluate
+        from deblur_nbdev.inference import deblur_image
         for f in (deblur_synth, deblur_train, deblur_demo, deblur_dataset, deblur_sync, deblur_calibrate, deblur_align,
                   deblur_realign, deblur_rig_dataset, deblur_evaluate, deblur_image):
             command_parser(f.__wrapped__, renamed=f.renamed).format_help()

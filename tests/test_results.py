@@ -6,8 +6,9 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 from skimage.metrics import peak_signal_noise_ratio, structural_similarity
 from scipy.signal import fftconvolve
 from deblur_nbdev.blur_model import line_kernel
-from deblur_nbdev.results import (psnr, ssim, deconvolve, bootstrap_ci, evaluate, write_report, read_report,
-                                  parse_models, scene_group)
+from deblur_nbdev.metrics import psnr, ssim, bootstrap_ci
+from deblur_nbdev.baseline import deconvolve
+from deblur_nbdev.results import evaluate, write_report, read_report, parse_models, scene_group
 from deblur_nbdev.camera_motion import Poses
 from deblur_nbdev.scenes import procedural_scene
 from deblur_nbdev.synthesis import synthesize, add_noise
@@ -250,7 +251,7 @@ def test_evaluate_leaves_out_unblurred_images(tmp_path):
 
 def test_deblur_file_with_a_path_variant(tiny):
     "A 'path' U-Net gets its kernel path from a .npy file or from the IMU (blurry frame); missing, it is named."
-    from deblur_nbdev.results import deblur_file
+    from deblur_nbdev.inference import deblur_file
     from deblur_nbdev.unet import build_unet
     h, w = _write_inputs(tiny)
     net = build_unet("path", depth=2, width=4)
@@ -271,7 +272,7 @@ def test_deblur_file_with_a_path_variant(tiny):
 @pytest.mark.parametrize("seed", [0, 1])
 def test_path_baseline_deblurs(seed):
     "Richardson–Lucy through the kernel paths' forward model gains several dB on noise-free synthetic blur."
-    from deblur_nbdev.results import deconvolve_paths
+    from deblur_nbdev.baseline import deconvolve_paths
     from deblur_nbdev.camera_motion import synthetic_shake
     sc = procedural_scene(seed=seed, height=64, width=96)
     b = synthesize(sc.image, sc.depth, sc.K, synthetic_shake(0.05, seed=seed, rot_scale=2, trans_scale=2), 0.04)

@@ -1,5 +1,5 @@
 """Measure the Richardson–Lucy path baseline per iteration on a dataset split: what `BASELINE_TAU` and
-`BASELINE_MAX_ITERATIONS` (15_results) were chosen from.
+`BASELINE_MAX_ITERATIONS` (15a_baseline) were chosen from.
 
     .venv/bin/python tools/baseline_rl.py --data demo_out/dataset --iterations 60
 
@@ -9,7 +9,9 @@ then the mean gain over blurry for fixed counts, by blur-size bin, and for the d
 import argparse, json
 import numpy as np
 from deblur_nbdev.dataset import iter_samples
-from deblur_nbdev.results import psnr, sample_sigma, blur_size, deconvolve_paths, BLUR_BINS
+from deblur_nbdev.metrics import psnr
+from deblur_nbdev.baseline import sample_sigma, deconvolve_paths
+from deblur_nbdev.results import blur_size, BLUR_BINS
 from deblur_nbdev.blur_model import valid_depth
 
 def main():
