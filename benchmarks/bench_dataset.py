@@ -9,7 +9,8 @@ Generation rates are *marginal*: each backend makes n1 and then n2 samples into 
 import argparse, os, shutil, tempfile, time
 from pathlib import Path
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-from deblur_nbdev.dataset import generate_dataset, make_tf_dataset
+from deblur_nbdev.generation import generate_dataset
+from deblur_nbdev.loader import make_tf_dataset
 
 def timed(fn):
     t = time.perf_counter(); fn(); return time.perf_counter() - t

@@ -9,7 +9,8 @@ __all__ = ['DEMO_DATA', 'DEMO_TRAIN', 'run_demo']
 import json, os, sys, time
 from pathlib import Path
 from fastcore.script import call_parse, is_cli
-from .dataset import VARIANTS, generate_dataset, verify_dataset, read_manifest
+from .dataset import VARIANTS, verify_dataset, read_manifest
+from .generation import generate_dataset
 from .training import train, PRESETS
 from .results import evaluate, write_report
 from .pretrained import pretrained_models, load_pretrained
@@ -42,7 +43,7 @@ def _train_all(data, out, jobs, workers, progress):
         return {v: _train_variant(data, out / "models" / v, kw | dict(progress=progress)) for v, kw in jobs.items()}
     import importlib
     from concurrent.futures import as_completed
-    from deblur_nbdev.dataset import _executor
+    from deblur_nbdev.generation import _executor
     threads = max(1, (os.cpu_count() or 1) // workers)
     if progress:
         print(f"deblur_demo: training {', '.join(jobs)}: {workers} at a time, {threads} thread(s) each", flush=True)

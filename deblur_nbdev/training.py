@@ -16,7 +16,8 @@ import tensorflow as tf
 import keras
 from fastcore.script import call_parse, is_cli
 from . import __version__
-from .dataset import VARIANTS, ALL_VARIANTS, read_manifest, iter_samples, make_tf_dataset, atomic_write
+from .dataset import VARIANTS, ALL_VARIANTS, read_manifest, iter_samples, atomic_write
+from .loader import make_tf_dataset
 from .unet import build_unet, model_info, load_model, MaskedL1, DeblurLoss, LOSSES, ARCHS
 
 # %% ../nbs/14_training.ipynb #13cc34e2

@@ -25,7 +25,7 @@ def one_line_error(r, cmd, *words):
 
 # ---- one convention -------------------------------------------------------------------------------------------------
 
-MODULES = dict(deblur_synth="cli", deblur_dataset="dataset", deblur_sync="sync", deblur_calibrate="calibration",
+MODULES = dict(deblur_synth="cli", deblur_dataset="generation", deblur_sync="sync", deblur_calibrate="calibration",
                deblur_align="alignment", deblur_realign="realign", deblur_rig_dataset="rig_dataset", deblur_train="cli",
                deblur_evaluate="results", deblur_image="inference", deblur_demo="cli")
 
@@ -55,7 +55,7 @@ def test_help_does_not_import_tensorflow():
         import sys
         from deblur_nbdev.command import command_parser
         from deblur_nbdev.cli import deblur_synth, deblur_train, deblur_demo
-        from deblur_nbdev.dataset import deblur_dataset
+        from deblur_nbdev.generation import deblur_dataset
         from deblur_nbdev.sync import deblur_sync
         from deblur_nbdev.calibration import deblur_calibrate
         from deblur_nbdev.alignment import deblur_align
@@ -132,7 +132,7 @@ def test_ctrl_c_is_one_line_and_exit_130(tmp_path):
 
 
 def test_tensorflow_start_up_chatter_is_silenced(tmp_path):
-    from deblur_nbdev.dataset import generate_dataset
+    from deblur_nbdev.generation import generate_dataset
     generate_dataset(tmp_path / "d", n=4, n_scenes=2, height=32, width=32, shard_size=2, progress=False)
     r = run("deblur_train", "--data", tmp_path / "d", "--out", tmp_path / "t", "--preset", "cpu", "--epochs", 1,
             "--steps_per_epoch", 1, "--crop", "32,32", "--unet_depth", 1, "--unet_width", 4, "--no_val", "--quiet")
@@ -268,7 +268,8 @@ def test_existing_synth_output_is_refused_before_any_work(tmp_path):
 def small(tmp_path_factory):
     "A small dataset and a blind and a kernel U-Net (built once; TensorFlow is imported here, not by the commands)."
     import cv2
-    from deblur_nbdev.dataset import generate_dataset, iter_samples
+    from deblur_nbdev.dataset import iter_samples
+    from deblur_nbdev.generation import generate_dataset
     from deblur_nbdev.unet import build_unet
     root = tmp_path_factory.mktemp("convention")
     generate_dataset(root / "data", n=4, n_scenes=2, height=32, width=32, shard_size=2, test_fraction=0.5,

@@ -67,7 +67,8 @@ def test_synth_killed_leaves_old_or_new_sets(tmp_path):
 @pytest.fixture(scope="module")
 def model_data(tmp_path_factory):
     import cv2
-    from deblur_nbdev.dataset import generate_dataset, iter_samples
+    from deblur_nbdev.dataset import iter_samples
+    from deblur_nbdev.generation import generate_dataset
     from deblur_nbdev.unet import build_unet
     root = tmp_path_factory.mktemp("kill")
     generate_dataset(root / "data", n=6, n_scenes=2, height=64, width=96, shard_size=3, test_fraction=0.5,

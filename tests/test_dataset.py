@@ -1,4 +1,4 @@
-"Dataset format, generation, crash/resume, parallel backends and the tf.data loader (`06_dataset`)."
+"Dataset format, generation, crash/resume, parallel backends and the tf.data loader (`06_dataset`, `06a_generation`, `06b_loader`)."
 import json, os, random, re, signal, subprocess, sys, time
 from pathlib import Path
 import numpy as np, pytest
@@ -87,7 +87,8 @@ def test_sample_checks_inputs():
     assert s.poses.R.shape == (3, 3, 3)
 
 # ---------------------------------------------------------------- generation
-from deblur_nbdev.dataset import dataset_params, plan_splits, generate_sample, generate_dataset, make_tf_dataset
+from deblur_nbdev.generation import dataset_params, plan_splits, generate_sample, generate_dataset
+from deblur_nbdev.loader import make_tf_dataset
 from deblur_nbdev.scenes import procedural_scene, write_rgbd_folder
 
 SMALL = dict(n=10, height=32, width=48, n_scenes=4, shard_size=3, exposure=(0.02, 0.05), focal=(0.8, 1.4), seed=7,

@@ -12,7 +12,8 @@ from deblur_nbdev.results import evaluate, write_report, read_report, parse_mode
 from deblur_nbdev.camera_motion import Poses
 from deblur_nbdev.scenes import procedural_scene
 from deblur_nbdev.synthesis import synthesize, add_noise
-from deblur_nbdev.dataset import VARIANTS, generate_dataset, iter_samples
+from deblur_nbdev.dataset import VARIANTS, iter_samples
+from deblur_nbdev.generation import generate_dataset
 
 BIN = Path(sys.executable).parent
 

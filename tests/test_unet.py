@@ -1,8 +1,8 @@
 "U-Net: input stacking identical to the training loader, save/load round trip, padding and cropping at any size."
 import numpy as np, pytest
 from hypothesis import given, settings, strategies as st
-from deblur_nbdev.dataset import (Sample, VARIANTS, ALL_VARIANTS, PATH_VARIANTS, write_dataset, iter_samples,
-                                  make_tf_dataset)
+from deblur_nbdev.dataset import Sample, VARIANTS, ALL_VARIANTS, PATH_VARIANTS, write_dataset, iter_samples
+from deblur_nbdev.loader import make_tf_dataset
 from deblur_nbdev.unet import build_unet, model_info, load_model, make_input, predict_image
 
 

@@ -40,7 +40,7 @@ DATA_ROWS = [  # the training data's size, diversity and blur distribution, with
 def make_data(out, spec, height, width):
     "The training dataset of a data row: the demo's parameters, `spec` over them, seed 10 (made once, then reused)."
     from deblur_nbdev.demo import DEMO_DATA
-    from deblur_nbdev.dataset import generate_dataset
+    from deblur_nbdev.generation import generate_dataset
     kw = {**DEMO_DATA, "height": height, "width": width, "seed": 10, **spec}
     name = "data-" + "-".join(f"{k}{'_'.join(map(str, v)) if isinstance(v, tuple) else v}" for k, v in spec.items())
     generate_dataset(out / name, workers=os.cpu_count() or 1, progress=False, **kw)
