@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 from fastcore.basics import patch
 from . import __version__
-from .blur_model import as_image, as_depth, as_K
+from .blur_model import as_image, as_depth, as_K, to_uint8
 from .camera_motion import Poses
 
 # %% ../nbs/06_dataset.ipynb #9c4f73c6
@@ -138,15 +138,12 @@ def __repr__(self:Sample):
             f"max blur {np.abs(self.kernel).max():.1f} px{', mask' if self.mask is not None else ''}"
             f"{'' if self.path is None else f', path of {self.path.shape[2] - 1} segments'})")
 
-# %% ../nbs/06_dataset.ipynb #c2325c17
-def _u8(img): return img if img.dtype == np.uint8 else np.floor(np.clip(img, 0, 1) * 255 + 0.5).astype(np.uint8)
-
 # %% ../nbs/06_dataset.ipynb #a8e41603
 def _sample_arrays(s:Sample, image_dtype="uint8"):
     "The `(key, array)` members of one sample, in their fixed order."
     if image_dtype not in ("uint8", "float32"):
         raise ValueError(f"image_dtype: 'uint8' or 'float32', got {image_dtype!r}")
-    conv = _u8 if image_dtype == "uint8" else (lambda a: as_image(a) if a.dtype == np.uint8 else a)
+    conv = to_uint8 if image_dtype == "uint8" else (lambda a: as_image(a) if a.dtype == np.uint8 else a)
     meta = json.dumps(dict(index=s.index, scene=s.scene, split=s.split, params=s.params), sort_keys=True)
     out = [("blurry", conv(s.blurry)), ("sharp", conv(s.sharp)), ("depth", s.depth), ("kernel", s.kernel)]
     if s.kernel_segments is not None: out.append(("kernel_segments", s.kernel_segments))

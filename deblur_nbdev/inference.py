@@ -9,7 +9,7 @@ __all__ = ['coarse_factor', 'deblur_coarse', 'deblur_file', 'deblur_image']
 import warnings
 from pathlib import Path
 import numpy as np
-from .command import command, need_file, load_npy, out_folder, atomic_file, positive, non_negative
+from .command import command, need_file, load_npy, out_folder, positive, non_negative, write_png
 from .blur_model import as_image, intrinsics, valid_depth
 from .dataset import ALL_VARIANTS, PATH_SEGMENTS
 from .results import _peek_variant
@@ -208,12 +208,10 @@ def _shipped_model(depth, kernel, imu, path, max_blur):
 
 # %% ../nbs/15c_inference.ipynb #1164e59e
 def _write_image(o, y):
-    "Write the float RGB image `y` to `o` as 8 bits, atomically."
-    import cv2
+    "Write the float RGB image `y` to `o` as 8 bits, atomically (`write_png`); a failure names `--out`."
     out_folder(o.parent)
-    with atomic_file(o) as t:
-        if not cv2.imwrite(str(t), cv2.cvtColor(np.floor(y * 255 + 0.5).astype(np.uint8), cv2.COLOR_RGB2BGR)):
-            raise OSError(f"--out: cannot write {o}")
+    try: write_png(o, y)
+    except OSError as e: raise OSError(f"--out: cannot write {o}") from e
 
 # %% ../nbs/15c_inference.ipynb #e70b6377
 @command(renamed=dict(time_offset="imu_time_offset"))

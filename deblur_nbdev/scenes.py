@@ -16,7 +16,8 @@ import numpy as np
 import cv2
 from skimage import data as skdata
 from .command import need_file, load_npy
-from .blur_model import as_image, as_depth, as_K, valid_depth, intrinsics, default_K, pixel_grid
+from .blur_model import (as_image, as_depth, as_K, valid_depth, intrinsics, default_K, pixel_grid,
+                                     to_uint8)
 
 # %% ../nbs/05_scenes.ipynb #73faaafe
 @dataclass
@@ -267,7 +268,7 @@ def write_rgbd_folder(scenes,             # scenes sharing one `K`
         if depth_format == "png" and s.depth.max() > 65.535:
             raise ValueError(f"{s.name}: depth up to {s.depth.max():.1f} m does not fit a millimetre PNG; use "
                              "depth_format='npy'")
-        rgb = cv2.cvtColor((s.image * 255 + 0.5).astype(np.uint8), cv2.COLOR_RGB2BGR)
+        rgb = cv2.cvtColor(to_uint8(s.image), cv2.COLOR_RGB2BGR)
         cv2.imwrite(str(path / "rgb" / f"{stem}.png"), rgb)
         if depth_format == "npy": np.save(path / "depth" / f"{stem}.npy", s.depth)
         else: cv2.imwrite(str(path / "depth" / f"{stem}.png"), np.round(s.depth * 1000).astype(np.uint16))
