@@ -15,7 +15,7 @@ from fastcore.script import Param
 from .command import command, need_file, out_folder, staged_folder, positive, non_negative, write_png
 from .blur_model import as_K, default_K, intrinsics, valid_depth, to_uint8, as_int
 from .camera_motion import synthetic_shake, imu_poses, read_imu_csv, read_deepgyro, exposure_times
-from .camera_motion import _sample_grid
+from .camera_motion import sample_grid
 from .scenes import Scene, load_scene, read_image, read_depth, BUILTIN_SCENES
 from .synthesis import synthesize
 
@@ -100,7 +100,7 @@ def _synth_timing(imu, t_start, exposure, t_readout, n_poses, sf):
     if n_poses is not None:
         n_poses = as_int(n_poses, "--n_poses", lo=2)
         sf = exposure / (n_poses - 1)
-    if sf is not None: _sample_grid(exposure, sf, "sf")     # checks 0 < sf ≤ exposure
+    if sf is not None: sample_grid(exposure, sf, "sf")     # checks 0 < sf ≤ exposure
     return rec, t0, exposure, sf
 
 # %% ../nbs/16_cli.ipynb #9578dee4

@@ -4,7 +4,7 @@
 
 # %% auto #0
 __all__ = ['FORMAT', 'FORMAT_VERSION', 'SPLITS', 'VARIANTS', 'PATH_SEGMENTS', 'PATH_VARIANTS', 'ALL_VARIANTS', 'Sample',
-           'shard_bytes', 'atomic_write', 'write_shard', 'shard_record', 'read_shard', 'write_manifest',
+           'shard_bytes', 'atomic_write', 'write_shard', 'shard_record', 'sha256_file', 'read_shard', 'write_manifest',
            'read_manifest', 'write_dataset', 'check_complete', 'verify_dataset', 'iter_samples']
 
 # %% ../nbs/06_dataset.ipynb #d633e7b2
@@ -213,7 +213,7 @@ def shard_record(file, samples, data):
                 sha256=hashlib.sha256(data).hexdigest(), bytes=len(data))
 
 # %% ../nbs/06_dataset.ipynb #84044d4e
-def _sha256_file(path):
+def sha256_file(path):
     h = hashlib.sha256()
     with open(path, "rb") as f:
         for chunk in iter(lambda: f.read(1 << 20), b""): h.update(chunk)
@@ -256,7 +256,7 @@ def read_shard(path,          # a shard file
               ) -> list:      # `Sample`s sorted by index
     "Read every sample of a shard, checking its checksum first when one is given."
     p = Path(path)
-    if sha256 is not None and p.is_file() and _sha256_file(p) != sha256:
+    if sha256 is not None and p.is_file() and sha256_file(p) != sha256:
         raise ValueError(f"shard {p.name}: checksum mismatch (expected sha256 {sha256[:12]}…); the file is corrupt")
     with _open_npz(p) as z: return [_read_sample(z, i, p.name, as_float) for i in _shard_indices(z)]
 
@@ -346,7 +346,7 @@ def verify_dataset(folder,          # dataset folder
     for r in m["shards"]:
         p = folder / r["file"]
         if not p.is_file(): raise ValueError(f"shard {r['file']}: missing from {folder}")
-        if p.stat().st_size != r["bytes"] or _sha256_file(p) != r["sha256"]:
+        if p.stat().st_size != r["bytes"] or sha256_file(p) != r["sha256"]:
             raise ValueError(f"shard {r['file']}: checksum mismatch; the file is corrupt (regenerate it: rerun the "
                              "command)")
         if read:

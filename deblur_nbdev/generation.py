@@ -17,7 +17,7 @@ from .camera_motion import Poses, synthetic_shake, imu_poses, read_imu_csv, read
 from .scenes import (Scene, procedural_scene, motorcycle, fit_scene, resize_scene, read_image, read_depth,
                                  read_scenenet)
 from .synthesis import synthesize
-from .dataset import (SPLITS, Sample, shard_bytes, atomic_write, _sha256_file, write_manifest,
+from .dataset import (SPLITS, Sample, shard_bytes, atomic_write, sha256_file, write_manifest,
                                   read_manifest, verify_dataset)
 
 # %% ../nbs/06a_generation.ipynb #6d5075e6
@@ -419,7 +419,7 @@ def _prepare_folder(out, params, splits, overwrite):
     keep = []
     for r in m["shards"]:
         p = out / r["file"]
-        if p.is_file() and p.stat().st_size == r["bytes"] and _sha256_file(p) == r["sha256"]: keep.append(r)
+        if p.is_file() and p.stat().st_size == r["bytes"] and sha256_file(p) == r["sha256"]: keep.append(r)
     return keep
 
 # %% ../nbs/06a_generation.ipynb #1d388c25

@@ -12,7 +12,7 @@ import numpy as np
 from .command import command, need_file, load_npy, out_folder, positive, non_negative, write_png
 from .blur_model import as_image, intrinsics, valid_depth
 from .dataset import ALL_VARIANTS, PATH_SEGMENTS
-from .results import _peek_variant
+from .results import peek_variant
 
 
 # %% ../nbs/15c_inference.ipynb #a51c01f6
@@ -98,7 +98,7 @@ def _image_depth(depth, depth_scale, shape):
 # %% ../nbs/15c_inference.ipynb #20cc122b
 def _model_variant(model):
     "`(model, variant)` of a U-Net or `.keras` path; the model is None when the file is not loaded yet."
-    v = _peek_variant(model) if isinstance(model, (str, Path)) else None      # check the inputs before TensorFlow loads
+    v = peek_variant(model) if isinstance(model, (str, Path)) else None      # check the inputs before TensorFlow loads
     if v is not None: return None, v
     from deblur_nbdev.unet import load_model, model_info
     m = load_model(model, compile=False) if isinstance(model, (str, Path)) else model

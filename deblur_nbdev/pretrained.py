@@ -19,7 +19,7 @@ INDEX = "models.json"
 MAX_MODEL_MB = 10          # a shipped model's size limit
 
 # %% ../nbs/18_pretrained.ipynb #d2bb91e1
-from .dataset import _sha256_file as _sha256   # the one checksum helper (shards and models)
+from .dataset import sha256_file as _sha256   # the one checksum helper (shards and models)
 
 # %% ../nbs/18_pretrained.ipynb #2150cf87
 def pretrained_models(folder=None  # folder holding `models.json` (default: the package's `MODELS_DIR`)

@@ -13,12 +13,12 @@ import numba
 import cv2
 from scipy import ndimage
 from .blur_model import as_image, as_depth, as_K, valid_depth, project, as_int, as_choice
-from .camera_motion import Poses, exposure_times, row_times, _sample_grid
+from .camera_motion import Poses, exposure_times, row_times, sample_grid
 from functools import partial
-from .warp import (projection_matrices, project_pixels, forward_warp, zbuffer_numpy, zbuffer_numba, _as_P,
-                               _check_index_range, _zbuffer_pose_nb, _decode_nb, _EMPTY, _xyz_nb, BACKENDS, _resolve,
-                               _zbuffer, _source_point_nb, _sample_nb, _offset_nb, _landing_rows, _aux_pass_nb,
-                               _bilinear_nb, _taps_nb, _blend_nb, subpixel_numpy, _xyz)
+from .warp import (projection_matrices, project_pixels, forward_warp, zbuffer_numpy, zbuffer_numba, as_P,
+                               check_index_range, zbuffer_pose_nb, EMPTY_KEY, project_xyz_nb, BACKENDS, choose_backend,
+                               zbuffer, sample_winners_nb, subpixel_offset_nb, landing_rows, landings_nb,
+                               bilinear_taps_nb, blend_taps_nb, subpixel_numpy, project_xyz)
 from .command import renamed_args
 
 # %% ../nbs/04_synthesis.ipynb #e8819340
@@ -38,7 +38,7 @@ def _accumulate_nb(img, win, w, acc, wsum, hits):
 def _accumulate_sub_nb(img, depth, P, win, wt, wd, hd, trows, acc, wsum, hits):
     "Add one pose's winners with weight `wt`, the colour taken at each winner's exact sub-pixel source point."
     vals = np.empty((win.shape[0], img.shape[2]), np.float32)
-    _sample_nb(img, depth, P, win, wd, hd, trows, vals)
+    sample_winners_nb(img, depth, P, win, wd, hd, trows, vals)
     for t in range(win.shape[0]):
         if win[t] >= 0:
             for c in range(img.shape[2]): acc[t, c] += wt * vals[t, c]
@@ -48,20 +48,20 @@ def _accumulate_sub_nb(img, depth, P, win, wt, wd, hd, trows, acc, wsum, hits):
 # %% ../nbs/04_synthesis.ipynb #4caf8b32
 @numba.njit(cache=True, nogil=True, error_model="numpy")
 def _accumulate_keys_nb(img, aux, keys, wt, subpix, acc, wsum, hits):
-    "Add one pose straight from its z-buffer keys (winner = low 32 bits); sub-pixel points from `_aux_pass_nb`."
+    "Add one pose straight from its z-buffer keys (winner = low 32 bits); sub-pixel points from `landings_nb`."
     h, w = img.shape[0], img.shape[1]
     for ty in range(h):
         for tx in range(w):
             t = ty * w + tx
             k = keys[t]
-            if k != _EMPTY:
+            if k != EMPTY_KEY:
                 s = np.int64(k & np.uint64(0xFFFFFFFF))
                 sv = np.int64((s + 0.5) * (1.0 / w))                    # = s // w, no division
                 su = s - sv * w
                 if subpix:
-                    dx, dy = _offset_nb(aux[s, 0], aux[s, 1], aux[s, 2], aux[s, 3], aux[s, 4], aux[s, 5], tx, ty)
-                    taps = _taps_nb(h, w, np.float32(su) + dx, np.float32(sv) + dy)
-                    for c in range(img.shape[2]): acc[t, c] += wt * _blend_nb(img, taps, c)
+                    dx, dy = subpixel_offset_nb(aux[s, 0], aux[s, 1], aux[s, 2], aux[s, 3], aux[s, 4], aux[s, 5], tx, ty)
+                    taps = bilinear_taps_nb(h, w, np.float32(su) + dx, np.float32(sv) + dy)
+                    for c in range(img.shape[2]): acc[t, c] += wt * blend_taps_nb(img, taps, c)
                 else:
                     for c in range(img.shape[2]): acc[t, c] += wt * img[sv, su, c]
                 wsum[t] += wt
@@ -74,8 +74,8 @@ def _blur_serial_nb(img, depth, P, weights, hd, wd, subpix, trows, acc, wsum, hi
     tgt, zs, keys = np.empty(depth.size, np.int32), np.empty(depth.size, np.float32), np.empty(hd * wd, np.uint64)
     aux = np.empty((depth.size if subpix else 1, 6), np.float32)
     for j in range(P.shape[0]):
-        _zbuffer_pose_nb(depth, P[j], hd, wd, keys, tgt, zs, trows)
-        if subpix: _aux_pass_nb(depth, P[j], hd, trows, aux)
+        zbuffer_pose_nb(depth, P[j], hd, wd, keys, tgt, zs, trows)
+        if subpix: landings_nb(depth, P[j], hd, trows, aux)
         _accumulate_keys_nb(img, aux, keys, weights[j], subpix, acc, wsum, hits)
 
 # %% ../nbs/04_synthesis.ipynb #3ce6dc8a
@@ -124,9 +124,9 @@ def accumulate_blur(image,            # sharp RGB `H×W×C` (or `H×W`)
     img = np.ascontiguousarray(as_image(image))
     d = as_depth(depth, shape=img.shape)
     h, w, C = img.shape
-    _check_index_range(h, w)
-    backend = _resolve(backend)
-    P = _as_P(projection_matrices(K, R, T), h)
+    check_index_range(h, w)
+    backend = choose_backend(backend)
+    P = as_P(projection_matrices(K, R, T), h)
     wts = _weights(weights, len(P))
     keep = wts > 0                                        # a zero-weight pose reaches nothing: no hit, no 0/0
     P, wts = P[keep], wts[keep]
@@ -206,7 +206,7 @@ def _paths_nb(depth, P, out):
         for u in range(w):
             fu, d = np.float32(u), depth[v, u]
             for k in range(P.shape[0]):
-                x, y, z = _xyz_nb(P[k], v if P.shape[1] > 1 else 0, fu, fv, d)
+                x, y, z = project_xyz_nb(P[k], v if P.shape[1] > 1 else 0, fu, fv, d)
                 dx, dy = zero, zero
                 if d > zero and z > zero:
                     dx, dy = x / z - fu, y / z - fv
@@ -224,16 +224,16 @@ def _finite_path(px, py, u, v):
 # %% ../nbs/04_synthesis.ipynb #1bf3cec4
 def _on_target_rows(P, rows, fu, fv, d, h):
     "Projection under the matrix of the row each point lands on (one fixed-point step from `rows`, as `_row_nb`)."
-    x, y, z = _xyz(P[_landing_rows(P[None], rows[None], fu, fv, d, h)[0]], fu, fv, d)
+    x, y, z = project_xyz(P[landing_rows(P[None], rows[None], fu, fv, d, h)[0]], fu, fv, d)
     return x / z, y / z
 
 # %% ../nbs/04_synthesis.ipynb #157666ee
 def _blurry_frame_paths(d, K, traj, times, t_readout, t_ref, backend):
     "Paths indexed by the rolling-shutter photo's pixels, each instant timed by the row the point lies on then."
     h, w = d.shape
-    P = _as_P(projection_matrices(K, *pose_grid(traj, times, h, t_readout)), h)
-    P_ref = _as_P(projection_matrices(K, *pose_grid(traj, [t_ref], h, t_readout)), h)
-    win = _zbuffer(d, P_ref, (h, w), backend, target_rows=True)[0][0]
+    P = as_P(projection_matrices(K, *pose_grid(traj, times, h, t_readout)), h)
+    P_ref = as_P(projection_matrices(K, *pose_grid(traj, [t_ref], h, t_readout)), h)
+    win = zbuffer(d, P_ref, (h, w), backend, target_rows=True)[0][0]
     if not (win >= 0).any(): raise ValueError("depth: no point of the scene is visible in the blurry frame")
     iy, ix = ndimage.distance_transform_edt(win < 0, return_distances=False, return_indices=True)
     s = win[iy, ix].ravel()                                          # gaps of the splat: the nearest visible point
@@ -261,16 +261,16 @@ def kernel_paths(depth, K, poses, exposure, segments=4, t_readout=0.0, reference
     times = np.linspace(0, exposure, segments + 1)
     if frame == "blurry" and t_readout > 0:
         return _blurry_frame_paths(d, K, traj, times, t_readout, 0.0 if reference == "start" else exposure / 2,
-                                   _resolve(backend))
+                                   choose_backend(backend))
     P = projection_matrices(K, *pose_grid(traj, times, h, t_readout))
-    backend = _resolve(backend)
+    backend = choose_backend(backend)
     # same float32 operations on the GPU (03_warp_cuda)
     if backend == "cuda":
         from deblur_nbdev.warp_cuda import cuda_kernel_paths
         return cuda_kernel_paths(d, P)
     if backend == "numba":
         out = np.empty((h, w, len(P), 2), np.float32)
-        _paths_nb(d, _as_P(P, h), out)
+        _paths_nb(d, as_P(P, h), out)
         return out
     px, py, _ = project_pixels(d, P)
     v, u = np.mgrid[0:h, 0:w].astype(np.float32)
@@ -353,9 +353,9 @@ def _reblur_point_nb(path, h, w, x, y, i, s, iters):
     qx = fx - (path[y, x, 2 * i] * (one - s) + path[y, x, 2 * i + 2] * s)
     qy = fy - (path[y, x, 2 * i + 1] * (one - s) + path[y, x, 2 * i + 3] * s)
     for _ in range(iters):
-        tp = _taps_nb(h, w, qx, qy)
-        dx = _blend_nb(path, tp, 2 * i) * (one - s) + _blend_nb(path, tp, 2 * i + 2) * s
-        dy = _blend_nb(path, tp, 2 * i + 1) * (one - s) + _blend_nb(path, tp, 2 * i + 3) * s
+        tp = bilinear_taps_nb(h, w, qx, qy)
+        dx = blend_taps_nb(path, tp, 2 * i) * (one - s) + blend_taps_nb(path, tp, 2 * i + 2) * s
+        dy = blend_taps_nb(path, tp, 2 * i + 1) * (one - s) + blend_taps_nb(path, tp, 2 * i + 3) * s
         qx, qy = fx - dx, fy - dy
     return qx, qy
 
@@ -371,9 +371,9 @@ def _reblur_nb(img, path, nsub, wts, iters, out, adjoint):
                 wt = wts[i] / np.float32(nsub[i])
                 for m in range(nsub[i]):
                     qx, qy = _reblur_point_nb(path, h, w, x, y, i, (np.float32(m) + half) / np.float32(nsub[i]), iters)
-                    tp = _taps_nb(h, w, qx, qy)
+                    tp = bilinear_taps_nb(h, w, qx, qy)
                     if not adjoint:
-                        for c in range(img.shape[2]): out[y, x, c] += wt * _blend_nb(img, tp, c)
+                        for c in range(img.shape[2]): out[y, x, c] += wt * blend_taps_nb(img, tp, c)
                         continue
                     x0, x1, y0, y1, ax, ay = tp                # scatter with the same bilinear weights
                     for c in range(img.shape[2]):
@@ -472,7 +472,7 @@ def _synth_times(d, K, poses, exposure, interval, weights, t_readout, reference,
         if weights is not None:
             raise ValueError("weights: give an explicit sample_interval with weights (one weight per pose)")
         return pose_times(d, K, poses, exposure, t_readout, reference, max_step, min_poses)
-    times = _sample_grid(exposure, interval, "sample_interval")
+    times = sample_grid(exposure, interval, "sample_interval")
     _check_extent(motion_extent(d, K, poses, exposure, t_readout, reference)[1], *d.shape)
     return times
 

@@ -13,13 +13,13 @@ import ctypes, ctypes.util, glob, hashlib, logging, os, shutil, subprocess, temp
 from pathlib import Path
 import numpy as np
 from .blur_model import as_choice
-from .warp import _as_P, _check_index_range, _check_target_rows, BACKENDS, Warp
+from .warp import as_P, check_index_range, check_target_rows, BACKENDS, Warp
 
 # %% ../nbs/03_warp_cuda.ipynb #b6ff6ad4
 CUDA_SOURCE = r"""
 // deblur_nbdev CUDA backend (nbs/03_warp_cuda). The SAME text is compiled by NVRTC (CuPy, on a GPU), by
 // nvcc/NVRTC to PTX (tests, no GPU) and by g++ with a host shim (tests: executed on the CPU).
-// Arithmetic is float32 with explicit round-to-nearest intrinsics, in exactly the order of warp._xyz_nb:
+// Arithmetic is float32 with explicit round-to-nearest intrinsics, in exactly the order of warp.project_xyz_nb:
 //   x = (P00*u + (P01*v + P02))*d + P03,  target = (int)(y/z + 0.5)*Wd + (int)(x/z + 0.5)
 // __fmul_rn/__fadd_rn are never contracted into FMA by NVCC (and the module is compiled with --fmad=false too).
 #define DBN_EMPTY 0xFFFFFFFFFFFFFFFFull
@@ -557,14 +557,14 @@ def _real_array(a, name, ndim):
 def _inputs(image, depth, P, dst_shape):
     "Check the arguments of the CUDA entry points; everything is converted to float32 C order later, on upload."
     h, w = _real_array(depth, "depth", (2,))
-    _check_index_range(h, w)                                              # 32-bit source index in the packed key
+    check_index_range(h, w)                                              # 32-bit source index in the packed key
     C = 0
     if image is not None:
         s = _real_array(image, "image", (2, 3))
         if s[:2] != (h, w) or (len(s) == 3 and not 1 <= s[2] <= 4):
             raise ValueError(f"image: shape {s} is not {h}×{w}×C with C in 1…4 (the depth's size)")
         C = s[2] if len(s) == 3 else 1
-    P = _as_P(P, h)
+    P = as_P(P, h)
     if dst_shape is None: dst_shape = (h, w)
     hd, wd = (int(s) for s in dst_shape[:2])
     if hd < 1 or wd < 1: raise ValueError(f"dst_shape: {tuple(dst_shape)} must be positive (height, width)")
@@ -586,7 +586,7 @@ def cuda_warp(image, depth, P, dst_shape=None, engine="gpu", max_bytes=2**30, sa
     if not set(outputs) <= set(WARP_OUTPUTS): raise ValueError(f"outputs: a subset of {WARP_OUTPUTS}, got {outputs!r}")
     as_choice(sample, ("nearest", "bilinear"), "sample")
     (h, w), C, P, (hd, wd) = _inputs(image, depth, P, dst_shape)
-    _check_target_rows(P, hd, target_rows)
+    check_target_rows(P, hd, target_rows)
     e = _engine(engine)
     N, prow, m = len(P), P.shape[1], hd * wd
     dd, Pd = e.asarray(depth, np.float32), e.asarray(P, np.float32)
