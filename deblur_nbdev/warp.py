@@ -32,9 +32,10 @@ def projection_matrices(K_src, R, T, K_dst=None):
 def as_P(P, height):
     "Check projection matrices and give them the per-row form `N×R×3×4` (R = 1 or `height`)."
     P = np.ascontiguousarray(P, dtype=np.float32)
+    shape = P.shape                                    # as given, for the message
     if P.ndim == 3: P = P[:, None]
     if P.ndim != 4 or P.shape[2:] != (3, 4) or P.shape[1] not in (1, height):
-        raise ValueError(f"P: shape {P.shape} is not N×3×4 or N×{height}×3×4")
+        raise ValueError(f"P: shape {shape} is not N×3×4 or N×{height}×3×4")
     return P
 
 # %% ../nbs/02_warp.ipynb #d5bd923a
@@ -73,10 +74,12 @@ def project_pixels(depth, P, target_rows=False):
 
 # %% ../nbs/02_warp.ipynb #e628b7f3
 def check_index_range(h, w):
+    "Refuse a source of `h×w` pixels whose linear index would not fit the 32-bit half of a z-buffer key."
     if h * w >= 2**31 - 1: raise ValueError(f"image: {h}×{w} pixels exceed the 32-bit source index")
 
 # %% ../nbs/02_warp.ipynb #cb86ef8b
 def check_target_rows(P, hd, target_rows):
+    "Refuse per-row poses timed by target rows (`target_rows`) when the target has another row count."
     if target_rows and P.shape[1] > 1 and P.shape[1] != hd:
         raise ValueError(f"target_rows: per-row poses ({P.shape[1]} rows) need a target of as many rows, got {hd}")
 
@@ -161,6 +164,7 @@ def _scatter_nb(tgt, zs, keys):
 # %% ../nbs/02_warp.ipynb #976c0e42
 @numba.njit(cache=True, nogil=True)
 def zbuffer_pose_nb(depth, P, hd, wd, keys, tgt, zs, trows=False):
+    "Both passes for one pose: `keys` (length `hd·wd`) ends as the packed winners, `EMPTY_KEY` in holes."
     _project_nb(depth, P, hd, wd, tgt, zs, trows)
     _scatter_nb(tgt, zs, keys)
 
