@@ -7,7 +7,7 @@ __all__ = ['MODELS_DIR', 'INDEX', 'MAX_MODEL_MB', 'pretrained_models', 'load_pre
            'ship_model']
 
 # %% ../nbs/18_pretrained.ipynb #5ad025b7
-import hashlib, json, os, shutil
+import json, os
 from pathlib import Path
 import numpy as np
 from .blur_model import as_choice
@@ -73,7 +73,7 @@ def pick_variant(depth=False,    # the user gave a depth map
 # %% ../nbs/18_pretrained.ipynb #d78c874b
 def trained_blur_range(data,             # the training dataset folder
                        max_samples=200,  # samples measured (the first ones of the train split)
-                       q=(5, 95)         # percentiles
+                       percentiles=(5, 95)  # the percentiles taken (lo, hi)
                       ) -> list:         # `[lo, hi]` px
     "The blur sizes a model was trained on: percentiles of `results.blur_size` over the training split."
     from deblur_nbdev.dataset import iter_samples
@@ -83,7 +83,7 @@ def trained_blur_range(data,             # the training dataset folder
         if len(sizes) >= max_samples: break
         sizes.append(blur_size(s))
     if not sizes: raise ValueError(f"data: {data} holds no training samples")
-    return [round(float(v), 2) for v in np.percentile(sizes, q)]
+    return [round(float(v), 2) for v in np.percentile(sizes, percentiles)]
 
 # %% ../nbs/18_pretrained.ipynb #b694a491
 def _save_shipped(model, folder, name):
