@@ -6,15 +6,15 @@
 __all__ = ['MAX_EXPOSURE', 'DEMO_PARTS', 'preview', 'deblur_synth', 'deblur_train', 'deblur_demo']
 
 # %% ../nbs/16_cli.ipynb #b020d6f5
-import argparse, json, os, sys
+import argparse, json, sys
 from types import SimpleNamespace
 from pathlib import Path
 import numpy as np
 import cv2
 from fastcore.script import Param
 from .command import command, need_file, out_folder, staged_folder, positive, non_negative, write_png
-from .blur_model import as_K, default_K, intrinsics, valid_depth, to_uint8, as_int
-from .camera_motion import synthetic_shake, imu_poses, read_imu_csv, read_deepgyro, exposure_times
+from .blur_model import default_K, intrinsics, to_uint8, as_int
+from .camera_motion import synthetic_shake, imu_poses, read_imu_csv, read_deepgyro
 from .camera_motion import sample_grid
 from .scenes import Scene, load_scene, read_image, read_depth, BUILTIN_SCENES
 from .synthesis import synthesize
