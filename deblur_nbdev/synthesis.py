@@ -59,7 +59,8 @@ def _accumulate_keys_nb(img, aux, keys, wt, subpix, acc, wsum, hits):
                 sv = np.int64((s + 0.5) * (1.0 / w))                    # = s // w, no division
                 su = s - sv * w
                 if subpix:
-                    dx, dy = subpixel_offset_nb(aux[s, 0], aux[s, 1], aux[s, 2], aux[s, 3], aux[s, 4], aux[s, 5], tx, ty)
+                    dx, dy = subpixel_offset_nb(aux[s, 0], aux[s, 1], aux[s, 2], aux[s, 3], aux[s, 4], aux[s, 5],
+                                                tx, ty)
                     taps = bilinear_taps_nb(h, w, np.float32(su) + dx, np.float32(sv) + dy)
                     for c in range(img.shape[2]): acc[t, c] += wt * blend_taps_nb(img, taps, c)
                 else:
