@@ -8,13 +8,12 @@ __all__ = ['default_rig', 'View', 'world_camera', 'world_scene', 'render_view', 
            'clock_frames', 'Session', 'simulate_session']
 
 # %% ../nbs/07_rig_sim.ipynb #13d783c4
-import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import NamedTuple
 import numpy as np
 import cv2
 from scipy.spatial.transform import Rotation
-from .blur_model import as_K, as_rotation, intrinsics, as_int, as_choice
+from .blur_model import intrinsics, as_int, as_choice
 from .rig_model import Camera, Rig, TimeBase, board_points, as_pose
 from .camera_motion import Poses, IMU, synthetic_shake
 from .warp import forward_warp, projection_matrices, project_pixels
