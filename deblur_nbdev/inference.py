@@ -27,21 +27,22 @@ def coarse_factor(blur_px,   # the image's blur size (px), e.g. `blur_size` or t
 # %% ../nbs/15c_inference.ipynb #d2bf7510
 def deblur_coarse(deblur,       # `deblur(image, depth, kernel, path) -> image`, at the coarse scale
                   image,        # `H×W×3` blurry image, float in [0, 1] or uint8
-                  s,            # integer scale-down factor (`coarse_factor`)
+                  factor,       # integer scale-down factor s (`coarse_factor`)
                   depth=None,   # `H×W` depth (m), resized by nearest neighbour
-                  kernel=None,  # `H×W×2` kernel maps (px): resized and divided by s
-                  path=None     # `H×W×(k+1)×2` kernel path (px): resized and divided by s
+                  kernel=None,  # `H×W×2` kernel maps (px): resized and divided by `factor`
+                  path=None     # `H×W×(k+1)×2` kernel path (px): resized and divided by `factor`
                  ) -> np.ndarray:  # float32 `H×W×3` in [0, 1]
-    "Deblur at 1/s of the size, scale back up, and add back the detail layer the downscale removed."
+    "Deblur at 1/`factor` of the size, scale back up, and add back the detail layer the downscale removed."
     import cv2
     img = as_image(image, "image")
     h, w = img.shape[:2]
-    if isinstance(s, bool) or int(s) != s or s < 1: raise ValueError(f"s: a positive integer, got {s}")
-    s = int(s)
+    if isinstance(factor, bool) or int(factor) != factor or factor < 1:
+        raise ValueError(f"factor: a positive integer, got {factor}")
+    s = int(factor)
     if s == 1: return np.clip(deblur(img, depth, kernel, path), 0, 1).astype(np.float32)
     hs, ws = max(1, round(h / s)), max(1, round(w / s))
     if hs < 8 or ws < 8:
-        raise ValueError(f"s: {s} would shrink the {w}×{h} image to {ws}×{hs} px; the blur is too large")
+        raise ValueError(f"factor: {s} would shrink the {w}×{h} image to {ws}×{hs} px; the blur is too large")
     def down(a, how):                                                  # OpenCV resizes at most 4 channels at a time
         a = np.asarray(a, np.float32)
         if a.ndim == 2 or a.shape[2] <= 4: return cv2.resize(np.ascontiguousarray(a), (ws, hs), interpolation=how)

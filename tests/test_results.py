@@ -173,23 +173,3 @@ def test_evaluate_leaves_out_unblurred_images(tmp_path):
     assert "Left out: 1 test image" in Path(write_report(r, tmp_path / "rep", figures=False)["markdown"]).read_text()
     write_dataset(tmp_path / "none", [samples[1]], image_dtype="float32")
     with pytest.raises(ValueError, match="blurry input equals"): evaluate({"blind": build_unet("blind", depth=2, width=4)}, tmp_path / "none", progress=False)
-
-
-def test_deblur_file_with_a_path_variant(tiny):
-    "A 'path' U-Net gets its kernel path from a .npy file or from the IMU (blurry frame); missing, it is named."
-    from deblur_nbdev.inference import deblur_file
-    from deblur_nbdev.unet import build_unet
-    h, w = _write_inputs(tiny)
-    net = build_unet("path", depth=2, width=4)
-    model = tiny / "path.keras"
-    net.save(model)
-    np.save(tiny / "p.npy", np.zeros((h, w, 5, 2), np.float32))
-    y = deblur_file(model, tiny / "b.png", path=tiny / "p.npy")
-    assert y.shape == (h, w, 3) and np.isfinite(y).all()
-    z = deblur_file(model, tiny / "b.png", depth=tiny / "d.npy", imu=tiny / "imu.csv", t_start=0.4, exposure=0.03, fx=70,
-                    t_readout=0.01)
-    assert z.shape == (h, w, 3)
-    with pytest.raises(ValueError, match="needs kernel paths \\(--path"): deblur_file(model, tiny / "b.png")
-    np.save(tiny / "p_bad.npy", np.zeros((h, w, 2), np.float32))
-    with pytest.raises(ValueError, match="path: .* need \\(45, 70, 5, 2\\)"): deblur_file(model, tiny / "b.png",
-                                                                                     path=tiny / "p_bad.npy")
