@@ -104,18 +104,6 @@ def dense_warp(image, depth, K_src,   # source RGB-D view and intrinsics
     im = np.where((ix >= 0)[..., None], img.reshape(-1, img.shape[2])[np.maximum(ix, 0)], 0).astype(np.float32)
     return Warp(im, dd, ix), K, d
 
-# %% ../nbs/10_alignment.ipynb #f04b18be
-class Aligned(NamedTuple):
-    "Result of `align_view`: everything in the target (phone) camera."
-    image: np.ndarray      # the sharp (DSLR) texture in the target view, float32 `H×W×C`, 0 where `valid` is False
-    depth: np.ndarray      # ZED depth in the target view (target z, metres), 0 = hole
-    index: np.ndarray      # the (densified) ZED pixel v·W+u behind each target pixel, −1 = hole; see `upsample`
-    zed_image: np.ndarray  # the ZED image carried along the same mapping, `H×W×C` (0 in holes)
-    sharp_xy: np.ndarray   # where each target pixel was sampled in the sharp image, `H×W×2` px (NaN = nowhere)
-    sharp_z: np.ndarray    # that point's z in the sharp camera, `H×W` (NaN = nowhere)
-    valid: np.ndarray      # bool `H×W`: depth present and the sample inside the sharp image
-    upsample: int          # the ZED view was made this many times denser before warping (`dense_warp`)
-
 # %% ../nbs/10_alignment.ipynb #653e6d1d
 def _sample_sharp(sharp, xy, z, has, shape):
     "`(image, inside)`: `sharp` sampled at `xy` (px) in the target `shape`, 0 outside; `inside` = usable samples."
@@ -127,6 +115,18 @@ def _sample_sharp(sharp, xy, z, has, shape):
     my = np.where(inside, xy[..., 1], -10).astype(np.float32)
     img = cv2.remap(sharp, mx, my, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE).reshape(shape[0], shape[1], -1)
     return np.where(inside[..., None], img, 0).astype(np.float32), inside
+
+# %% ../nbs/10_alignment.ipynb #f04b18be
+class Aligned(NamedTuple):
+    "Result of `align_view`: everything in the target (phone) camera."
+    image: np.ndarray      # the sharp (DSLR) texture in the target view, float32 `H×W×C`, 0 where `valid` is False
+    depth: np.ndarray      # ZED depth in the target view (target z, metres), 0 = hole
+    index: np.ndarray      # the (densified) ZED pixel v·W+u behind each target pixel, −1 = hole; see `upsample`
+    zed_image: np.ndarray  # the ZED image carried along the same mapping, `H×W×C` (0 in holes)
+    sharp_xy: np.ndarray   # where each target pixel was sampled in the sharp image, `H×W×2` px (NaN = nowhere)
+    sharp_z: np.ndarray    # that point's z in the sharp camera, `H×W` (NaN = nowhere)
+    valid: np.ndarray      # bool `H×W`: depth present and the sample inside the sharp image
+    upsample: int          # the ZED view was made this many times denser before warping (`dense_warp`)
 
 # %% ../nbs/10_alignment.ipynb #1775a52f
 def align_view(zed_image,     # ZED left image `Hz×Wz×C`
@@ -170,14 +170,16 @@ def align_view(zed_image,     # ZED left image `Hz×Wz×C`
 # %% ../nbs/10_alignment.ipynb #5b7c8a30
 RIG_CAMERAS = ("phone", "dslr", "zed")
 
-def rig_from_dict(d:dict, name="rig") -> Rig:
+def rig_from_dict(rig_dict:dict,  # the rig JSON, parsed (`Rig.to_dict` form)
+                  name="rig"      # how messages name it
+                 ) -> Rig:
     "A `rig_sim.Rig` from the rig JSON's dict (`Rig.to_dict` form), every problem naming the camera and key."
-    if not isinstance(d, dict) or not isinstance(d.get("cameras"), dict):
+    if not isinstance(rig_dict, dict) or not isinstance(rig_dict.get("cameras"), dict):
         raise ValueError(f"{name}: needs a 'cameras' object")
-    poses = d.get("poses") or {}
+    poses = rig_dict.get("poses") or {}
     cams, ps = {}, {}
     for cam in RIG_CAMERAS:
-        c = d["cameras"].get(cam)
+        c = rig_dict["cameras"].get(cam)
         if c is None: raise ValueError(f"{name}: camera {cam!r} missing (need {RIG_CAMERAS})")
         size = c.get("size")
         if size is None or len(size) != 2 or min(size) < 8:
@@ -288,14 +290,14 @@ def align_capture(images:CaptureImages, rig:Rig, R_zp=None, T_zp=None) -> Aligne
                       images.dslr, rig["dslr"].K, *zed_pose(rig, "dslr"))
 
 # %% ../nbs/10_alignment.ipynb #493e3a12
-def write_aligned(out, stem, al:Aligned):
+def write_aligned(out, stem, aligned:Aligned):
     "Write one capture's aligned sharp image (PNG), depth (`.npy`, metres) and validity (PNG, 255 = valid)."
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    if not cv2.imwrite(str(out / f"{stem}_sharp.png"), cv2.cvtColor(to_uint8(al.image), cv2.COLOR_RGB2BGR)):
+    if not cv2.imwrite(str(out / f"{stem}_sharp.png"), cv2.cvtColor(to_uint8(aligned.image), cv2.COLOR_RGB2BGR)):
         raise OSError(f"could not write {out}")
-    np.save(out / f"{stem}_depth.npy", al.depth)
-    cv2.imwrite(str(out / f"{stem}_valid.png"), al.valid.astype(np.uint8) * 255)
+    np.save(out / f"{stem}_depth.npy", aligned.depth)
+    cv2.imwrite(str(out / f"{stem}_valid.png"), aligned.valid.astype(np.uint8) * 255)
     return [out / f"{stem}_{s}" for s in ("sharp.png", "depth.npy", "valid.png")]
 
 # %% ../nbs/10_alignment.ipynb #668d2e59
