@@ -6,10 +6,9 @@
 __all__ = ['DEMO_DATA', 'DEMO_TRAIN', 'run_demo']
 
 # %% ../nbs/17_demo.ipynb #d2d509ae
-import json, os, sys, time
+import json, os, time
 from pathlib import Path
-from fastcore.script import call_parse, is_cli
-from .dataset import VARIANTS, verify_dataset, read_manifest
+from .dataset import VARIANTS, verify_dataset
 from .generation import generate_dataset
 from .training import train, PRESETS
 from .results import evaluate, write_report

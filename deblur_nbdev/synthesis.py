@@ -12,11 +12,10 @@ import numpy as np
 import numba
 import cv2
 from scipy import ndimage
-from .blur_model import as_image, as_depth, as_K, valid_depth, project, as_int, as_choice
-from .camera_motion import Poses, exposure_times, row_times, sample_grid
-from functools import partial
+from .blur_model import as_image, as_depth, as_K, project, as_int, as_choice
+from .camera_motion import Poses, row_times, sample_grid
 from .warp import (projection_matrices, project_pixels, forward_warp, zbuffer_numpy, zbuffer_numba, as_P,
-                               check_index_range, zbuffer_pose_nb, EMPTY_KEY, project_xyz_nb, BACKENDS, choose_backend,
+                               check_index_range, zbuffer_pose_nb, EMPTY_KEY, project_xyz_nb, choose_backend,
                                zbuffer, sample_winners_nb, subpixel_offset_nb, landing_rows, landings_nb,
                                bilinear_taps_nb, blend_taps_nb, subpixel_numpy, project_xyz)
 from .command import renamed_args
@@ -248,11 +247,18 @@ def _blurry_frame_paths(d, K, traj, times, t_readout, t_ref, backend):
     return _finite_path(px, py, 0, 0)
 
 # %% ../nbs/04_synthesis.ipynb #fdd0f80d
-def kernel_paths(depth, K, poses, exposure, segments=4, t_readout=0.0, reference="start", frame="sharp",
-                 min_valid=0.5, backend="auto"):
-    """Per-pixel blur path: positions (px) at `segments + 1` even instants of the exposure, minus the pixel.
-
-    Shape `H×W×(k+1)×2`, `k = segments`."""
+def kernel_paths(depth,              # z-depth `H×W` (m)
+                 K,                  # 3×3 intrinsics (px)
+                 poses,              # camera trajectory (`Poses`) over ≥ the exposure
+                 exposure,           # exposure time (s)
+                 segments=4,         # path segments `k`: positions at `k + 1` even instants
+                 t_readout=0.0,      # rolling-shutter readout time (s; 0: global shutter)
+                 reference="start",  # the sharp image is the view at the exposure 'start' or 'mid'
+                 frame="sharp",      # paths indexed by the 'sharp' or the (rolling-shutter) 'blurry' image (`FRAMES`)
+                 min_valid=0.5,      # least share of valid depth pixels (`check_depth`)
+                 backend="auto"      # 'numpy', 'numba', 'cuda' or 'auto' (`BACKENDS`)
+                ) -> np.ndarray:     # float32 `H×W×(k+1)×2`: each pixel's positions (px) minus the pixel
+    "Per-pixel blur path: positions (px) at `segments + 1` even instants of the exposure, minus the pixel."
     d = check_depth(depth, min_valid=min_valid)
     h, w = d.shape
     segments = _segments(segments)
