@@ -4,7 +4,7 @@
 
 # %% auto #0
 __all__ = ['FORMAT', 'FORMAT_VERSION', 'SPLITS', 'VARIANTS', 'PATH_SEGMENTS', 'PATH_VARIANTS', 'ALL_VARIANTS', 'Sample',
-           'shard_bytes', 'atomic_write', 'write_shard', 'shard_record', 'sha256_file', 'read_shard', 'write_manifest',
+           'shard_bytes', 'atomic_write', 'shard_record', 'write_shard', 'sha256_file', 'read_shard', 'write_manifest',
            'read_manifest', 'write_dataset', 'check_complete', 'verify_dataset', 'iter_samples']
 
 # %% ../nbs/06_dataset.ipynb #d633e7b2
@@ -41,6 +41,56 @@ def _check_path(path, hw, name):
         raise ValueError(f"{name}: need shape {(*hw, 'k+1', 2)} (k ≥ 1 segments), got {p.shape}")
     return p
 
+# %% ../nbs/06_dataset.ipynb #13ddc546
+def _check_labels(s, n):
+    "Check the index (a non-negative integer, stored as `int`) and the split; `n` names the sample in errors."
+    if int(s.index) != s.index or s.index < 0:
+        raise ValueError(f"index: must be a non-negative integer, got {s.index}")
+    s.index = int(s.index)
+    if s.split not in SPLITS: raise ValueError(f"{n}: split must be one of {SPLITS}, got {s.split!r}")
+
+# %% ../nbs/06_dataset.ipynb #922a520a
+def _check_images(s, n):
+    "Check and convert the blurry and sharp images and the depth map, which must share one `H×W`."
+    s.blurry = _as_u8_or_f32(s.blurry, f"{n}.blurry")
+    s.sharp = _as_u8_or_f32(s.sharp, f"{n}.sharp")
+    if s.sharp.shape[:2] != s.blurry.shape[:2]:
+        raise ValueError(f"{n}.sharp: shape {s.sharp.shape} does not match blurry {s.blurry.shape}")
+    s.depth = as_depth(s.depth, f"{n}.depth", shape=s.blurry.shape)
+
+# %% ../nbs/06_dataset.ipynb #015715e8
+def _check_maps(s, n):
+    "Check and convert the kernel map and the optional kernel segments, mask and path."
+    hw = s.blurry.shape[:2]
+    k = np.asarray(s.kernel, np.float32)
+    if k.shape != (*hw, 2): raise ValueError(f"{n}.kernel: need shape {(*hw, 2)}, got {k.shape}")
+    s.kernel = k
+    if s.kernel_segments is not None:
+        ks = np.asarray(s.kernel_segments, np.float32)
+        if ks.ndim != 4 or ks.shape[:2] != hw or ks.shape[3] != 2:
+            raise ValueError(f"{n}.kernel_segments: need shape {(*hw, 'k', 2)}, got {ks.shape}")
+        s.kernel_segments = ks
+    if s.mask is not None:
+        m = np.asarray(s.mask)
+        if m.shape != hw: raise ValueError(f"{n}.mask: need shape {hw}, got {m.shape}")
+        if m.dtype != bool and not np.isin(m, (0, 1)).all():
+            raise ValueError(f"{n}.mask: values must be 0/1 or bool")
+        s.mask = m.astype(np.uint8)
+    if s.path is not None:
+        s.path = _check_path(s.path, hw, f"{n}.path")
+
+# %% ../nbs/06_dataset.ipynb #314a8211
+def _check_poses(s, n):
+    "Check the intrinsics and the poses (`R` `P×3×3`, `T` `P×3`, `times` `P`), stored as float64."
+    s.K = as_K(s.K, f"{n}.K")
+    s.R = np.asarray(s.R, np.float64)
+    s.T = np.asarray(s.T, np.float64)
+    s.times = np.asarray(s.times, np.float64)
+    P = len(s.times)
+    if s.times.shape != (P,) or s.R.shape != (P, 3, 3) or s.T.shape != (P, 3):
+        raise ValueError(f"{n}: poses need R P×3×3, T P×3, times P; got {s.R.shape}, {s.T.shape}, "
+                         f"{s.times.shape}")
+
 # %% ../nbs/06_dataset.ipynb #88608720
 @dataclass
 class Sample:
@@ -63,66 +113,12 @@ class Sample:
 
     def __post_init__(self):
         n = f"sample {self.index}"
-        self._check_labels(n)
-        self._check_images(n)
-        self._check_maps(n)
-        self._check_poses(n)
+        _check_labels(self, n)
+        _check_images(self, n)
+        _check_maps(self, n)
+        _check_poses(self, n)
         try: json.dumps(self.params)
         except TypeError as e: raise ValueError(f"{n}.params: must be JSON-serialisable ({e})") from None
-
-# %% ../nbs/06_dataset.ipynb #13ddc546
-@patch
-def _check_labels(self:Sample, n):
-    "Check the index (a non-negative integer, stored as `int`) and the split; `n` names the sample in errors."
-    if int(self.index) != self.index or self.index < 0:
-        raise ValueError(f"index: must be a non-negative integer, got {self.index}")
-    self.index = int(self.index)
-    if self.split not in SPLITS: raise ValueError(f"{n}: split must be one of {SPLITS}, got {self.split!r}")
-
-# %% ../nbs/06_dataset.ipynb #922a520a
-@patch
-def _check_images(self:Sample, n):
-    "Check and convert the blurry and sharp images and the depth map, which must share one `H×W`."
-    self.blurry = _as_u8_or_f32(self.blurry, f"{n}.blurry")
-    self.sharp = _as_u8_or_f32(self.sharp, f"{n}.sharp")
-    if self.sharp.shape[:2] != self.blurry.shape[:2]:
-        raise ValueError(f"{n}.sharp: shape {self.sharp.shape} does not match blurry {self.blurry.shape}")
-    self.depth = as_depth(self.depth, f"{n}.depth", shape=self.blurry.shape)
-
-# %% ../nbs/06_dataset.ipynb #015715e8
-@patch
-def _check_maps(self:Sample, n):
-    "Check and convert the kernel map and the optional kernel segments, mask and path."
-    hw = self.blurry.shape[:2]
-    k = np.asarray(self.kernel, np.float32)
-    if k.shape != (*hw, 2): raise ValueError(f"{n}.kernel: need shape {(*hw, 2)}, got {k.shape}")
-    self.kernel = k
-    if self.kernel_segments is not None:
-        ks = np.asarray(self.kernel_segments, np.float32)
-        if ks.ndim != 4 or ks.shape[:2] != hw or ks.shape[3] != 2:
-            raise ValueError(f"{n}.kernel_segments: need shape {(*hw, 'k', 2)}, got {ks.shape}")
-        self.kernel_segments = ks
-    if self.mask is not None:
-        m = np.asarray(self.mask)
-        if m.shape != hw: raise ValueError(f"{n}.mask: need shape {hw}, got {m.shape}")
-        if m.dtype != bool and not np.isin(m, (0, 1)).all():
-            raise ValueError(f"{n}.mask: values must be 0/1 or bool")
-        self.mask = m.astype(np.uint8)
-    if self.path is not None:
-        self.path = _check_path(self.path, hw, f"{n}.path")
-
-# %% ../nbs/06_dataset.ipynb #314a8211
-@patch
-def _check_poses(self:Sample, n):
-    "Check the intrinsics and the poses (`R` `P×3×3`, `T` `P×3`, `times` `P`), stored as float64."
-    self.K = as_K(self.K, f"{n}.K")
-    self.R = np.asarray(self.R, np.float64)
-    self.T = np.asarray(self.T, np.float64)
-    self.times = np.asarray(self.times, np.float64)
-    P = len(self.times)
-    if self.times.shape != (P,) or self.R.shape != (P, 3, 3) or self.T.shape != (P, 3):
-        raise ValueError(f"{n}: poses need R P×3×3, T P×3, times P; got {self.R.shape}, {self.T.shape}, "
-                         f"{self.times.shape}")
 
 # %% ../nbs/06_dataset.ipynb #b6859e95
 @patch(as_prop=True)
@@ -195,6 +191,12 @@ def atomic_write(path,   # final file name
     except OSError: pass                                 # folders cannot be fsynced on some systems (Windows)
     return path
 
+# %% ../nbs/06_dataset.ipynb #5887b496
+def shard_record(file, samples, data):
+    "The manifest record of a shard holding `samples` whose bytes are `data`."
+    return dict(file=str(file), split=samples[0].split, count=len(samples), indices=sorted(s.index for s in samples),
+                sha256=hashlib.sha256(data).hexdigest(), bytes=len(data))
+
 # %% ../nbs/06_dataset.ipynb #9bf8e7cc
 def write_shard(path,                # shard file to write, e.g. `folder/train-00000.npz`
                 samples,             # `Sample`s of one split
@@ -206,14 +208,9 @@ def write_shard(path,                # shard file to write, e.g. `folder/train-0
     atomic_write(path, data)
     return shard_record(Path(path).name, samples, data)
 
-# %% ../nbs/06_dataset.ipynb #5887b496
-def shard_record(file, samples, data):
-    "The manifest record of a shard holding `samples` whose bytes are `data`."
-    return dict(file=str(file), split=samples[0].split, count=len(samples), indices=sorted(s.index for s in samples),
-                sha256=hashlib.sha256(data).hexdigest(), bytes=len(data))
-
 # %% ../nbs/06_dataset.ipynb #84044d4e
 def sha256_file(path):
+    "The SHA-256 hex digest of a file, read in 1 MiB chunks."
     h = hashlib.sha256()
     with open(path, "rb") as f:
         for chunk in iter(lambda: f.read(1 << 20), b""): h.update(chunk)
