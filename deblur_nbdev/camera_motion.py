@@ -81,12 +81,6 @@ def at(self:Poses, t):
     T = (1 - w) * self.T[i] + w * self.T[i + 1]
     return Poses._raw(R, T, q)
 
-# %% ../nbs/01_camera_motion.ipynb #e4851bc0
-@patch
-def sample(self:Poses, exposure, sample_interval, t0=0.0):
-    "The poses at `exposure_times(exposure, sample_interval) + t0`."
-    return self.at(exposure_times(exposure, sample_interval) + t0)
-
 # %% ../nbs/01_camera_motion.ipynb #3aca006d
 @patch
 def rebase(self:Poses, t_ref):
@@ -143,6 +137,12 @@ def row_times(
     height = as_int(height, "height", lo=1)
     if not np.isfinite(t_readout) or t_readout < 0: raise ValueError(f"t_readout: must be ≥ 0 seconds, got {t_readout}")
     return np.arange(height, dtype=np.float64) * (float(t_readout) / height)
+
+# %% ../nbs/01_camera_motion.ipynb #e4851bc0
+@patch
+def sample(self:Poses, exposure, sample_interval, t0=0.0):
+    "The poses at `exposure_times(exposure, sample_interval) + t0`."
+    return self.at(exposure_times(exposure, sample_interval) + t0)
 
 # %% ../nbs/01_camera_motion.ipynb #fba991e6
 def _compose(steps):
