@@ -7,7 +7,7 @@ __all__ = ['as_grey', 'find_corners', 'detect_views', 'Calibration', 'calibrate_
            'StereoCalibration', 'calibrate_stereo', 'rectified_row_error', 'rig_from_calibrations', 'deblur_calibrate']
 
 # %% ../nbs/09_calibration.ipynb #7e32fee3
-import glob, json, sys
+import glob, json
 from dataclasses import dataclass, field
 from pathlib import Path
 import numpy as np
@@ -88,12 +88,6 @@ def detect_views(images,          # list of paths or image arrays
         corners.append(find_corners(g, pattern, method, n))
     return corners, tuple(size), names
 
-# %% ../nbs/09_calibration.ipynb #bfb1f9a9
-def _view_errors(obj, img, rvecs, tvecs, K, dist):
-    "RMS reprojection error (px) of each view."
-    return np.array([np.sqrt(np.mean(np.sum((cv2.projectPoints(o, r, t, K, dist)[0].reshape(-1, 2) - i) ** 2, 1)))
-                     for o, i, r, t in zip(obj, img, rvecs, tvecs)])
-
 # %% ../nbs/09_calibration.ipynb #62773df2
 @dataclass
 class Calibration:
@@ -130,6 +124,12 @@ class Calibration:
                 f"cy={K[1,2]:.2f}, dist={np.round(self.dist, 4).tolist()}, rms={self.rms:.3f} px, "
                 f"{len(self.view_errors)} views, "
                 f"skipped {len(self.skipped)}, dropped {len(self.dropped)})")
+
+# %% ../nbs/09_calibration.ipynb #bfb1f9a9
+def _view_errors(obj, img, rvecs, tvecs, K, dist):
+    "RMS reprojection error (px) of each view."
+    return np.array([np.sqrt(np.mean(np.sum((cv2.projectPoints(o, r, t, K, dist)[0].reshape(-1, 2) - i) ** 2, 1)))
+                     for o, i, r, t in zip(obj, img, rvecs, tvecs)])
 
 # %% ../nbs/09_calibration.ipynb #2e43f999
 def calibrate_camera(images,                 # list of paths or image arrays (one camera, one resolution)
@@ -261,11 +261,14 @@ def calibrate_stereo(images_a, images_b,       # paths or arrays, pair i = (imag
                              {u[0]: float(e) for u, e in zip(use, err)}, skipped, dropped)
 
 # %% ../nbs/09_calibration.ipynb #2bb03fef
-def rectified_row_error(st:StereoCalibration, cal_a:Calibration, cal_b:Calibration, corners_a, corners_b):
+def rectified_row_error(stereo:StereoCalibration,          # the pair's pose, camera a → camera b
+                        cal_a:Calibration, cal_b:Calibration, # the two cameras' calibrations
+                        corners_a, corners_b                  # the same board's corners (`N×2`) in a's and b's image
+                       ) -> float:
     "Mean |row difference| (px) of matching corners after `stereoRectify` (both into camera a's image size)."
     size = (cal_a.size[1], cal_a.size[0])
-    R1, R2, P1, P2, *_ = cv2.stereoRectify(cal_a.K, cal_a.dist, cal_b.K, cal_b.dist, size, st.R, st.T.reshape(3, 1),
-                                           alpha=0)
+    R1, R2, P1, P2, *_ = cv2.stereoRectify(cal_a.K, cal_a.dist, cal_b.K, cal_b.dist, size, stereo.R,
+                                           stereo.T.reshape(3, 1), alpha=0)
     ya = cv2.undistortPoints(np.asarray(corners_a, np.float64).reshape(-1, 1, 2), cal_a.K, cal_a.dist, None,
                              R1, P1)[:, 0, 1]
     yb = cv2.undistortPoints(np.asarray(corners_b, np.float64).reshape(-1, 1, 2), cal_b.K, cal_b.dist, None,
