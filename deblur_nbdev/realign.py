@@ -4,11 +4,11 @@
 
 # %% auto #0
 __all__ = ['PNP_METHODS', 'PNP_VARIANTS', 'RealignError', 'Matches', 'sift_matches', 'points_3d', 'blur_offsets', 'solve_pnp',
-           'warp_score', 'Candidate', 'Realigned', 'realign', 'alignment_error', 'imu_extrinsics', 'exposure_poses',
+           'warp_score', 'alignment_error', 'Candidate', 'Realigned', 'realign', 'imu_extrinsics', 'exposure_poses',
            'candidates_to_dict', 'deblur_realign']
 
 # %% ../nbs/11_realign.ipynb #6d39b4a9
-import json, sys, csv
+import json, sys
 from pathlib import Path
 from typing import NamedTuple
 import numpy as np
@@ -26,18 +26,18 @@ from .alignment import (dense_warp, upsample_rgbd, upsample_factor, read_rig, ca
 class RealignError(ValueError):
     "A capture cannot be re-aligned (too few matches, no usable PnP solution); batch tools report it and go on."
 
-# %% ../nbs/11_realign.ipynb #bf262af8
-def _gray8(img, name):
-    a = as_image(img, name)
-    g = a.mean(-1) if a.shape[2] != 1 else a[..., 0]
-    return to_uint8(g)
-
 # %% ../nbs/11_realign.ipynb #6d8a6432
 class Matches(NamedTuple):
     "SIFT correspondences from a source image to a destination image."
     src: np.ndarray    # `N×2` float32 pixel positions in the source image
     dst: np.ndarray    # `N×2` float32 pixel positions in the destination image
     ratio: np.ndarray  # `N` Lowe ratios (best / second-best descriptor distance)
+
+# %% ../nbs/11_realign.ipynb #bf262af8
+def _gray8(img, name):
+    a = as_image(img, name)
+    g = a.mean(-1) if a.shape[2] != 1 else a[..., 0]
+    return to_uint8(g)
 
 # %% ../nbs/11_realign.ipynb #2b75a054
 def sift_matches(src_image,        # e.g. the ZED left image
@@ -152,6 +152,24 @@ def warp_score(zed_image, zed_depth, K_zed,  # ZED RGB-D view and intrinsics
     den = np.sqrt((a * a).sum() * (b * b).sum())
     return float((a * b).sum() / den) if den > 0 else -1.0
 
+# %% ../nbs/11_realign.ipynb #40f4989c
+def alignment_error(zed_depth, K_zed,        # ZED depth and intrinsics
+                    K_target, target_shape,  # target intrinsics and size (height, width)
+                    R_true, T_true,          # the true pose ZED → target
+                    R, T                     # the pose to judge
+                   ) -> float:
+    "Mean pixel distance between true and estimated projections of the ZED points visible in the target."
+    zd = as_depth(zed_depth, "zed_depth")
+    h, w = (int(s) for s in target_shape[:2])
+    vis = forward_warp(np.zeros(zd.shape + (1,), np.float32), zd, K_zed, R_true, T_true, K_dst=K_target,
+                       dst_shape=(h, w)).index
+    src = np.unique(vis[vis >= 0])
+    if src.size == 0: raise ValueError("zed_depth: no ZED point is visible in the target under the true pose")
+    px, py, _ = project_pixels(zd, projection_matrices(K_zed, np.stack([as_rotation(R_true)[0], as_rotation(R)[0]]),
+                                                       np.stack([np.ravel(T_true), np.ravel(T)]), K_target))
+    e = np.hypot(px[1] - px[0], py[1] - py[0]).ravel()[src]
+    return float(np.nanmean(e)) if np.isfinite(e).any() else float("inf")
+
 # %% ../nbs/11_realign.ipynb #f611ee49
 class Candidate(NamedTuple):
     "One pose hypothesis with its score."
@@ -210,24 +228,6 @@ def realign(zed_image, zed_depth, K_zed,   # ZED RGB-D view and intrinsics
     best = max(cands, key=lambda c: c.score)
     return Realigned(best.R, best.T, best, cands, n)
 
-# %% ../nbs/11_realign.ipynb #40f4989c
-def alignment_error(zed_depth, K_zed,        # ZED depth and intrinsics
-                    K_target, target_shape,  # target intrinsics and size (height, width)
-                    R_true, T_true,          # the true pose ZED → target
-                    R, T                     # the pose to judge
-                   ) -> float:
-    "Mean pixel distance between true and estimated projections of the ZED points visible in the target."
-    zd = as_depth(zed_depth, "zed_depth")
-    h, w = (int(s) for s in target_shape[:2])
-    vis = forward_warp(np.zeros(zd.shape + (1,), np.float32), zd, K_zed, R_true, T_true, K_dst=K_target,
-                       dst_shape=(h, w)).index
-    src = np.unique(vis[vis >= 0])
-    if src.size == 0: raise ValueError("zed_depth: no ZED point is visible in the target under the true pose")
-    px, py, _ = project_pixels(zd, projection_matrices(K_zed, np.stack([as_rotation(R_true)[0], as_rotation(R)[0]]),
-                                                       np.stack([np.ravel(T_true), np.ravel(T)]), K_target))
-    e = np.hypot(px[1] - px[0], py[1] - py[0]).ravel()[src]
-    return float(np.nanmean(e)) if np.isfinite(e).any() else float("inf")
-
 # %% ../nbs/11_realign.ipynb #14a8ff7a
 def imu_extrinsics(row:dict):
     ("`(R_imu_cam, time_offset)` from a capture row's optional `R_imu_cam` (9 numbers, row-major) and "
@@ -260,12 +260,14 @@ def exposure_poses(row:dict, R_imu_cam=None, time_offset=None) -> Poses:
                      off_row if time_offset is None else time_offset)
 
 # %% ../nbs/11_realign.ipynb #402b91d6
-def candidates_to_dict(r:Realigned) -> dict:
+def candidates_to_dict(realigned:Realigned) -> dict:
     "JSON-able summary of a `Realigned`."
     c2d = lambda c: dict(method=c.method, threshold=c.threshold, inliers=c.inliers, score=c.score, R=c.R.tolist(),
                          T=np.ravel(c.T).tolist())
-    return dict(R=r.R.tolist(), T=np.ravel(r.T).tolist(), method=r.best.method, threshold=r.best.threshold,
-                score=r.best.score, n_matches=r.n_matches, candidates=[c2d(c) for c in r.candidates])
+    return dict(R=realigned.R.tolist(), T=np.ravel(realigned.T).tolist(), method=realigned.best.method,
+                threshold=realigned.best.threshold,
+                score=realigned.best.score, n_matches=realigned.n_matches,
+                candidates=[c2d(c) for c in realigned.candidates])
 
 # %% ../nbs/11_realign.ipynb #3ed38933
 def _realign_capture(row:dict, stem, cams, depth_scale, min_matches, outp:Path) -> Realigned:
