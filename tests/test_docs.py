@@ -39,6 +39,7 @@ const imgs = [...document.querySelectorAll('main img')];
 return {
   text: vis,
   sidebar: [...document.querySelectorAll('nav.sidebar a')].map(a => a.href),
+  sections: [...document.querySelectorAll('nav.sidebar li.section > span')].map(s => s.textContent),
   prevnext: [...document.querySelectorAll('nav.prev-next a')].map(a => a.href),
   links: [...document.querySelectorAll('main a[href]')].map(a => a.href).filter(u => u.startsWith('file:')),
   images: imgs.length + document.querySelectorAll('main .output_svg svg, main .output_subarea > svg').length,
@@ -163,6 +164,24 @@ def test_classes_show_class_line(page):
     assert not re.search(r"def [A-Z]\w*\(\s*\*args, \*\*kwargs\s*\)", page["text"])
 
 
+def sidebar_parts():
+    "The book's parts as nbs/sidebar.yml lists them: `[(section or None, [notebook names])]`."
+    import yaml
+    parts = []
+    for item in yaml.safe_load((NBS / "sidebar.yml").read_text())["website"]["sidebar"]["contents"]:
+        parts.append((None, [item]) if isinstance(item, str) else (item["section"], list(item["contents"])))
+    return parts
+
+
+def test_sidebar_yml_lists_every_notebook_once():
+    "No browser needed: every page notebook is in the book's table of contents exactly once, the index first."
+    listed = [n for _, ns in sidebar_parts() for n in ns]
+    assert listed[0] == "index.ipynb"
+    assert len(listed) == len(set(listed)), [n for n in listed if listed.count(n) > 1]
+    assert sorted(listed) == sorted(NOTEBOOKS), (set(NOTEBOOKS) - set(listed), set(listed) - set(NOTEBOOKS))
+    assert sum(s is not None for s, _ in sidebar_parts()) >= 5, "the book is grouped into parts"
+
+
 @pages
 def test_sidebar_and_links(page, site):
     files = [p["file"] for p in site["pages"]]
@@ -172,6 +191,7 @@ def test_sidebar_and_links(page, site):
         target = Path(unquote(url[len("file://"):].split("#")[0]))
         assert target.is_file(), url
     assert [Path(u).name for u in page["sidebar"][1:]] == files, "sidebar not in book order"
+    assert page["sections"] == [s for s, _ in sidebar_parts() if s is not None], "sidebar without the book's parts"
     assert page["prevnext"], "no previous/next link"
     missing = [u for u in page["links"] if not Path(unquote(u[len("file://"):].split("#")[0])).exists()]
     assert not missing, missing

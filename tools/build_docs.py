@@ -2,7 +2,7 @@
 
 The notebooks are not executed: nbdev's own pre-processing (`nbdev.serve.proc_nbs`, as `nbdev_docs` does) writes
 _proc/ (frontmatter, `#| hide`, `#| export`, show_doc cells); then each notebook becomes one page through nbconvert's
-`basic` HTML template, wrapped in a page with a sidebar in book order (index first, then nbs/*.ipynb by name) and
+`basic` HTML template, wrapped in a page with a sidebar in book order, grouped into the parts of nbs/sidebar.yml, and
 previous/next links. At build time: TeX in markdown becomes MathML (latex2mathml; browsers render it natively),
 links to the github.io site or to notebooks become relative .html links, and the ipywidgets manager
 (`@jupyter-widgets/html-manager`, with `requirejs`) is fetched once from the npm registry into a cache folder and
@@ -40,10 +40,26 @@ def settings():
 
 # ---------------------------------------------------------------- notebooks and their order
 
+def book_sections(nbs_dir):
+    """The book's parts from nbs/sidebar.yml (Quarto's sidebar format, nbdev's `custom_sidebar`): a list of
+    `(section title or None, [notebook paths])` in reading order. Without a sidebar.yml: index.ipynb first, then the
+    other notebooks by file name (names starting with `_` or `.` are not pages), in one untitled part."""
+    f = nbs_dir / "sidebar.yml"
+    if not f.is_file():
+        nbs = sorted(p for p in nbs_dir.glob("*.ipynb") if not p.name.startswith(("_", ".")))
+        return [(None, sorted(nbs, key=lambda p: p.name != "index.ipynb"))]
+    parts = []
+    for item in yaml.safe_load(f.read_text())["website"]["sidebar"]["contents"]:
+        if isinstance(item, str): parts.append((None, [nbs_dir / item]))
+        else: parts.append((item["section"], [nbs_dir / c for c in item["contents"]]))
+    missing = [str(p) for _, ps in parts for p in ps if not p.is_file()]
+    if missing: raise SystemExit(f"{f}: lists notebooks that do not exist: {', '.join(missing)}")
+    return parts
+
+
 def book_order(nbs_dir):
-    "index.ipynb first, then the other notebooks by file name (names starting with `_` or `.` are not pages)."
-    nbs = sorted(p for p in nbs_dir.glob("*.ipynb") if not p.name.startswith(("_", ".")))
-    return sorted(nbs, key=lambda p: p.name != "index.ipynb")
+    "Every page's notebook in reading order (`book_sections`, flattened)."
+    return [p for _, ps in book_sections(nbs_dir) for p in ps]
 
 
 def split_frontmatter(nb):
@@ -320,10 +336,16 @@ PAGE = """<!DOCTYPE html>
 """
 
 def sidebar(pages, current):
-    items = []
+    "The sidebar: one link per page, grouped under the section titles of sidebar.yml."
+    items, section = [], None
     for p in pages:
+        if p["section"] != section:
+            if section is not None: items.append("</ol></li>")
+            section = p["section"]
+            if section is not None: items.append(f'<li class="section"><span>{html.escape(section)}</span><ol>')
         cls = ' class="current"' if p["file"] == current else ""
         items.append(f'<li{cls}><a href="{p["file"]}">{html.escape(p["title"])}</a></li>')
+    if section is not None: items.append("</ol></li>")
     return "\n".join(items)
 
 
@@ -351,11 +373,12 @@ def render_page(page, pages, i, exporter, cfg, have_js):
 
 def load_pages(proc_dir, nbs_dir):
     pages = []
-    for src in book_order(nbs_dir):
+    for section, src in ((t, p) for t, ps in book_sections(nbs_dir) for p in ps):
         nb = nbformat.read(proc_dir / src.name, as_version=4)
         fm, cells = split_frontmatter(nb)
         title = str(fm.get("title") or src.stem)
-        pages.append(dict(nb=nb, fm=fm, cells=cells, title=title, nb_name=src.name, file=page_name(src, fm)))
+        pages.append(dict(nb=nb, fm=fm, cells=cells, title=title, nb_name=src.name, file=page_name(src, fm),
+                          section=section))
     return pages
 
 

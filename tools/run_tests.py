@@ -87,14 +87,20 @@ for k, v in mixed.items(): print(f"{k}: cells {v} mix imports with other code (p
 bad = set(missing) | set(mixed)
 tally("docs pre-processing", len(nbs) - len(bad), len(bad))
 
-# 5. lint (ruff) of the generated library: no `;` statement chains (E702/E703); long lines (E501 at 120) reported —
-# issue 13's aim is ≤ 1 % of the lines, not yet reached, so they do not fail the run yet
+# 5. lint (ruff) of the generated library: no `;` statement chains (E702/E703), no unused imports (F401), no line
+# over 120 characters (E501) — except the first line of nbdev's `__all__`: nbdev wraps the list at 120 and then puts
+# `__all__ = ` in front (nbdev/maker.py), which the notebooks cannot change
 lint = [BIN/"ruff", "check", "--no-cache", "--exclude", "deblur_nbdev/_modidx.py", "deblur_nbdev"]
-r = run(lint + ["--select", "E702,E703"])
-if r.returncode: print(r.stdout[-5000:], r.stderr[-2000:])
-tally("lint (ruff E702/E703)", int(r.returncode == 0), int(r.returncode != 0))
-r = run(lint + ["--select", "E501", "--line-length", "120", "--statistics", "--exit-zero"])
-print("lines over 120 characters (ruff E501, not failing yet):", (r.stdout.split() or ["0"])[0])
+LINT_RULES = os.environ.get("DEBLUR_LINT", "E702,E703,F401,E501")
+r = run(lint + ["--select", LINT_RULES, "--line-length", "120", "--output-format", "concise", "--exit-zero"])
+found = [l for l in r.stdout.splitlines() if re.match(r"\S+\.py:\d+:\d+: [A-Z]+\d+", l)]
+def nbdev_all_line(hit):
+    f, n = hit.split(":")[:2]
+    return " E501 " in hit and Path(f).read_text().splitlines()[int(n) - 1].startswith("__all__ = ")
+bad = [l for l in found if not nbdev_all_line(l)]
+for l in bad: print(l)
+print(f"lint: {len(found) - len(bad)} long `__all__` lines of nbdev's own left alone")
+tally(f"lint (ruff {LINT_RULES})", int(not bad and r.returncode == 0), int(bool(bad) or r.returncode != 0))
 
 print(f"({totals['skipped']} skipped: tests that need a GPU or an optional compiler)")
 print(f"{totals['passed']} passed, {totals['failed']} failed")
