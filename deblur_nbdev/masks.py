@@ -10,8 +10,7 @@ __all__ = ['invalid_mask', 'sharp_occlusion_mask', 'target_occlusion_mask', 'pho
 from typing import NamedTuple
 import numpy as np
 import cv2
-from .blur_model import as_image, as_depth, as_K
-from .warp import forward_warp
+from .blur_model import as_image, as_depth
 from .alignment import Aligned, dense_warp
 
 # %% ../nbs/12_masks.ipynb #c4dafc50
