@@ -4,12 +4,12 @@
 
 # %% auto #0
 __all__ = ['FRAME_EXTS', 'CAPTURE_CAMERAS', 'check_timestamps', 'ClockFit', 'fit_timebase', 'clock_observations', 'clock_browser',
-           'Match', 'match_frames', 'SyncResult', 'synchronise', 'read_timestamps', 'read_clocks', 'write_matches',
-           'deblur_sync', 'idx_list', 'write_session', 'numbered_files', 'video_frames', 'frame_paths', 'read_matches',
+           'Match', 'match_frames', 'SyncResult', 'synchronise', 'read_timestamps', 'read_clocks', 'write_session',
+           'write_matches', 'idx_list', 'deblur_sync', 'numbered_files', 'video_frames', 'frame_paths', 'read_matches',
            'capture_list']
 
 # %% ../nbs/08_sync.ipynb #2aa17afc
-import csv, json, sys, os, re
+import csv, json, os, re
 from pathlib import Path
 from typing import NamedTuple
 import numpy as np
@@ -224,6 +224,34 @@ def read_clocks(path) -> list:
         as_choice(out[-1][3], ("reference", "verification"), f"clocks: line {i + 2}: kind")
     return out
 
+# %% ../nbs/08_sync.ipynb #6c55f63d
+def write_session(ses, folder) -> dict:
+    """Write a simulated session as `deblur_sync` input files; return the paths.
+
+    The phone's timestamps are its photos followed by its clock photos."""
+    f = Path(folder)
+    f.mkdir(parents=True, exist_ok=True)
+    ph = np.r_[ses.captures, ses.reference["phone"].t_cam, ses.verification["phone"].t_cam]
+    order = np.argsort(ph, kind="stable")
+    ph = ph[order]
+    pos = {int(o): k for k, o in enumerate(order)}
+    paths = dict(phone=f / "phone.csv", clocks=f / "clocks.csv")
+    np.savetxt(paths["phone"], ph, fmt="%.6f", header="t", comments="")
+    rows = []
+    for n in ses.timebases:
+        for kind, cfs in (("reference", ses.reference), ("verification", ses.verification)):
+            cf = cfs[n]
+            if n == "phone":
+                base = len(ses.captures) + (0 if kind == "reference" else len(ses.reference["phone"].t_cam))
+                idx = [pos[base + k] for k in range(len(cf.t_cam))]
+            else: idx = cf.frame
+            rows += [f"{n},{i},{r:.3f},{kind}" for i, r in zip(idx, cf.reading)]
+    paths["clocks"].write_text("camera,frame,reading,kind\n" + "\n".join(rows) + "\n")
+    for v, ts in ses.frames.items():
+        paths[v] = f / f"{v}.csv"
+        np.savetxt(paths[v], ts, fmt="%.6f", header="t", comments="")
+    return paths
+
 # %% ../nbs/08_sync.ipynb #05848d50
 def write_matches(res:SyncResult, captures, out, photo_index=None):
     "Write `out`.csv and `out`.json for a `SyncResult`; return the two paths."
@@ -244,6 +272,11 @@ def write_matches(res:SyncResult, captures, out, photo_index=None):
     meta = dict(clocks=clocks, frame_interval={v: m.interval for v, m in res.matches.items()}, matches=rows)
     out.with_suffix(".json").write_text(json.dumps(meta, indent=1))
     return out.with_suffix(".csv"), out.with_suffix(".json")
+
+# %% ../nbs/08_sync.ipynb #1293d926
+def idx_list(indices):
+    "Photo or frame indices as `'3, 12'` for messages; `'none'` when there are none."
+    return "none" if len(indices) == 0 else ", ".join(str(int(x)) for x in indices)
 
 # %% ../nbs/08_sync.ipynb #fb247c5d
 def _name_value(s, flag, form):
@@ -321,37 +354,6 @@ def deblur_sync(
                   + (f"; skipped flagged photo(s) {idx_list(cl['skipped'])})" if cl["skipped"] else ")"))
     print(f"deblur_sync: wrote {wrote}")
     return res
-
-# %% ../nbs/08_sync.ipynb #1293d926
-def idx_list(a): return "none" if len(a) == 0 else ", ".join(str(int(x)) for x in a)
-
-# %% ../nbs/08_sync.ipynb #6c55f63d
-def write_session(ses, folder) -> dict:
-    """Write a simulated session as `deblur_sync` input files; return the paths.
-
-    The phone's timestamps are its photos followed by its clock photos."""
-    f = Path(folder)
-    f.mkdir(parents=True, exist_ok=True)
-    ph = np.r_[ses.captures, ses.reference["phone"].t_cam, ses.verification["phone"].t_cam]
-    order = np.argsort(ph, kind="stable")
-    ph = ph[order]
-    pos = {int(o): k for k, o in enumerate(order)}
-    paths = dict(phone=f / "phone.csv", clocks=f / "clocks.csv")
-    np.savetxt(paths["phone"], ph, fmt="%.6f", header="t", comments="")
-    rows = []
-    for n in ses.timebases:
-        for kind, cfs in (("reference", ses.reference), ("verification", ses.verification)):
-            cf = cfs[n]
-            if n == "phone":
-                base = len(ses.captures) + (0 if kind == "reference" else len(ses.reference["phone"].t_cam))
-                idx = [pos[base + k] for k in range(len(cf.t_cam))]
-            else: idx = cf.frame
-            rows += [f"{n},{i},{r:.3f},{kind}" for i, r in zip(idx, cf.reading)]
-    paths["clocks"].write_text("camera,frame,reading,kind\n" + "\n".join(rows) + "\n")
-    for v, ts in ses.frames.items():
-        paths[v] = f / f"{v}.csv"
-        np.savetxt(paths[v], ts, fmt="%.6f", header="t", comments="")
-    return paths
 
 # %% ../nbs/08_sync.ipynb #e88ee1e6
 FRAME_EXTS = (".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp", ".npy", ".exr", ".csv")
