@@ -14,7 +14,7 @@ import warnings, zipfile
 import numpy as np
 import keras
 from .blur_model import as_int, as_choice
-from .dataset import VARIANTS, ALL_VARIANTS, PATH_SEGMENTS
+from .dataset import ALL_VARIANTS, PATH_SEGMENTS
 
 # %% ../nbs/13_unet.ipynb #4147ac54
 def gpu_memory_growth() -> list:  # the GPUs set to grow
