@@ -5,7 +5,7 @@
 # %% auto #0
 __all__ = ['CUDA_SOURCE', 'HOST_SHIM', 'KERNELS', 'HARNESS_FLAGS', 'AUTO_GPU_MIN_WORK', 'BLOCK', 'WARP_OUTPUTS',
            'CudaCompileError', 'nvcc_path', 'nvrtc_path', 'available_compilers', 'compile_ptx', 'harness_source',
-           'host_harness_lib', 'CudaUnavailableError', 'cuda_status', 'resolve_backend', 'gpu_kernels', 'HostEngine',
+           'host_harness_lib', 'cuda_status', 'resolve_backend', 'CudaUnavailableError', 'gpu_kernels', 'HostEngine',
            'GpuEngine', 'cuda_warp', 'zbuffer_cuda', 'warp_host_harness', 'cuda_accumulate', 'cuda_kernel_paths']
 
 # %% ../nbs/03_warp_cuda.ipynb #92209a38
@@ -414,13 +414,8 @@ def host_harness_lib(source=None, cxx="g++", flags=HARNESS_FLAGS):
     _HARNESS[key] = lib
     return lib
 
-# %% ../nbs/03_warp_cuda.ipynb #d176b71f
-_log = logging.getLogger("deblur_nbdev")
-
-class CudaUnavailableError(RuntimeError):
-    "backend='cuda' was asked for, but CuPy or a usable CUDA device is missing."
-
 # %% ../nbs/03_warp_cuda.ipynb #e0dc63ec
+_log = logging.getLogger("deblur_nbdev")
 _STATUS = None
 _ANNOUNCED = False
 
@@ -469,6 +464,10 @@ def resolve_backend(backend="auto", cpu="numba", work=None):
             warnings.warn(msg, RuntimeWarning, stacklevel=3)   # a GPU was meant
         else: _log.info(msg)
     return choice
+
+# %% ../nbs/03_warp_cuda.ipynb #d176b71f
+class CudaUnavailableError(RuntimeError):
+    "backend='cuda' was asked for, but CuPy or a usable CUDA device is missing."
 
 # %% ../nbs/03_warp_cuda.ipynb #886dfa5a
 def _cupy():
