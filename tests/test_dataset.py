@@ -76,50 +76,6 @@ def test_generated_paths_are_stored_and_read_back_bit_exactly(tmp_path):
     assert next(iter_samples(tmp_path / "cli")).path.shape == (24, 32, 3, 2)
     with pytest.raises(ValueError, match="4 segments.*2-segment"): make_tf_dataset(tmp_path / "cli", "depth+path")
 
-def write_v1_dataset(folder, n=3, h=6, w=8):
-    "A version 1 dataset written member by member as version 1 wrote it (no `path`), independently of `write_shard`."
-    import hashlib, io, zipfile
-    folder.mkdir(parents=True)
-    g = np.random.default_rng(0)
-    buf, want = io.BytesIO(), []
-    with zipfile.ZipFile(buf, "w", zipfile.ZIP_STORED) as z:
-        for i in range(n):
-            arrays = dict(blurry=g.integers(0, 256, (h, w, 3), dtype=np.uint8),
-                          sharp=g.integers(0, 256, (h, w, 3), dtype=np.uint8),
-                          depth=g.uniform(0.5, 4, (h, w)).astype(np.float32),
-                          kernel=g.normal(0, 2, (h, w, 2)).astype(np.float32),
-                          K=np.array([[w, 0, w / 2], [0, w, h / 2], [0, 0, 1.]]), R=np.eye(3)[None], T=np.zeros((1, 3)),
-                          times=np.zeros(1))
-            meta = json.dumps(dict(index=i, scene="old", split="train", params={}), sort_keys=True).encode()
-            for key, a in [*arrays.items(), ("meta", np.frombuffer(meta, np.uint8))]:
-                with z.open(zipfile.ZipInfo(f"{i:09d}/{key}.npy", date_time=(1980, 1, 1, 0, 0, 0)), "w") as f:
-                    np.lib.format.write_array(f, a, allow_pickle=False)
-            want.append(arrays)
-    data = buf.getvalue()
-    (folder / "train-00000.npz").write_bytes(data)
-    shard = dict(file="train-00000.npz", split="train", count=n, indices=list(range(n)),
-                 sha256=hashlib.sha256(data).hexdigest(), bytes=len(data))
-    man = dict(format="deblur_nbdev-dataset", format_version=1, package_version="0.0.1", generator="v1", params={},
-               n_samples=n, complete=True,
-               splits=dict(train=dict(count=n, scenes=["old"]), test=dict(count=0, scenes=[])),
-               shards=[shard])
-    (folder / "manifest.json").write_text(json.dumps(man, indent=1, sort_keys=True) + "\n")
-    return want
-
-def test_a_version_1_dataset_is_still_readable(tmp_path):
-    want = write_v1_dataset(tmp_path / "v1")
-    assert read_manifest(tmp_path / "v1")["format_version"] == 1
-    assert verify_dataset(tmp_path / "v1", read=True) == {"train": 3, "test": 0}
-    got = list(iter_samples(tmp_path / "v1", as_float=False))
-    assert [s.index for s in got] == [0, 1, 2] and all(s.path is None for s in got)
-    for s, a in zip(got, want):
-        for key in ("blurry", "sharp", "depth", "kernel"): np.testing.assert_array_equal(getattr(s, key), a[key])
-    x, _ = next(iter(make_tf_dataset(tmp_path / "v1", "depth+kernel", batch=3, shuffle=False, flip=False)))
-    np.testing.assert_allclose(x.numpy()[..., -2:], 0.1 * np.stack([a["kernel"] for a in want]), rtol=1e-6)
-    for v in ("path", "depth+path"):
-        with pytest.raises(ValueError, match=re.escape(f"variant: '{v}' needs kernel paths") + ".*format version 1"):
-            make_tf_dataset(tmp_path / "v1", v)
-
 def run_cli(*args, **kw):
     return subprocess.run([str(BIN / "deblur_dataset"), *args], capture_output=True, text=True, timeout=300, **kw)
 
