@@ -9,16 +9,15 @@ __all__ = ['PRESETS', 'FINE_TUNE', 'SCHEDULES', 'lr_at', 'check_finite_data', 'c
 # %% ../nbs/14_training.ipynb #aa37c860
 import os
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")                  # TensorFlow's start-up chatter
-import csv, io, json, re, shutil, sys, time
+import csv, io, json, re, shutil, sys
 from pathlib import Path
 import numpy as np
 import tensorflow as tf
 import keras
-from fastcore.script import call_parse, is_cli
 from . import __version__
-from .dataset import VARIANTS, ALL_VARIANTS, read_manifest, iter_samples, atomic_write
+from .dataset import ALL_VARIANTS, read_manifest, iter_samples, atomic_write
 from .loader import make_tf_dataset
-from .unet import build_unet, model_info, load_model, MaskedL1, DeblurLoss, LOSSES, ARCHS
+from .unet import build_unet, model_info, load_model, DeblurLoss, LOSSES, ARCHS
 
 # %% ../nbs/14_training.ipynb #13cc34e2
 PRESETS = {
