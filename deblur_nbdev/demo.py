@@ -42,11 +42,11 @@ def _train_all(data, out, jobs, workers, progress):
         return {v: _train_variant(data, out / "models" / v, kw | dict(progress=progress)) for v, kw in jobs.items()}
     import importlib
     from concurrent.futures import as_completed
-    from deblur_nbdev.generation import _executor
+    from deblur_nbdev.generation import pool_executor
     threads = max(1, (os.cpu_count() or 1) // workers)
     if progress:
         print(f"deblur_demo: training {', '.join(jobs)}: {workers} at a time, {threads} thread(s) each", flush=True)
-    ex, _, restore = _executor(workers, None, "spawn", threads=threads)
+    ex, _, restore = pool_executor(workers, None, "spawn", threads=threads)
     fn = importlib.import_module("deblur_nbdev.demo")._train_variant   # the installed function: picklable by name
     try: futs = {ex.submit(fn, data, out / "models" / v, kw | dict(progress=False)): v for v, kw in jobs.items()}
     finally: restore()                                       # the workers started with the thread limits
