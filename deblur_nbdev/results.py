@@ -4,10 +4,10 @@
 
 # %% auto #0
 __all__ = ['BLUR_BINS', 'REPORT_FILES', 'scene_group', 'peek_variant', 'parse_models', 'blur_size', 'evaluate', 'blur_bins',
-           'conclusions', 'report_markdown', 'write_report', 'read_report', 'example_figure', 'deblur_evaluate']
+           'conclusions', 'report_markdown', 'example_figure', 'write_report', 'read_report', 'deblur_evaluate']
 
 # %% ../nbs/15b_results.ipynb #e24d9494
-import json, math, os, re
+import json, math, re
 from pathlib import Path
 import numpy as np
 from .command import command, staged_folder, positive
@@ -214,6 +214,17 @@ def _baseline_params(iterations, used, balance):
                 iterations_used=[int(min(its, default=0)), float(np.mean(its or [0])), int(max(its, default=0))],
                 paths=used["paths"], wiener=used["wiener"], balance=float(balance), tile=BASELINE_TILE)
 
+# %% ../nbs/15b_results.ipynb #51f0ba18
+def _pick_examples(kept, k):
+    "Up to `k` samples for figures: the first of each scene group, then the next ones in order."
+    first = {}
+    for g, s, o in kept: first.setdefault(g, (s, o))
+    out = list(first.values())[:k]
+    for g, s, o in kept:
+        if len(out) >= k: break
+        if all(s is not x for x, _ in out): out.append((s, o))
+    return out
+
 # %% ../nbs/15b_results.ipynb #d4a6bb91
 def evaluate(models,                  # `{variant: model or .keras path}` (or 'blind=a.keras,...' / a folder of models)
              data,                    # dataset folder
@@ -255,17 +266,6 @@ def evaluate(models,                  # `{variant: model or .keras path}` (or 'b
     ex = [dict(index=s.index, scene=s.scene, sharp=s.sharp, mask=s.mask, outputs=o)
           for s, o in _pick_examples(kept, examples)]
     return dict(rows=rows, methods=methods, groups=groups, summary=summary, paired=paired, examples=ex, params=params)
-
-# %% ../nbs/15b_results.ipynb #51f0ba18
-def _pick_examples(kept, k):
-    "Up to `k` samples for figures: the first of each scene group, then the next ones in order."
-    first = {}
-    for g, s, o in kept: first.setdefault(g, (s, o))
-    out = list(first.values())[:k]
-    for g, s, o in kept:
-        if len(out) >= k: break
-        if all(s is not x for x, _ in out): out.append((s, o))
-    return out
 
 # %% ../nbs/15b_results.ipynb #0e94061e
 def blur_bins(result,         # `evaluate`'s result
@@ -417,40 +417,6 @@ def _check_report_folder(out):
     if other: raise FileExistsError(f"--out: {out} holds files that are not part of a report ({', '.join(other[:3])}"
                                     f"{', …' if len(other) > 3 else ''}); give an empty or a report folder")
 
-# %% ../nbs/15b_results.ipynb #7e6d16c4
-def write_report(result,        # `evaluate`'s result
-                 out,           # output folder: created, or an earlier report's, which is replaced as a whole
-                 figures=True   # also write one example figure per kept example
-                ) -> dict:      # paths written: `markdown`, `json`, `figures`
-    "Write `results.md`, `results.json` and the example figures of an evaluation into `out`, atomically, as a whole."
-    out = Path(out)
-    _check_report_folder(out)
-    with staged_folder(out) as d:                   # complete or absent; nothing of an earlier report stays
-        figs = []
-        for e in result.get("examples", []) if figures else []:
-            name = f"example_{e['index']:06d}.jpg"
-            example_figure(e, path=d / name)
-            figs.append(str(out / name))
-        result = {**result, "figures": figs}
-        (d / "results.md").write_text(report_markdown(result))
-        (d / "results.json").write_text(json.dumps(_jsonable({k: v for k, v in result.items() if k != "examples"}),
-                                                   indent=1, allow_nan=False))
-    return dict(markdown=str(out / "results.md"), json=str(out / "results.json"), figures=figs)
-
-# %% ../nbs/15b_results.ipynb #6fc7b01f
-def read_report(folder  # a folder written by `write_report`
-               ) -> dict:
-    "Read `results.json` of a report folder (`null` values back to NaN)."
-    p = Path(folder) / "results.json"
-    if not p.is_file():
-        raise FileNotFoundError(f"results: {p} not found (write it with write_report or deblur_evaluate)")
-    r = json.loads(p.read_text())
-    fix = lambda c: {k: (math.nan if v is None and k in ("mean", "lo", "hi") else v) for k, v in c.items()}
-    for part in ("summary", "paired"):
-        for g in r[part].values():
-            for c in g.values(): c["psnr"], c["ssim"] = fix(c["psnr"]), fix(c["ssim"])
-    return r
-
 # %% ../nbs/15b_results.ipynb #c4025408
 def example_figure(example,    # an entry of `evaluate(...)["examples"]` (`index`, `scene`, `sharp`, `outputs`, `mask`)
                    path=None,  # save as JPEG/PNG here (by suffix)
@@ -487,6 +453,40 @@ def example_figure(example,    # an entry of `evaluate(...)["examples"]` (`index
         kw = dict(pil_kwargs={"quality": 85}) if path.suffix.lower() in (".jpg", ".jpeg") else {}
         fig.savefig(path, dpi=dpi, **kw)
     return fig
+
+# %% ../nbs/15b_results.ipynb #7e6d16c4
+def write_report(result,        # `evaluate`'s result
+                 out,           # output folder: created, or an earlier report's, which is replaced as a whole
+                 figures=True   # also write one example figure per kept example
+                ) -> dict:      # paths written: `markdown`, `json`, `figures`
+    "Write `results.md`, `results.json` and the example figures of an evaluation into `out`, atomically, as a whole."
+    out = Path(out)
+    _check_report_folder(out)
+    with staged_folder(out) as d:                   # complete or absent; nothing of an earlier report stays
+        figs = []
+        for e in result.get("examples", []) if figures else []:
+            name = f"example_{e['index']:06d}.jpg"
+            example_figure(e, path=d / name)
+            figs.append(str(out / name))
+        result = {**result, "figures": figs}
+        (d / "results.md").write_text(report_markdown(result))
+        (d / "results.json").write_text(json.dumps(_jsonable({k: v for k, v in result.items() if k != "examples"}),
+                                                   indent=1, allow_nan=False))
+    return dict(markdown=str(out / "results.md"), json=str(out / "results.json"), figures=figs)
+
+# %% ../nbs/15b_results.ipynb #6fc7b01f
+def read_report(folder  # a folder written by `write_report`
+               ) -> dict:
+    "Read `results.json` of a report folder (`null` values back to NaN)."
+    p = Path(folder) / "results.json"
+    if not p.is_file():
+        raise FileNotFoundError(f"results: {p} not found (write it with write_report or deblur_evaluate)")
+    r = json.loads(p.read_text())
+    fix = lambda c: {k: (math.nan if v is None and k in ("mean", "lo", "hi") else v) for k, v in c.items()}
+    for part in ("summary", "paired"):
+        for g in r[part].values():
+            for c in g.values(): c["psnr"], c["ssim"] = fix(c["psnr"]), fix(c["ssim"])
+    return r
 
 # %% ../nbs/15b_results.ipynb #a539ee20
 @command
