@@ -5,9 +5,9 @@
 # %% auto #0
 __all__ = ['SHRINK_RANGE', 'SHRINK_SIZE', 'HQS_BETAS', 'DECONV_STRENGTH', 'DECONV_BATCH_MB', 'srgb_to_linear', 'linear_to_srgb',
            'path_psf', 'shrink', 'grad_step', 'hqs', 'ramp_window', 'TileLayout', 'tile_layout', 'check_paths',
-           'Deconvolution', 'deconvolve_tiles']
+           'Deconvolution', 'deconvolve_tiles', 'kernel_fit']
 
-# %% ../nbs/15d_deconvolution.ipynb #b27a6945
+# %% ../nbs/15d_deconvolution.ipynb #8ec5b342
 import os
 from typing import NamedTuple
 import numba
@@ -17,19 +17,19 @@ from scipy import ndimage
 from .blur_model import as_image
 from .baseline import noise_sigma
 
-# %% ../nbs/15d_deconvolution.ipynb #a07e7bd4
+# %% ../nbs/15d_deconvolution.ipynb #3a672ca3
 def srgb_to_linear(x):  # sRGB-encoded values in [0, 1]
     "The IEC 61966-2-1 sRGB decoding: stored values → linear light (float32)."
     x = np.clip(np.asarray(x, np.float32), 0, 1)
     return np.where(x <= 0.04045, x / 12.92, ((x + 0.055) / 1.055) ** 2.4).astype(np.float32)
 
-# %% ../nbs/15d_deconvolution.ipynb #f5368214
+# %% ../nbs/15d_deconvolution.ipynb #18d91e0f
 def linear_to_srgb(x):  # linear values in [0, 1] (clipped)
     "The sRGB encoding: linear light → stored values (float32)."
     x = np.clip(np.asarray(x, np.float32), 0, 1)
     return np.where(x <= 0.0031308, 12.92 * x, 1.055 * x ** (1 / 2.4) - 0.055).astype(np.float32)
 
-# %% ../nbs/15d_deconvolution.ipynb #dcd491fb
+# %% ../nbs/15d_deconvolution.ipynb #fca82bb1
 def path_psf(path,         # `(k+1)×2` positions (px, x right, y down) at even instants of the exposure
              radius=None,  # half-size of the PSF (px); default: enough for the path
              step=0.25     # the largest step along the path (px)
@@ -52,7 +52,7 @@ def path_psf(path,         # `(k+1)×2` positions (px, x right, y down) at even 
         np.add.at(psf, (y0 + dy, x0 + dx), wts * w)
     return (psf / psf.sum()).astype(np.float32)
 
-# %% ../nbs/15d_deconvolution.ipynb #dd47b64a
+# %% ../nbs/15d_deconvolution.ipynb #5ec52264
 def shrink(v,            # values (any shape)
            beta,         # the splitting weight β > 0
            alpha=2 / 3,  # the prior's exponent, 0 < α ≤ 1 (1: soft thresholding)
@@ -70,7 +70,7 @@ def shrink(v,            # values (any shape)
     for _ in range(int(iterations)): s = a - b * alpha * np.maximum(s, 1e-12) ** (alpha - 1)
     return np.where(a > tau, np.sign(v) * s, 0.0)
 
-# %% ../nbs/15d_deconvolution.ipynb #20ac1722
+# %% ../nbs/15d_deconvolution.ipynb #6802bf84
 SHRINK_RANGE = 4.0      # |∇x| covered by the table; beyond it the shrinkage is the identity to < 1e-3
 SHRINK_SIZE = 8192      # table entries
 
@@ -116,7 +116,7 @@ def grad_step(x,          # `B×C×N×N` float32 batch of images
     _wstep_nb(x, _shrink_table(beta, alpha), np.float32(SHRINK_RANGE), dtw)
     return dtw
 
-# %% ../nbs/15d_deconvolution.ipynb #f569d440
+# %% ../nbs/15d_deconvolution.ipynb #4e46997e
 HQS_BETAS = tuple(float(2 ** (1.5 * i)) for i in range(7))   # β = 1, 2.8, 8, …, 512
 
 def _diff_spectra(N):
@@ -131,8 +131,9 @@ def hqs(y,               # `B×C×N×N` float32 blurry tiles
         lam,             # the data weight λ (scalar or one per tile)
         alpha=2 / 3,     # the prior's exponent
         betas=HQS_BETAS, # the β schedule
-        workers=None     # FFT threads (default: all cores)
-       ) -> np.ndarray:  # `B×C×N×N` float32 deconvolved tiles
+        workers=None,    # FFT threads (default: all cores)
+        stats=False      # also return per tile the mean squared masked residual and the mean prior |∇x|^α
+       ):                # `B×C×N×N` float32 deconvolved tiles (and `(residual², prior)`, each of length B)
     "Krishnan–Fergus deconvolution of a batch of tiles, with unknown data filled by the re-blurred estimate (EM)."
     workers = workers or os.cpu_count()
     N = y.shape[-1]
@@ -148,9 +149,13 @@ def hqs(y,               # `B×C×N×N` float32 blurry tiles
         X = (lam * np.conj(K) * sfft.rfft2(yf, workers=workers) + beta * sfft.rfft2(dtw, workers=workers)) \
             / (lam * K2 + beta * DtD)
         x = sfft.irfft2(X, s=(N, N), workers=workers).astype(np.float32)
-    return x
+    if not stats: return x
+    r2 = (mask * (sfft.irfft2(K * X, s=(N, N), workers=workers) - y) ** 2).sum((1, 2, 3))
+    r2 = r2 / np.maximum(mask.sum((1, 2, 3)) * y.shape[1], 1)
+    prior = sum((np.abs(np.diff(x, axis=a)) ** alpha).mean((1, 2, 3)) for a in (-1, -2))
+    return x, (r2, prior)
 
-# %% ../nbs/15d_deconvolution.ipynb #b3b7d208
+# %% ../nbs/15d_deconvolution.ipynb #b96c4106
 def ramp_window(s,  # the stride (px)
                 o   # the overlap (px), 1 ≤ o ≤ s
                ) -> np.ndarray:  # float32 length s + o
@@ -161,7 +166,7 @@ def ramp_window(s,  # the stride (px)
     w[s:] = np.cos(np.pi / 2 * (u[s:] - s) / o) ** 2
     return w.astype(np.float32)
 
-# %% ../nbs/15d_deconvolution.ipynb #ba6a03b8
+# %% ../nbs/15d_deconvolution.ipynb #8d9086f8
 class TileLayout(NamedTuple):
     "Where the tiles of `deconvolve_tiles` lie."
     stride: int       # s: tile stride (px)
@@ -188,7 +193,7 @@ def tile_layout(shape,          # the image's `(H, W)`
     N = int(sfft.next_fast_len(s + o + 2 * (r + 2), real=True))
     return TileLayout(s, o, N, (N - s - o) // 2, -(-(H + o - s) // s) + 1, -(-(W + o - s) // s) + 1, r)
 
-# %% ../nbs/15d_deconvolution.ipynb #a81a1326
+# %% ../nbs/15d_deconvolution.ipynb #99423d17
 def check_paths(path,           # `H×W×(k+1)×2` kernel path (px), or a coarser `h×w×(k+1)×2` grid over the image
                 shape,          # the image's `(H, W)`
                 name="path",    # what to call the paths in messages (e.g. '--path')
@@ -198,7 +203,7 @@ def check_paths(path,           # `H×W×(k+1)×2` kernel path (px), or a coarse
     p = np.asarray(path, np.float32)
     H, W = shape
     if p.ndim != 4 or p.shape[3] != 2 or p.shape[2] < 2 or not (1 <= p.shape[0] <= H and 1 <= p.shape[1] <= W):
-        raise ValueError(f"{name}: shape {p.shape} is not H×W×(k+1)×2 (k ≥ 1) on the {W}×{H} image (or a coarser grid)")
+        raise ValueError(f"{name}: shape {p.shape} is not H×W×(k+1)×2 (k ≥ 1) on the {W}×{H} image or a coarser grid")
     if abs(p.shape[0] / H - p.shape[1] / W) > 0.05 * max(p.shape[0] / H, p.shape[1] / W):
         raise ValueError(f"{name}: a {p.shape[1]}×{p.shape[0]} grid does not have the {W}×{H} image's aspect")
     if not np.isfinite(p).all(): raise ValueError(f"{name}: contains NaN or inf")
@@ -210,8 +215,8 @@ def check_paths(path,           # `H×W×(k+1)×2` kernel path (px), or a coarse
                          "units (px) and the motion's (rad/s, s, m)")
     return p
 
-# %% ../nbs/15d_deconvolution.ipynb #d65c9440
-DECONV_STRENGTH = 0.2   # c in λ = c / σ², chosen on a tuning set drawn like the shipped models' data (see below)
+# %% ../nbs/15d_deconvolution.ipynb #94dc0b3e
+DECONV_STRENGTH = 0.1   # c in λ = c / σ², chosen on a tuning set drawn like the shipped models' data (see above)
 DECONV_BATCH_MB = 384   # memory for one batch of tiles (MB)
 
 class Deconvolution(NamedTuple):
@@ -221,6 +226,8 @@ class Deconvolution(NamedTuple):
     lam: float              # the data weight λ = strength / σ²
     layout: TileLayout      # the tiles
     extent: float           # the blur's median path diameter (px)
+    residual: float         # RMS of the re-blurred estimate minus the data, over the known pixels (working values)
+    energy: float           # the objective per pixel, λ/2·residual² + mean |∇x|^α: lower = better explained
 
 def _grid_window(p, valid, y0, x0, L, H, W):
     "The known paths on the (possibly coarser) path grid inside the image window [y0, y0+L) × [x0, x0+L)."
@@ -287,6 +294,7 @@ def deconvolve_tiles(blurry,                  # `H×W×3` blurry image, float in
     if progress:
         from tqdm.auto import tqdm
         batches = tqdm(batches, desc=f"deconvolving {len(tiles)} tiles", unit="batch", leave=False)
+    r2s, priors = [], []
     for batch in batches:
         Y = np.stack([P[y0:y0 + N, x0:x0 + N].transpose(2, 0, 1) for y0, x0 in batch])
         Ms = np.stack([(Mk[y0:y0 + N, x0:x0 + N] * border)[None] for y0, x0 in batch])
@@ -295,9 +303,42 @@ def deconvolve_tiles(blurry,                  # `H×W×3` blurry image, float in
             med = np.median(_grid_window(p, ok, y0 + m - top, x0 + m - top, s + o, H, W), axis=0)
             ks[i, 0, :2 * r + 1, :2 * r + 1] = path_psf(med, r)
         Kf = sfft.rfft2(np.roll(ks, (-r, -r), (2, 3)), workers=os.cpu_count()).astype(np.complex64)
-        X = hqs(Y, Ms, Kf, lam, alpha, betas)
+        X, (r2, prior) = hqs(Y, Ms, Kf, lam, alpha, betas, stats=True)
+        r2s.append(r2)
+        priors.append(prior)
         for (y0, x0), x in zip(batch, X):
             out[y0 + m:y0 + m + s + o, x0 + m:x0 + m + s + o] += win * x[:, m:m + s + o, m:m + s + o].transpose(1, 2, 0)
     res = out[top:top + H, top:top + W]
     res = linear_to_srgb(res) if linear else np.clip(res, 0, 1).astype(np.float32)
-    return Deconvolution(res, sigma, lam, lay, extent) if full else res
+    if not full: return res
+    r2, prior = float(np.concatenate(r2s).mean()), float(np.concatenate(priors).mean())
+    return Deconvolution(res, sigma, lam, lay, extent, float(np.sqrt(r2)), lam / 2 * r2 + prior)
+
+# %% ../nbs/15d_deconvolution.ipynb #77f9c36a
+def kernel_fit(image,        # `H×W×C` or `H×W` photo (float)
+               path,         # kernel path `H×W×(k+1)×2` (px), or on a coarser grid (`check_paths`)
+               valid=None,   # bool mask on the path's grid
+               tile=64,      # tile size (px), ≥ 3× the blur; keep it the same for kernels you compare
+               smooth=4.0    # the spectra's trend: Gaussian of this many frequency bins
+              ) -> float:    # mean correlation over tiles, in [−1, 1]: higher = the kernels fit the photo better
+    "How well kernel paths explain a photo: correlation of the detrended log power spectra of photo tiles and PSFs."
+    g = np.asarray(image, np.float32)
+    g = g.mean(-1) if g.ndim == 3 else g
+    H, W = g.shape
+    p = check_paths(path, (H, W))
+    ok = np.ones(p.shape[:2], bool) if valid is None else np.asarray(valid, bool)
+    T = min(int(tile), H, W)
+    r = int(np.ceil(np.abs(p[ok]).max())) + 1
+    win = np.outer(np.hanning(T), np.hanning(T))
+    detrend = lambda a: a - ndimage.gaussian_filter(a, smooth, mode="wrap")
+    scores = []
+    for y0 in range(0, H - T + 1, max(1, T // 2)):
+        for x0 in range(0, W - T + 1, max(1, T // 2)):
+            b = g[y0:y0 + T, x0:x0 + T]
+            B = detrend(np.log(np.abs(np.fft.fft2((b - b.mean()) * win)) ** 2 + 1e-8))
+            k = np.zeros((max(T, 2 * r + 1),) * 2)
+            k[:2 * r + 1, :2 * r + 1] = path_psf(np.median(_grid_window(p, ok, y0, x0, T, H, W), axis=0), r)
+            k = np.roll(k, (-r, -r), (0, 1))[:T, :T]
+            Kp = detrend(np.log(np.abs(np.fft.fft2(k)) ** 2 + 1e-3))
+            scores.append(np.corrcoef(B.ravel(), Kp.ravel())[0, 1])
+    return float(np.nanmean(scores)) if scores else float("nan")
