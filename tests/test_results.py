@@ -86,3 +86,31 @@ def test_deblur_image_bad_input(tiny):
     assert_clean_error(run("deblur_image", "--model", m / "kernel" / "model.keras", "--image", b, "--imu", tiny / "imu.csv",
                            "--t_start", 0.4, "--exposure", 0.03, "--fx", 70, "--out", o), "--depth")
     assert not o.exists()
+
+def test_deblur_image_deconvolves_known_motion(tiny):
+    "No --model and known motion: deconvolution through the kernel paths, said in the closing line; bad kernels refused."
+    import cv2
+    h, w = _write_inputs(tiny); b = tiny / "b.png"
+    r = run("deblur_image", "--image", b, "--kernel", tiny / "k.npy", "--out", tiny / "o3.png")
+    assert r.returncode == 0, r.stderr
+    assert "by deconvolution through the kernel maps of --kernel" in r.stdout, r.stdout
+    assert cv2.imread(str(tiny / "o3.png")).shape == (h, w, 3)
+    r = run("deblur_image", "--image", b, "--imu", tiny / "imu.csv", "--t_start", 0.4, "--exposure", 0.03, "--fx", 70,
+            "--out", tiny / "o4.png")                                   # no --depth: rotation only, with a warning
+    assert r.returncode == 0, r.stderr
+    assert "rotation only" in r.stdout and "accelerometer" in r.stderr, (r.stdout, r.stderr)
+    cal = tiny / "cam.json"
+    cal.write_text(json.dumps(dict(width=140, height=90, fov_x_deg=60, R_imu_cam=np.eye(3).tolist(), time_offset=0.0,
+                                   t_readout=0.0, exposure=0.03)))
+    r = run("deblur_image", "--image", b, "--imu", tiny / "imu.csv", "--t_start", 0.4, "--calibration", cal,
+            "--out", tiny / "o5.png")                                   # a calibration at twice the size: scaled
+    assert r.returncode == 0, r.stderr
+    np.save(tiny / "kbig.npy", np.full((h, w, 2), 1e6, np.float32))
+    o = tiny / "bad.png"
+    assert_clean_error(run("deblur_image", "--image", b, "--kernel", tiny / "kbig.npy", "--out", o), "--kernel", "longer than")
+    cal.write_text("{")
+    assert_clean_error(run("deblur_image", "--image", b, "--imu", tiny / "imu.csv", "--t_start", 0.4, "--calibration", cal,
+                           "--out", o), "cam.json")
+    assert_clean_error(run("deblur_image", "--image", b, "--imu", tiny / "imu.csv", "--t_start", 0.4, "--exposure", 0.03,
+                           "--out", o), "--fx")
+    assert not o.exists()

@@ -2,7 +2,8 @@
 
 Suites: (1) notebooks, library and README in sync (`nbdev_export`/`nbdev_clean` change nothing, README.md is
 the render of nbs/index.ipynb),
-(2) `nbdev_test` (flags `slow` and `cuda` skipped unless NBDEV_FLAGS names them), (3) `pytest tests/` (with
+(2) `nbdev_test` (flags `slow` and `cuda` skipped unless NBDEV_FLAGS names them; `real`, the cells that need the real
+captures of ../shared/data, run when that folder exists), (3) `pytest tests/` (with
 tests/test_docs.py: the docs site of tools/build_docs.py opened in headless Chromium, and tests/test_lab.py:
 the sliders of 04_synthesis and 08_sync moved in JupyterLab in headless Chromium; both skipped without one),
 (4) the docs pre-processing (`nbdev.serve.proc_nbs`) on every notebook, (5) ruff on the generated library."""
@@ -42,6 +43,7 @@ else: tally("sync", 1, 0)
 # 2. notebooks
 nbs = sorted(p for p in Path("nbs").rglob("*.ipynb") if not p.name.startswith("_") and ".ipynb_checkpoints" not in p.parts)
 flags = os.environ.get("NBDEV_FLAGS", "")
+if (ROOT.parent / "shared" / "data").is_dir() and "real" not in flags.split(): flags = (flags + " real").strip()
 r = run([BIN/"nbdev_test", "--n_workers", os.environ.get("NBDEV_WORKERS", "2"), "--timing"] + (["--flags", flags] if flags else []))
 print(r.stdout[-20000:], r.stderr[-20000:])
 failed_nbs = set(re.findall(r"==> (\S+\.ipynb)", r.stdout + r.stderr))
