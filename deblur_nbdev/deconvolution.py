@@ -7,7 +7,7 @@ __all__ = ['SHRINK_RANGE', 'SHRINK_SIZE', 'HQS_BETAS', 'DECONV_STRENGTH', 'DECON
            'path_psf', 'shrink', 'grad_step', 'hqs', 'ramp_window', 'TileLayout', 'tile_layout', 'check_paths',
            'Deconvolution', 'deconvolve_tiles', 'kernel_fit']
 
-# %% ../nbs/15d_deconvolution.ipynb #8ec5b342
+# %% ../nbs/15d_deconvolution.ipynb #b8ac5dba
 import os
 from typing import NamedTuple
 import numba
@@ -17,19 +17,19 @@ from scipy import ndimage
 from .blur_model import as_image
 from .baseline import noise_sigma
 
-# %% ../nbs/15d_deconvolution.ipynb #3a672ca3
+# %% ../nbs/15d_deconvolution.ipynb #1ddaadc3
 def srgb_to_linear(x):  # sRGB-encoded values in [0, 1]
     "The IEC 61966-2-1 sRGB decoding: stored values → linear light (float32)."
     x = np.clip(np.asarray(x, np.float32), 0, 1)
     return np.where(x <= 0.04045, x / 12.92, ((x + 0.055) / 1.055) ** 2.4).astype(np.float32)
 
-# %% ../nbs/15d_deconvolution.ipynb #18d91e0f
+# %% ../nbs/15d_deconvolution.ipynb #dcb205cd
 def linear_to_srgb(x):  # linear values in [0, 1] (clipped)
     "The sRGB encoding: linear light → stored values (float32)."
     x = np.clip(np.asarray(x, np.float32), 0, 1)
     return np.where(x <= 0.0031308, 12.92 * x, 1.055 * x ** (1 / 2.4) - 0.055).astype(np.float32)
 
-# %% ../nbs/15d_deconvolution.ipynb #fca82bb1
+# %% ../nbs/15d_deconvolution.ipynb #d3d79597
 def path_psf(path,         # `(k+1)×2` positions (px, x right, y down) at even instants of the exposure
              radius=None,  # half-size of the PSF (px); default: enough for the path
              step=0.25     # the largest step along the path (px)
@@ -52,7 +52,7 @@ def path_psf(path,         # `(k+1)×2` positions (px, x right, y down) at even 
         np.add.at(psf, (y0 + dy, x0 + dx), wts * w)
     return (psf / psf.sum()).astype(np.float32)
 
-# %% ../nbs/15d_deconvolution.ipynb #5ec52264
+# %% ../nbs/15d_deconvolution.ipynb #1e1f7f4d
 def shrink(v,            # values (any shape)
            beta,         # the splitting weight β > 0
            alpha=2 / 3,  # the prior's exponent, 0 < α ≤ 1 (1: soft thresholding)
@@ -70,7 +70,7 @@ def shrink(v,            # values (any shape)
     for _ in range(int(iterations)): s = a - b * alpha * np.maximum(s, 1e-12) ** (alpha - 1)
     return np.where(a > tau, np.sign(v) * s, 0.0)
 
-# %% ../nbs/15d_deconvolution.ipynb #6802bf84
+# %% ../nbs/15d_deconvolution.ipynb #79110ec8
 SHRINK_RANGE = 4.0      # |∇x| covered by the table; beyond it the shrinkage is the identity to < 1e-3
 SHRINK_SIZE = 8192      # table entries
 
@@ -116,7 +116,7 @@ def grad_step(x,          # `B×C×N×N` float32 batch of images
     _wstep_nb(x, _shrink_table(beta, alpha), np.float32(SHRINK_RANGE), dtw)
     return dtw
 
-# %% ../nbs/15d_deconvolution.ipynb #4e46997e
+# %% ../nbs/15d_deconvolution.ipynb #117f118f
 HQS_BETAS = tuple(float(2 ** (1.5 * i)) for i in range(7))   # β = 1, 2.8, 8, …, 512
 
 def _diff_spectra(N):
@@ -155,7 +155,7 @@ def hqs(y,               # `B×C×N×N` float32 blurry tiles
     prior = sum((np.abs(np.diff(x, axis=a)) ** alpha).mean((1, 2, 3)) for a in (-1, -2))
     return x, (r2, prior)
 
-# %% ../nbs/15d_deconvolution.ipynb #b96c4106
+# %% ../nbs/15d_deconvolution.ipynb #fa962a99
 def ramp_window(s,  # the stride (px)
                 o   # the overlap (px), 1 ≤ o ≤ s
                ) -> np.ndarray:  # float32 length s + o
@@ -166,7 +166,7 @@ def ramp_window(s,  # the stride (px)
     w[s:] = np.cos(np.pi / 2 * (u[s:] - s) / o) ** 2
     return w.astype(np.float32)
 
-# %% ../nbs/15d_deconvolution.ipynb #8d9086f8
+# %% ../nbs/15d_deconvolution.ipynb #c1c6c600
 class TileLayout(NamedTuple):
     "Where the tiles of `deconvolve_tiles` lie."
     stride: int       # s: tile stride (px)
@@ -193,7 +193,7 @@ def tile_layout(shape,          # the image's `(H, W)`
     N = int(sfft.next_fast_len(s + o + 2 * (r + 2), real=True))
     return TileLayout(s, o, N, (N - s - o) // 2, -(-(H + o - s) // s) + 1, -(-(W + o - s) // s) + 1, r)
 
-# %% ../nbs/15d_deconvolution.ipynb #99423d17
+# %% ../nbs/15d_deconvolution.ipynb #ecf3eda8
 def check_paths(path,           # `H×W×(k+1)×2` kernel path (px), or a coarser `h×w×(k+1)×2` grid over the image
                 shape,          # the image's `(H, W)`
                 name="path",    # what to call the paths in messages (e.g. '--path')
@@ -215,7 +215,7 @@ def check_paths(path,           # `H×W×(k+1)×2` kernel path (px), or a coarse
                          "units (px) and the motion's (rad/s, s, m)")
     return p
 
-# %% ../nbs/15d_deconvolution.ipynb #94dc0b3e
+# %% ../nbs/15d_deconvolution.ipynb #7a63d668
 DECONV_STRENGTH = 0.1   # c in λ = c / σ², chosen on a tuning set drawn like the shipped models' data (see above)
 DECONV_BATCH_MB = 384   # memory for one batch of tiles (MB)
 
@@ -314,7 +314,7 @@ def deconvolve_tiles(blurry,                  # `H×W×3` blurry image, float in
     r2, prior = float(np.concatenate(r2s).mean()), float(np.concatenate(priors).mean())
     return Deconvolution(res, sigma, lam, lay, extent, float(np.sqrt(r2)), lam / 2 * r2 + prior)
 
-# %% ../nbs/15d_deconvolution.ipynb #77f9c36a
+# %% ../nbs/15d_deconvolution.ipynb #71a9d8b8
 def kernel_fit(image,        # `H×W×C` or `H×W` photo (float)
                path,         # kernel path `H×W×(k+1)×2` (px), or on a coarser grid (`check_paths`)
                valid=None,   # bool mask on the path's grid

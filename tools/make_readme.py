@@ -1,6 +1,6 @@
 """Write README.md from nbs/index.ipynb (nbdev_readme needs Quarto, which these machines cannot install).
 
-Markdown cells are copied, visible code cells become fenced Python with their text output; cells marked `#| hide`
+Markdown cells are copied (image links to nbs/assets/ made relative to the root), visible code cells become fenced Python with their text output; cells marked `#| hide`
 and images are left out. Run by `make readme` and checked by the sync step of tools/run_tests.py."""
 import json, sys
 from pathlib import Path
@@ -12,7 +12,7 @@ def render(nb_path=ROOT / "nbs" / "index.ipynb"):
     out = []
     for c in nb["cells"]:
         src = "".join(c["source"]).strip()
-        if c["cell_type"] == "markdown": out.append(src)
+        if c["cell_type"] == "markdown": out.append(src.replace("](assets/", "](nbs/assets/"))   # images from the root
         elif c["cell_type"] == "code" and not any(l.strip() in ("#| hide", "#|hide") for l in src.splitlines()):
             out.append(f"```python\n{src}\n```")
             txt = [("".join(o["text"]) if o["output_type"] == "stream" else "".join(o.get("data", {}).get("text/plain", "")))
