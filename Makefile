@@ -41,6 +41,8 @@ lab: venv
 readme: venv
 	$(BIN)/python tools/make_readme.py
 
+# Every benchmark in benchmarks/ (bench_peers.py builds its own venv, benchmarks/.venv-peers, from PyPI on first use).
+# Each also has a few-second `--smoke` run, which `make test` runs (tests/test_benchmarks.py).
 bench: venv
 	for b in benchmarks/bench_*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done
 

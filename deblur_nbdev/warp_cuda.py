@@ -13,7 +13,7 @@ import ctypes, ctypes.util, glob, hashlib, logging, os, shutil, subprocess, temp
 from pathlib import Path
 import numpy as np
 from .blur_model import as_choice
-from .warp import as_P, check_index_range, check_target_rows, BACKENDS, Warp
+from .warp_base import as_P, check_index_range, check_target_rows, BACKENDS, Warp
 
 # %% ../nbs/03_warp_cuda.ipynb #b6ff6ad4
 CUDA_SOURCE = r"""
