@@ -157,6 +157,7 @@ class TimingFit(NamedTuple):
     time_offset: float      # the chosen offset (s)
     offsets: np.ndarray     # the offsets tried (s)
     fits: np.ndarray        # `kernel_fit` of each (higher = better)
+    clear: bool             # an optimum inside the window; False: none, the calibrated offset is kept
 
 def refine_time_offset(image,          # the photo, `H×W×3` float in [0, 1] (sRGB-encoded)
                        capture,        # `ImuCapture` (or IMU record)
@@ -167,7 +168,7 @@ def refine_time_offset(image,          # the photo, `H×W×3` float in [0, 1] (s
                        t_start=None,   # exposure start (s), as `imu_paths`
                        progress=False  # tqdm bar over the offsets
                       ) -> TimingFit:
-    "The IMU time offset (s) whose kernel paths best fit the photo, searched in a window at a reduced size."
+    "The IMU time offset (s) whose kernel paths best fit the photo in a window (at a reduced size), if one stands out."
     import cv2
     from deblur_nbdev.imu_calibration import scaled
     from deblur_nbdev.deconvolution import kernel_fit, srgb_to_linear
@@ -195,11 +196,14 @@ def refine_time_offset(image,          # the photo, `H×W×3` float in [0, 1] (s
     if not np.isfinite(fits).any():
         raise ValueError("--refine_timing: no offset in the window is covered by the IMU record")
     b = int(np.argmax(fits))
+    ok = np.isfinite(fits)
+    if b in (0, len(offs) - 1) or fits[b] - fits[ok].min() < 0.005:          # at the edge, or flat: no optimum
+        return TimingFit(float(cal.time_offset), offs, fits, False)
     best = float(offs[b])
     if 0 < b < len(offs) - 1 and np.isfinite(fits[b - 1]) and np.isfinite(fits[b + 1]):
         den = fits[b - 1] - 2 * fits[b] + fits[b + 1]
         if den < 0: best += float(np.clip(0.5 * (fits[b - 1] - fits[b + 1]) / den, -0.5, 0.5)) * step
-    return TimingFit(best, offs, fits)
+    return TimingFit(best, offs, fits, True)
 
 # %% ../nbs/15c_inference.ipynb #0c56e6db
 def _user_kernel(kernel, imu, depth, shape, t_start, exposure, fx, fy, cx, cy, time_offset, t_readout, segments=0):
@@ -417,12 +421,14 @@ def deblur_known(image,                 # blurry photo file
         if refine_timing:
             fit = refine_time_offset(img, cap, cal, timing_window, t_start=t_start, progress=progress)
             cal = cal._replace(time_offset=fit.time_offset)
+            if not fit.clear: _w.warn("--refine_timing: the kernels' fit has no clear optimum within ±"
+                                      f"{timing_window * 1000:.0f} ms; the calibrated time offset is kept", stacklevel=2)
         p, ok = imu_paths(cap, cal, (H, W), d, t_start=t_start)
         from deblur_nbdev.deconvolution import check_paths
         check_paths(p, (H, W), "--imu")
         motion = "rotation and translation" if d is not None else "rotation only"
         src = (f"kernel paths from the {cap.kind} IMU record ({motion}, time offset {cal.time_offset * 1000:.1f} ms"
-               f"{' refined' if refine_timing else ''})")
+               f"{' refined' if refine_timing and fit.clear else ''})")
     res = deconvolve_tiles(img, p, ok, strength=REAL_STRENGTH, noise_floor=REAL_NOISE_FLOOR, linear=True,
                            clip=REAL_CLIP, progress=progress and H * W > 2e6, full=True)
     took = _time.perf_counter() - t0
