@@ -238,7 +238,8 @@ def _source_point_nb(depth, P, s, w, hd, tx, ty, trows):
     u = s - v * w
     fu, fv = np.float32(u), np.float32(v)
     d = depth[v, u]
-    px, py, a00, a01, a10, a11 = _aux_nb(P, _row_nb(P, v, fu, fv, d, hd, trows), fu, fv, d)
+    r = np.int64(ty) if trows and P.shape[0] > 1 else _row_nb(P, v, fu, fv, d, hd, False)   # the target row's pose
+    px, py, a00, a01, a10, a11 = _aux_nb(P, r, fu, fv, d)
     dx, dy = subpixel_offset_nb(px, py, a00, a01, a10, a11, tx, ty)
     return fu + dx, fv + dy
 
@@ -298,9 +299,10 @@ def sample_winners_nb(img, depth, P, win, wd, hd, trows, out):
 
 # %% ../nbs/02_warp.ipynb #76e7b4ee
 def _winner_rows(P, v, fu, fv, d, hd, target_rows):
-    "Row of `P` (`N×R×3×4`) each winner uses (`v`, `fu`, `fv`, `d`: `N×m`), as `_row_nb` chooses it."
+    "Row of `P` (`N×R×3×4`) each winner's colour uses (`v`: `N×m`): the target row's (`target_rows`), else its own."
     if P.shape[1] == 1: return np.zeros_like(v)
-    return landing_rows(P, v, fu, fv, d, hd) if target_rows else v
+    if not target_rows: return v
+    return np.broadcast_to(np.arange(v.shape[1]) // (v.shape[1] // hd), v.shape)   # target t = ty·wd + tx
 
 # %% ../nbs/02_warp.ipynb #ecc24929
 def subpixel_numpy(image, depth, P, win, target_rows=False):

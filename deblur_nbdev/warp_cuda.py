@@ -64,13 +64,14 @@ __device__ __forceinline__ int dbn_target(const float* __restrict__ Pj, int prow
 
 // Sub-pixel colour (warp._source_point_nb, warp._bilinear_nb): the exact source point of winner s that lands on
 // target (tx, ty) is s + J^-1 (t - pi(s)); channel c of img (h x w x C) is sampled bilinearly there, clamped.
+// The pose's row: 0 for one matrix; with trows (rolling shutter) the target row ty's; else the source row v.
 __device__ __forceinline__ void dbn_source_point(const float* __restrict__ depth, const float* __restrict__ Pj,
                                                  int prow, int trows, long long s, int w, int hd, int tx, int ty,
                                                  float* qx, float* qy)
 {
     const int v = (int)(s / w), u = (int)(s - (long long)v * w);
     const float fu = (float)u, fv = (float)v, d = depth[s];
-    const float* P = Pj + (long long)dbn_prow(Pj, prow, trows, fu, fv, v, d, hd) * 12;
+    const float* P = Pj + (long long)(prow == 1 ? 0 : (trows ? ty : v)) * 12;
     const float x = dbn_row(P, fu, fv, d), y = dbn_row(P + 4, fu, fv, d), z = dbn_row(P + 8, fu, fv, d);
     const float iz = __fdiv_rn(1.0f, z);
     const float px = __fmul_rn(x, iz), py = __fmul_rn(y, iz), g = __fmul_rn(d, iz);
