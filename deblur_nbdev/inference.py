@@ -4,8 +4,8 @@
 
 # %% auto #0
 __all__ = ['REAL_NOISE_FLOOR', 'REAL_STRENGTH', 'REAL_CLIP', 'PATH_GRID', 'IMU_SEGMENTS', 'coarse_factor', 'deblur_coarse',
-           'ImuCapture', 'read_imu_capture', 'photo_camera', 'imu_paths', 'TimingFit', 'refine_time_offset',
-           'deblur_file', 'file_paths', 'deblur_known', 'deblur_image']
+           'ImuCapture', 'read_imu_capture', 'photo_camera', 'imu_paths', 'TimingFit', 'fit_timing', 'deblur_file',
+           'file_paths', 'deblur_known', 'deblur_image']
 
 # %% ../nbs/15c_inference.ipynb #2759aba3
 import warnings
@@ -59,7 +59,7 @@ def deblur_coarse(deblur,       # `deblur(image, depth, kernel, path) -> image`,
     return np.clip(out, 0, 1).astype(np.float32)
 
 # %% ../nbs/15c_inference.ipynb #606cf08d
-REAL_NOISE_FLOOR = 0.01   # σ floor (linear light) for real photos: kernel errors act as noise (15e_real_photos)
+REAL_NOISE_FLOOR = 0.015  # σ floor (linear light) for real photos: kernel errors act as noise (15e_real_photos)
 REAL_STRENGTH = 0.1       # c in λ = c / σ² for real photos (15e_real_photos)
 REAL_CLIP = 0.98          # stored values at or above this are clipped highlights
 PATH_GRID = 8             # kernel paths from a gyro are computed every PATH_GRID px (rotation varies slowly)
@@ -153,24 +153,39 @@ def imu_paths(capture,            # `ImuCapture` (or an `IMU` record, with `t_st
 
 # %% ../nbs/15c_inference.ipynb #03ff6b9e
 class TimingFit(NamedTuple):
-    "Result of `refine_time_offset`."
+    "Result of `fit_timing`."
     time_offset: float      # the chosen offset (s)
+    exposure: float         # the chosen exposure (s)
     offsets: np.ndarray     # the offsets tried (s)
     fits: np.ndarray        # `kernel_fit` of each (higher = better)
-    clear: bool             # an optimum inside the window; False: none, the calibrated offset is kept
+    exposures: np.ndarray   # the exposures tried (s), at the chosen offset
+    exposure_fits: np.ndarray  # `kernel_fit` of each
+    clear: bool             # the offset has an optimum inside its window (False: the calibrated one is kept)
+    exposure_clear: bool    # the exposure has one (False: the calibrated one is kept)
 
-def refine_time_offset(image,          # the photo, `H×W×3` float in [0, 1] (sRGB-encoded)
-                       capture,        # `ImuCapture` (or IMU record)
-                       cal,            # `CameraCalibration` at the photo's size; its `time_offset` is the centre
-                       window=0.03,    # search ± this around the calibrated offset (s)
-                       step=0.002,     # step of the search (s)
-                       size=640,       # work at a long side of at most this (px)
-                       t_start=None,   # exposure start (s), as `imu_paths`
-                       progress=False  # tqdm bar over the offsets
-                      ) -> TimingFit:
-    "The IMU time offset (s) whose kernel paths best fit the photo in a window (at a reduced size), if one stands out."
+def _best(values, fits, step, keep):
+    "The parabola-refined best of a scan, and whether it is clear (inside the window, not flat); else `keep`."
+    ok = np.isfinite(fits)
+    b = int(np.argmax(np.where(ok, fits, -np.inf)))
+    if b in (0, len(values) - 1) or fits[b] - fits[ok].min() < 0.005: return float(keep), False
+    best = float(values[b])
+    if np.isfinite(fits[b - 1]) and np.isfinite(fits[b + 1]):
+        den = fits[b - 1] - 2 * fits[b] + fits[b + 1]
+        if den < 0: best += float(np.clip(0.5 * (fits[b - 1] - fits[b + 1]) / den, -0.5, 0.5)) * step
+    return best, True
+
+def fit_timing(image,          # the photo, `H×W×3` float in [0, 1] (sRGB-encoded)
+                  capture,        # `ImuCapture` (or IMU record)
+                  cal,            # `CameraCalibration` at the photo's size: its offset and exposure are the centres
+                  window=0.03,    # search the offset ± this around the calibrated one (s)
+                  step=0.002,     # step of the offset search (s)
+                  exposure_range=None,  # also search the exposure over these factors of the calibrated one
+                  size=640,       # work at a long side of at most this (px)
+                  t_start=None,   # exposure start (s), as `imu_paths`
+                  progress=False  # tqdm bar over the candidates
+                 ) -> TimingFit:
+    "The IMU time offset, then the exposure, whose kernel paths best fit the photo, where one stands out."
     import cv2
-    from deblur_nbdev.imu_calibration import scaled
     from deblur_nbdev.deconvolution import kernel_fit, srgb_to_linear
     if not (window > 0 and step > 0): raise ValueError(f"window, step: must be > 0 s, got {window}, {step}")
     img = as_image(image, "image")
@@ -180,30 +195,36 @@ def refine_time_offset(image,          # the photo, `H×W×3` float in [0, 1] (s
     small = srgb_to_linear(cv2.resize(img, (w, h), interpolation=cv2.INTER_AREA))
     cs = cal._replace(fx=cal.fx * w / W, fy=cal.fy * h / H, cx=(cal.cx + 0.5) * w / W - 0.5,
                       cy=(cal.cy + 0.5) * h / H - 0.5, width=w, height=h)
+    exp0 = cal.exposure if cal.exposure is not None else getattr(capture, "exposure", None)
+    if exp0 is None: raise ValueError("--exposure: the IMU record does not say how long the photo was exposed")
+    cs = cs._replace(exposure=float(exp0))
     p0, _ = imu_paths(capture, cs, (h, w), t_start=t_start, grid=4)            # the tiles: 4× the calibrated blur
     ext = float(np.median(np.linalg.norm(p0[:, :, -1] - p0[:, :, 0], axis=-1)))
     tile = int(2 ** np.clip(np.ceil(np.log2(max(8.0, 4 * ext))), 5, 8))
+    def fit(c):
+        try: p, ok = imu_paths(capture, c, (h, w), t_start=t_start, grid=4)
+        except ValueError: return -np.inf                                      # outside the IMU record
+        return kernel_fit(small, p, ok, tile=tile)
     offs = cal.time_offset + np.arange(-window, window + step / 2, step)
-    fits = np.full(len(offs), -np.inf)
-    it = offs
+    exps = exp0 * np.arange(exposure_range[0], exposure_range[1] + 1e-9, 0.05) if exposure_range else np.zeros(0)
+    bar = None
     if progress:
         from tqdm.auto import tqdm
-        it = tqdm(offs, desc="refining the time offset", unit="offset", leave=False)
-    for i, o in enumerate(it):
-        try: p, ok = imu_paths(capture, cs._replace(time_offset=float(o)), (h, w), t_start=t_start, grid=4)
-        except ValueError: continue                                   # outside the IMU record
-        fits[i] = kernel_fit(small, p, ok, tile=tile)
+        bar = tqdm(total=len(offs) + len(exps), desc="refining the timing", unit="candidate", leave=False)
+    fits = np.full(len(offs), -np.inf)
+    for i, o in enumerate(offs):
+        fits[i] = fit(cs._replace(time_offset=float(o)))
+        if bar is not None: bar.update()
     if not np.isfinite(fits).any():
         raise ValueError("--refine_timing: no offset in the window is covered by the IMU record")
-    b = int(np.argmax(fits))
-    ok = np.isfinite(fits)
-    if b in (0, len(offs) - 1) or fits[b] - fits[ok].min() < 0.005:          # at the edge, or flat: no optimum
-        return TimingFit(float(cal.time_offset), offs, fits, False)
-    best = float(offs[b])
-    if 0 < b < len(offs) - 1 and np.isfinite(fits[b - 1]) and np.isfinite(fits[b + 1]):
-        den = fits[b - 1] - 2 * fits[b] + fits[b + 1]
-        if den < 0: best += float(np.clip(0.5 * (fits[b - 1] - fits[b + 1]) / den, -0.5, 0.5)) * step
-    return TimingFit(best, offs, fits, True)
+    off, clear = _best(offs, fits, step, cal.time_offset)
+    efits = np.full(len(exps), -np.inf)
+    for i, e in enumerate(exps):
+        efits[i] = fit(cs._replace(time_offset=off, exposure=float(e)))
+        if bar is not None: bar.update()
+    if bar is not None: bar.close()
+    exp, eclear = _best(exps, efits, 0.05 * exp0, exp0) if len(exps) else (float(exp0), False)
+    return TimingFit(off, exp, offs, fits, exps, efits, clear, eclear)
 
 # %% ../nbs/15c_inference.ipynb #0c56e6db
 def _user_kernel(kernel, imu, depth, shape, t_start, exposure, fx, fy, cx, cy, time_offset, t_readout, segments=0):
@@ -395,7 +416,7 @@ def deblur_known(image,                 # blurry photo file
                  calibration=None,      # camera/IMU calibration JSON
                  depth=None, depth_scale=None,  # depth file (adds translation to IMU paths; masks path files)
                  t_start=None, exposure=None, fx=None, fy=None, cx=None, cy=None, time_offset=None, t_readout=None,
-                 refine_timing=False,   # search the IMU time offset (`refine_time_offset`)
+                 refine_timing=False,   # search the IMU time offset (`fit_timing`)
                  timing_window=0.03,    # ± this (s)
                  progress=True          # progress bars
                 ) -> tuple:             # `(image float32 H×W×3, what was done)`
@@ -419,16 +440,19 @@ def deblur_known(image,                 # blurry photo file
             _w.warn("--imu: the record has an accelerometer, but without --depth only the rotation is used "
                     "(translation blurs near objects; give --depth to include it)", stacklevel=2)
         if refine_timing:
-            fit = refine_time_offset(img, cap, cal, timing_window, t_start=t_start, progress=progress)
-            cal = cal._replace(time_offset=fit.time_offset)
-            if not fit.clear: _w.warn("--refine_timing: the kernels' fit has no clear optimum within ±"
-                                      f"{timing_window * 1000:.0f} ms; the calibrated time offset is kept", stacklevel=2)
+            fit = fit_timing(img, cap, cal, timing_window, t_start=t_start, progress=progress)
+            cal = cal._replace(time_offset=fit.time_offset, exposure=fit.exposure)
+            if not fit.clear:
+                _w.warn(f"--refine_timing: the kernels' fit has no clear optimum within ±{timing_window * 1e3:.0f} "
+                        "ms; the calibrated time offset is kept", stacklevel=2)
         p, ok = imu_paths(cap, cal, (H, W), d, t_start=t_start)
         from deblur_nbdev.deconvolution import check_paths
         check_paths(p, (H, W), "--imu")
         motion = "rotation and translation" if d is not None else "rotation only"
+        exp = cal.exposure if cal.exposure is not None else cap.exposure
         src = (f"kernel paths from the {cap.kind} IMU record ({motion}, time offset {cal.time_offset * 1000:.1f} ms"
-               f"{' refined' if refine_timing and fit.clear else ''})")
+               f"{' refined' if refine_timing and fit.clear else ''}, exposure {exp * 1000:.1f} ms"
+               f"{' refined' if refine_timing and fit.exposure_clear else ''})")
     res = deconvolve_tiles(img, p, ok, strength=REAL_STRENGTH, noise_floor=REAL_NOISE_FLOOR, linear=True,
                            clip=REAL_CLIP, progress=progress and H * W > 2e6, full=True)
     took = _time.perf_counter() - t0

@@ -15,7 +15,7 @@ from deblur_nbdev.scenes import read_image
 
 ROOT = Path(__file__).resolve().parents[1]
 OUT = ROOT / "nbs" / "assets" / "real_chart_before_after.jpg"
-CROPS = ((560, 760), (1100, 1180))       # (y, x) of two 300×400 crops, at full size
+CROPS = ((560, 760), (960, 1100))        # (y, x) of two 300×400 crops, at full size
 
 
 def main():
