@@ -207,12 +207,13 @@ def replay_serial(syn, captured):
         for rep in range(3):                     # the first compiles the kernels' Python entry; the least of the others
             out = [np.copy(acc), np.copy(wsum), np.copy(hits)]
             tgt, zs, keys = np.empty(d.size, np.int32), np.empty(d.size, np.float32), np.empty(hd * wd, np.uint64)
-            aux = np.empty((d.size if subpix else 1, 6), np.float32)
+            rowwise = trows and P.shape[1] > 1                      # as _blur_serial_nb: target-row colour
+            aux = np.empty((d.size if subpix and not rowwise else 1, 6), np.float32)
             spent = dict.fromkeys(SERIAL_KERNELS, 0.0)
             for j in range(P.shape[0]):
                 calls = [(fns[0], (d, P[j], hd, wd, keys, tgt, zs, trows)),
-                         (fns[1], (d, P[j], hd, trows, aux) if subpix else None),
-                         (fns[2], (img, aux, keys, wts[j], subpix, *out))]
+                         (fns[1], (d, P[j], hd, trows, aux) if subpix and not rowwise else None),
+                         (fns[2], (img, d, P[j], aux, keys, wts[j], subpix, trows, *out))]
                 for name, (f, a) in zip(SERIAL_KERNELS, calls):
                     if a is None: continue
                     t = time.perf_counter()
