@@ -70,7 +70,7 @@ def shrink(v,            # values (any shape)
     for _ in range(int(iterations)): s = a - b * alpha * np.maximum(s, 1e-12) ** (alpha - 1)
     return np.where(a > tau, np.sign(v) * s, 0.0)
 
-# %% ../nbs/15d_deconvolution.ipynb #79110ec8
+# %% ../nbs/15d_deconvolution.ipynb #0a3fe0eb
 SHRINK_RANGE = 4.0      # |∇x| covered by the table; beyond it the shrinkage is the identity to < 1e-3
 SHRINK_SIZE = 8192      # table entries
 
@@ -106,6 +106,7 @@ def _wstep_nb(x, table, vmax, dtw):
                     if k == 0: dtw[b, c, i, j1] += w
                     else: dtw[b, c, i1, j] += w
 
+# %% ../nbs/15d_deconvolution.ipynb #fe16b274
 def grad_step(x,          # `B×C×N×N` float32 batch of images
               beta,       # the splitting weight β
               alpha=2 / 3 # the prior's exponent
@@ -215,7 +216,7 @@ def check_paths(path,           # `H×W×(k+1)×2` kernel path (px), or a coarse
                          "units (px) and the motion's (rad/s, s, m)")
     return p
 
-# %% ../nbs/15d_deconvolution.ipynb #7a63d668
+# %% ../nbs/15d_deconvolution.ipynb #78c33a95
 DECONV_STRENGTH = 0.1   # c in λ = c / σ², chosen on a tuning set drawn like the shipped models' data (see above)
 DECONV_BATCH_MB = 384   # memory for one batch of tiles (MB)
 
@@ -229,6 +230,7 @@ class Deconvolution(NamedTuple):
     residual: float         # RMS of the re-blurred estimate minus the data, over the known pixels (working values)
     energy: float           # the objective per pixel, λ/2·residual² + mean |∇x|^α: lower = better explained
 
+# %% ../nbs/15d_deconvolution.ipynb #297ceba8
 def _grid_window(p, valid, y0, x0, L, H, W):
     "The known paths on the (possibly coarser) path grid inside the image window [y0, y0+L) × [x0, x0+L)."
     h, w = p.shape[:2]
@@ -250,6 +252,50 @@ def _padded(img, known, lay):
     iy, ix = ndimage.distance_transform_edt(M == 0, return_distances=False, return_indices=True)
     return P[iy, ix], M, top
 
+def _known_data(img, p, valid, linear, clip):
+    "`(path mask, working image, known-data mask)`: linear light if asked, clipped highlights (dilated) unknown."
+    ok = np.ones(p.shape[:2], bool) if valid is None else np.asarray(valid, bool)
+    if not ok.any(): raise ValueError("valid: no pixel has a known path")
+    known = np.ones(img.shape[:2], np.float32)
+    if clip is not None: known[ndimage.binary_dilation((img >= clip).any(-1), iterations=2)] = 0
+    return ok, (srgb_to_linear(img) if linear else img), known
+
+
+# %% ../nbs/15d_deconvolution.ipynb #8450bd04
+def _tile_spectra(p, ok, batch, lay, top, shape):
+    "`B×1×N×(N//2+1)` spectra of the PSFs of the tiles at `batch` (padded positions): each window's median path."
+    H, W = shape
+    N, m, r = lay.size, lay.margin, lay.radius
+    ks = np.zeros((len(batch), 1, N, N), np.float32)
+    for i, (y0, x0) in enumerate(batch):
+        med = np.median(_grid_window(p, ok, y0 + m - top, x0 + m - top, lay.stride + lay.overlap, H, W), axis=0)
+        ks[i, 0, :2 * r + 1, :2 * r + 1] = path_psf(med, r)
+    return sfft.rfft2(np.roll(ks, (-r, -r), (2, 3)), workers=os.cpu_count()).astype(np.complex64)
+
+def _solve_batch(P, Mk, K, batch, lay, lam, alpha, betas, out):
+    "Deconvolve the tiles at `batch` of the padded image `P` (known mask `Mk`), blend them into `out`; `(r², prior)`."
+    N, m, L, r = lay.size, lay.margin, lay.stride + lay.overlap, lay.radius
+    border = np.zeros((N, N), np.float32)
+    border[r:N - r, r:N - r] = 1                               # a tile's outer band: outside its data
+    win = np.outer(ramp_window(lay.stride, lay.overlap), ramp_window(lay.stride, lay.overlap))[..., None]
+    Y = np.stack([P[y0:y0 + N, x0:x0 + N].transpose(2, 0, 1) for y0, x0 in batch])
+    Ms = np.stack([(Mk[y0:y0 + N, x0:x0 + N] * border)[None] for y0, x0 in batch])
+    X, stats = hqs(Y, Ms, K, lam, alpha, betas, stats=True)
+    for (y0, x0), x in zip(batch, X):
+        out[y0 + m:y0 + m + L, x0 + m:x0 + m + L] += win * x[:, m:m + L, m:m + L].transpose(1, 2, 0)
+    return stats
+
+def _batches(lay, channels, progress):
+    "The tiles' padded positions in batches of at most `DECONV_BATCH_MB`, behind a progress bar if asked."
+    tiles = [(ty * lay.stride, tx * lay.stride) for ty in range(lay.ny) for tx in range(lay.nx)]
+    per = max(1, int(DECONV_BATCH_MB * 2 ** 20 // (48 * channels * lay.size ** 2)))
+    batches = [tiles[i:i + per] for i in range(0, len(tiles), per)]
+    if not progress: return batches
+    from tqdm.auto import tqdm
+    return tqdm(batches, desc=f"deconvolving {len(tiles)} tiles", unit="batch", leave=False)
+
+
+# %% ../nbs/15d_deconvolution.ipynb #18dce914
 def deconvolve_tiles(blurry,                  # `H×W×3` blurry image, float in [0, 1] or uint8
                      path,                    # kernel path `H×W×(k+1)×2` (px), or on a coarser grid (`check_paths`)
                      valid=None,              # bool mask on the path's grid: pixels whose path is known
@@ -270,48 +316,19 @@ def deconvolve_tiles(blurry,                  # `H×W×3` blurry image, float in
     img = as_image(blurry, "blurry")
     H, W, C = img.shape
     p = check_paths(path, (H, W), name, valid)
-    ok = np.ones(p.shape[:2], bool) if valid is None else np.asarray(valid, bool)
-    if not ok.any(): raise ValueError("valid: no pixel has a known path")
-    work = srgb_to_linear(img) if linear else img
-    known = np.ones((H, W), np.float32)
-    if clip is not None: known[ndimage.binary_dilation((img >= clip).any(-1), iterations=2)] = 0
-    sigma = noise_sigma(work) if sigma is None else float(sigma)
-    sigma = max(sigma, float(noise_floor), 1e-3)
+    ok, work, known = _known_data(img, p, valid, linear, clip)
+    sigma = max(noise_sigma(work) if sigma is None else float(sigma), float(noise_floor), 1e-3)
     lam = float(strength) / sigma ** 2
-    diam = np.linalg.norm(p[ok][:, :, None] - p[ok][:, None, :], axis=-1).max(axis=(1, 2))
-    extent = float(np.median(diam))
+    extent = float(np.median(np.linalg.norm(p[ok][:, :, None] - p[ok][:, None, :], axis=-1).max(axis=(1, 2))))
     lay = tile_layout((H, W), extent, int(np.ceil(np.abs(p[ok]).max())) + 1, tile, overlap)
-    s, o, N, m, r = lay.stride, lay.overlap, lay.size, lay.margin, lay.radius
     P, Mk, top = _padded(work, known, lay)
-    border = np.zeros((N, N), np.float32)
-    border[r:N - r, r:N - r] = 1                               # a tile's outer band: outside its data
-    win1 = ramp_window(s, o)
-    win = np.outer(win1, win1)[..., None]
     out = np.zeros_like(P)
-    tiles = [(ty * s, tx * s) for ty in range(lay.ny) for tx in range(lay.nx)]
-    per = max(1, int(DECONV_BATCH_MB * 2 ** 20 // (48 * C * N * N)))
-    batches = [tiles[i:i + per] for i in range(0, len(tiles), per)]
-    if progress:
-        from tqdm.auto import tqdm
-        batches = tqdm(batches, desc=f"deconvolving {len(tiles)} tiles", unit="batch", leave=False)
-    r2s, priors = [], []
-    for batch in batches:
-        Y = np.stack([P[y0:y0 + N, x0:x0 + N].transpose(2, 0, 1) for y0, x0 in batch])
-        Ms = np.stack([(Mk[y0:y0 + N, x0:x0 + N] * border)[None] for y0, x0 in batch])
-        ks = np.zeros((len(batch), 1, N, N), np.float32)
-        for i, (y0, x0) in enumerate(batch):
-            med = np.median(_grid_window(p, ok, y0 + m - top, x0 + m - top, s + o, H, W), axis=0)
-            ks[i, 0, :2 * r + 1, :2 * r + 1] = path_psf(med, r)
-        Kf = sfft.rfft2(np.roll(ks, (-r, -r), (2, 3)), workers=os.cpu_count()).astype(np.complex64)
-        X, (r2, prior) = hqs(Y, Ms, Kf, lam, alpha, betas, stats=True)
-        r2s.append(r2)
-        priors.append(prior)
-        for (y0, x0), x in zip(batch, X):
-            out[y0 + m:y0 + m + s + o, x0 + m:x0 + m + s + o] += win * x[:, m:m + s + o, m:m + s + o].transpose(1, 2, 0)
+    stats = [_solve_batch(P, Mk, _tile_spectra(p, ok, b, lay, top, (H, W)), b, lay, lam, alpha, betas, out)
+             for b in _batches(lay, C, progress)]
     res = out[top:top + H, top:top + W]
     res = linear_to_srgb(res) if linear else np.clip(res, 0, 1).astype(np.float32)
     if not full: return res
-    r2, prior = float(np.concatenate(r2s).mean()), float(np.concatenate(priors).mean())
+    r2, prior = (float(np.concatenate(s).mean()) for s in zip(*stats))
     return Deconvolution(res, sigma, lam, lay, extent, float(np.sqrt(r2)), lam / 2 * r2 + prior)
 
 # %% ../nbs/15d_deconvolution.ipynb #71a9d8b8

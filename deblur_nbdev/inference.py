@@ -151,7 +151,7 @@ def imu_paths(capture,            # `ImuCapture` (or an `IMU` record, with `t_st
     p = kernel_paths(depth, cal.K, poses, exp, segments, t_readout=cal.t_readout, reference="mid", frame="blurry")
     return p, valid_depth(depth)
 
-# %% ../nbs/15c_inference.ipynb #03ff6b9e
+# %% ../nbs/15c_inference.ipynb #c9cbf041
 class TimingFit(NamedTuple):
     "Result of `fit_timing`."
     time_offset: float      # the chosen offset (s)
@@ -163,6 +163,7 @@ class TimingFit(NamedTuple):
     clear: bool             # the offset has an optimum inside its window (False: the calibrated one is kept)
     exposure_clear: bool    # the exposure has one (False: the calibrated one is kept)
 
+# %% ../nbs/15c_inference.ipynb #fab4e896
 def _best(values, fits, step, keep):
     "The parabola-refined best of a scan, and whether it is clear (inside the window, not flat); else `keep`."
     ok = np.isfinite(fits)
@@ -174,6 +175,26 @@ def _best(values, fits, step, keep):
         if den < 0: best += float(np.clip(0.5 * (fits[b - 1] - fits[b + 1]) / den, -0.5, 0.5)) * step
     return best, True
 
+def _reduced(img, cal, size):
+    "`(linear-light image, calibration)` at a long side of at most `size` px."
+    import cv2
+    from deblur_nbdev.deconvolution import srgb_to_linear
+    H, W = img.shape[:2]
+    f = min(1.0, size / max(H, W))
+    h, w = max(8, round(H * f)), max(8, round(W * f))
+    cs = cal._replace(fx=cal.fx * w / W, fy=cal.fy * h / H, cx=(cal.cx + 0.5) * w / W - 0.5,
+                      cy=(cal.cy + 0.5) * h / H - 0.5, width=w, height=h)
+    return srgb_to_linear(cv2.resize(img, (w, h), interpolation=cv2.INTER_AREA)), cs
+
+def _scan(cands, fit, bar=None):
+    "`fit` of each candidate calibration (−inf where the IMU record does not cover it), ticking `bar`."
+    out = np.full(len(cands), -np.inf)
+    for i, c in enumerate(cands):
+        out[i] = fit(c)
+        if bar is not None: bar.update()
+    return out
+
+# %% ../nbs/15c_inference.ipynb #5883aaf1
 def fit_timing(image,          # the photo, `H×W×3` float in [0, 1] (sRGB-encoded)
                   capture,        # `ImuCapture` (or IMU record)
                   cal,            # `CameraCalibration` at the photo's size: its offset and exposure are the centres
@@ -185,16 +206,10 @@ def fit_timing(image,          # the photo, `H×W×3` float in [0, 1] (sRGB-enco
                   progress=False  # tqdm bar over the candidates
                  ) -> TimingFit:
     "The IMU time offset, then the exposure, whose kernel paths best fit the photo, where one stands out."
-    import cv2
-    from deblur_nbdev.deconvolution import kernel_fit, srgb_to_linear
+    from deblur_nbdev.deconvolution import kernel_fit
     if not (window > 0 and step > 0): raise ValueError(f"window, step: must be > 0 s, got {window}, {step}")
-    img = as_image(image, "image")
-    H, W = img.shape[:2]
-    f = min(1.0, size / max(H, W))
-    h, w = max(8, round(H * f)), max(8, round(W * f))
-    small = srgb_to_linear(cv2.resize(img, (w, h), interpolation=cv2.INTER_AREA))
-    cs = cal._replace(fx=cal.fx * w / W, fy=cal.fy * h / H, cx=(cal.cx + 0.5) * w / W - 0.5,
-                      cy=(cal.cy + 0.5) * h / H - 0.5, width=w, height=h)
+    small, cs = _reduced(as_image(image, "image"), cal, size)
+    h, w = small.shape[:2]
     exp0 = cal.exposure if cal.exposure is not None else getattr(capture, "exposure", None)
     if exp0 is None: raise ValueError("--exposure: the IMU record does not say how long the photo was exposed")
     cs = cs._replace(exposure=float(exp0))
@@ -211,17 +226,11 @@ def fit_timing(image,          # the photo, `H×W×3` float in [0, 1] (sRGB-enco
     if progress:
         from tqdm.auto import tqdm
         bar = tqdm(total=len(offs) + len(exps), desc="refining the timing", unit="candidate", leave=False)
-    fits = np.full(len(offs), -np.inf)
-    for i, o in enumerate(offs):
-        fits[i] = fit(cs._replace(time_offset=float(o)))
-        if bar is not None: bar.update()
+    fits = _scan([cs._replace(time_offset=float(o)) for o in offs], fit, bar)
     if not np.isfinite(fits).any():
         raise ValueError("--refine_timing: no offset in the window is covered by the IMU record")
     off, clear = _best(offs, fits, step, cal.time_offset)
-    efits = np.full(len(exps), -np.inf)
-    for i, e in enumerate(exps):
-        efits[i] = fit(cs._replace(time_offset=off, exposure=float(e)))
-        if bar is not None: bar.update()
+    efits = _scan([cs._replace(time_offset=off, exposure=float(e)) for e in exps], fit, bar)
     if bar is not None: bar.close()
     exp, eclear = _best(exps, efits, 0.05 * exp0, exp0) if len(exps) else (float(exp0), False)
     return TimingFit(off, exp, offs, fits, exps, efits, clear, eclear)
@@ -409,7 +418,31 @@ def file_paths(kernel=None,   # kernel-map .npy (`H×W×2`, start → end, px)
     elif a.shape[:2] != (H, W): raise ValueError(f"--path: {f} has shape {a.shape}; need {H}×{W}×(k+1)×2")
     return check_paths(a, (H, W), flag)
 
-# %% ../nbs/15c_inference.ipynb #055c90a9
+# %% ../nbs/15c_inference.ipynb #ebfab4a3
+def _imu_source(img, image, imu, d, cal, t_start, refine_timing, timing_window, progress):
+    "`(path, valid, description)` of a photo's kernel paths from its IMU record (`deblur_known`)."
+    from deblur_nbdev.deconvolution import check_paths
+    H, W = img.shape[:2]
+    cap = read_imu_capture(imu, image, cal)
+    if d is None and cap.imu.accel is not None:
+        warnings.warn("--imu: the record has an accelerometer, but without --depth only the rotation is used "
+                      "(translation blurs near objects; give --depth to include it)", stacklevel=3)
+    fit = None
+    if refine_timing:
+        fit = fit_timing(img, cap, cal, timing_window, t_start=t_start, progress=progress)
+        cal = cal._replace(time_offset=fit.time_offset, exposure=fit.exposure)
+        if not fit.clear:
+            warnings.warn(f"--refine_timing: the kernels' fit has no clear optimum within ±{timing_window * 1e3:.0f} "
+                          "ms; the calibrated time offset is kept", stacklevel=3)
+    p, ok = imu_paths(cap, cal, (H, W), d, t_start=t_start)
+    check_paths(p, (H, W), "--imu")
+    motion = "rotation and translation" if d is not None else "rotation only"
+    exp = cal.exposure if cal.exposure is not None else cap.exposure
+    return p, ok, (f"kernel paths from the {cap.kind} IMU record ({motion}, time offset {cal.time_offset * 1000:.1f} ms"
+                   f"{' refined' if fit and fit.clear else ''}, exposure {exp * 1000:.1f} ms"
+                   f"{' refined' if fit and fit.exposure_clear else ''})")
+
+# %% ../nbs/15c_inference.ipynb #512b38a9
 def deblur_known(image,                 # blurry photo file
                  kernel=None, path=None,   # kernel-map or kernel-path .npy
                  imu=None,              # IMU record: CSV, DeepGyro folder or the chart's gyro.txt
@@ -422,7 +455,6 @@ def deblur_known(image,                 # blurry photo file
                 ) -> tuple:             # `(image float32 H×W×3, what was done)`
     "Deblur a photo by fast deconvolution through kernel paths from files or from an IMU record."
     import time as _time
-    import warnings as _w
     from deblur_nbdev.scenes import read_image
     from deblur_nbdev.deconvolution import deconvolve_tiles
     img = read_image(image, "--image")
@@ -434,25 +466,9 @@ def deblur_known(image,                 # blurry photo file
         src = "the kernel maps of --kernel" if kernel is not None else "the kernel paths of --path"
     else:
         if kernel is not None or path is not None: raise ValueError("--imu: give --imu or --kernel/--path, not both")
-        cal = photo_camera((H, W), calibration, fx, fy, cx, cy, time_offset, t_readout, exposure)
-        cap = read_imu_capture(imu, image, cal)
-        if d is None and cap.imu.accel is not None:
-            _w.warn("--imu: the record has an accelerometer, but without --depth only the rotation is used "
-                    "(translation blurs near objects; give --depth to include it)", stacklevel=2)
-        if refine_timing:
-            fit = fit_timing(img, cap, cal, timing_window, t_start=t_start, progress=progress)
-            cal = cal._replace(time_offset=fit.time_offset, exposure=fit.exposure)
-            if not fit.clear:
-                _w.warn(f"--refine_timing: the kernels' fit has no clear optimum within ±{timing_window * 1e3:.0f} "
-                        "ms; the calibrated time offset is kept", stacklevel=2)
-        p, ok = imu_paths(cap, cal, (H, W), d, t_start=t_start)
-        from deblur_nbdev.deconvolution import check_paths
-        check_paths(p, (H, W), "--imu")
-        motion = "rotation and translation" if d is not None else "rotation only"
-        exp = cal.exposure if cal.exposure is not None else cap.exposure
-        src = (f"kernel paths from the {cap.kind} IMU record ({motion}, time offset {cal.time_offset * 1000:.1f} ms"
-               f"{' refined' if refine_timing and fit.clear else ''}, exposure {exp * 1000:.1f} ms"
-               f"{' refined' if refine_timing and fit.exposure_clear else ''})")
+        p, ok, src = _imu_source(img, image, imu, d, photo_camera((H, W), calibration, fx, fy, cx, cy, time_offset,
+                                                                   t_readout, exposure), t_start, refine_timing,
+                                 timing_window, progress)
     res = deconvolve_tiles(img, p, ok, strength=REAL_STRENGTH, noise_floor=REAL_NOISE_FLOOR, linear=True,
                            clip=REAL_CLIP, progress=progress and H * W > 2e6, full=True)
     took = _time.perf_counter() - t0
@@ -460,11 +476,37 @@ def deblur_known(image,                 # blurry photo file
             f"{res.layout.stride} px, linear light, {took:.1f} s")
     return res.image, what
 
-# %% ../nbs/15c_inference.ipynb #1ed7eca8
+# %% ../nbs/15c_inference.ipynb #99d0774f
+def _check_image_args(image, out, overwrite, exposure, t_readout, fx, fy, imu, time_offset, timing_window, calibration,
+                      max_blur, blur):
+    "`deblur_image`'s checks before any work: the checked `--out` path."
+    o = _check_image_paths(image, out, overwrite)
+    _check_camera_args(exposure, t_readout, fx, fy, imu)
+    if time_offset is not None and not np.isfinite(time_offset):
+        raise ValueError(f"--imu_time_offset: must be a finite number of seconds, got {time_offset}")
+    positive(timing_window, "--timing_window", "s")
+    if calibration is not None: need_file(calibration, "--calibration")
+    if max_blur is not None: positive(max_blur, "--max_blur", "px")
+    if blur is not None: positive(blur, "--blur", "px")
+    return o
+
+# %% ../nbs/15c_inference.ipynb #da6e690b
+def _deblur_network(model, image, depth, depth_scale, kernel, imu, path, calibration, refine_timing, t_start, exposure,
+                    fx, fy, cx, cy, time_offset, t_readout, max_blur, blur):
+    "`(image, 'with …')`: `deblur_file` with `model`, or with the shipped model that fits the inputs."
+    if calibration is not None or refine_timing:
+        raise ValueError("--calibration, --refine_timing: used with --imu (deconvolution); a U-Net (--model) takes "
+                         "--fx/--imu_time_offset/--t_readout")
+    used = model
+    if model is None: model, used, max_blur = _shipped_model(depth, kernel, imu, path, max_blur)
+    y = deblur_file(model, image, depth, depth_scale, kernel, imu, t_start, exposure, fx, fy, cx, cy,
+                    time_offset or 0.0, t_readout or 0.0, path, max_blur=max_blur, blur=blur)
+    return y, f"with {used}"
+
+# %% ../nbs/15c_inference.ipynb #9bf97d7a
 @command(renamed=dict(time_offset="imu_time_offset"))
 def deblur_image(
-    model:str=None,          # trained U-Net (.keras, `deblur_train`); default: deconvolution when the motion is known,
-                             # else the shipped model that fits the inputs
+    model:str=None,          # U-Net (.keras); default: deconvolution if the motion is known, else a shipped U-Net
     image:str=None,          # blurry image (PNG, JPEG, ...)
     out:str="deblurred.png", # output image (8-bit; format by suffix); never the input --image
     overwrite:bool=False,    # replace an existing --out file
@@ -484,33 +526,20 @@ def deblur_image(
     refine_timing:bool=False,  # search the IMU time offset within ± --timing_window by how well the kernels fit
     timing_window:float=0.03,  # half-width of the time-offset search (s)
     path:str=None,           # kernel path .npy, H×W×(k+1)×2 px
-    max_blur:float=None,     # networks only: the model's largest trained blur (px); larger blur is deblurred at a
-                             # coarser scale (default for a shipped model: its trained range, from models.json)
+    max_blur:float=None,     # networks only: larger blur (px) is deblurred coarser (default: a shipped model's range)
     blur:float=None,         # networks only: the photo's blur (px), if known (a blind model cannot measure it)
     quiet:bool=False,        # no progress bars; nothing but the closing line saying what was done
 ) -> np.ndarray:             # the deblurred image, float32 H×W×3
     "Deblur a photo: deconvolution through the kernel paths when the motion is known, else a trained U-Net."
-    o = _check_image_paths(image, out, overwrite)
-    _check_camera_args(exposure, t_readout, fx, fy, imu)
-    if imu_time_offset is not None and not np.isfinite(imu_time_offset):
-        raise ValueError(f"--imu_time_offset: must be a finite number of seconds, got {imu_time_offset}")
-    positive(timing_window, "--timing_window", "s")
-    if calibration is not None: need_file(calibration, "--calibration")
-    if max_blur is not None: positive(max_blur, "--max_blur", "px")
-    if blur is not None: positive(blur, "--blur", "px")
+    o = _check_image_args(image, out, overwrite, exposure, t_readout, fx, fy, imu, imu_time_offset, timing_window,
+                          calibration, max_blur, blur)
     if model is None and (imu is not None or kernel is not None or path is not None):
         y, what = deblur_known(image, kernel, path, imu, calibration, depth, depth_scale, t_start, exposure, fx, fy, cx,
                                cy, imu_time_offset, t_readout, refine_timing, timing_window, progress=not quiet)
-        _write_image(o, y)
-        print(f"deblur_image: wrote {o} ({y.shape[1]}×{y.shape[0]}) by {what}")
-        return y
-    if calibration is not None or refine_timing:
-        raise ValueError("--calibration, --refine_timing: used with --imu (deconvolution); a U-Net (--model) takes "
-                         "--fx/--imu_time_offset/--t_readout")
-    used = model
-    if model is None: model, used, max_blur = _shipped_model(depth, kernel, imu, path, max_blur)
-    y = deblur_file(model, image, depth, depth_scale, kernel, imu, t_start, exposure, fx, fy, cx, cy,
-                    imu_time_offset or 0.0, t_readout or 0.0, path, max_blur=max_blur, blur=blur)
+        what = f"by {what}"
+    else:
+        y, what = _deblur_network(model, image, depth, depth_scale, kernel, imu, path, calibration, refine_timing,
+                                  t_start, exposure, fx, fy, cx, cy, imu_time_offset, t_readout, max_blur, blur)
     _write_image(o, y)
-    print(f"deblur_image: wrote {o} ({y.shape[1]}×{y.shape[0]}) with {used}")
+    print(f"deblur_image: wrote {o} ({y.shape[1]}×{y.shape[0]}) {what}")
     return y
