@@ -47,8 +47,10 @@ def _tf_index(folder, files, keys):
             for k in keys:
                 m = mem.get(f"{i:09d}/{k}")
                 if m is None:
-                    hint = (f" (the path variants need kernel paths: generate with path_segments={PATH_SEGMENTS})"
-                            if k == "path" else "")
+                    hint = {"path": " (the path variants need kernel paths: generate with "
+                                    f"path_segments={PATH_SEGMENTS})",
+                            "deconv": " (the refinement variants need deconvolved images: generate with "
+                                      "deconvolve=True)"}.get(k, "")
                     if k != "mask": raise ValueError(f"shard {file}: sample {i} has no {k}{hint}")
                     row.append(-1)
                     continue
@@ -86,23 +88,26 @@ def _loader_shards(folder, split):
     return m, files
 
 # %% ../nbs/06b_loader.ipynb #7353e57a
-def _loader_keys(variant, mask, m, folder):
-    "The stored arrays variant `variant` reads (and the mask with `mask`), for the dataset with manifest `m`."
+def _loader_keys(variant, mask, m, folder, first=None):
+    "The stored arrays `variant` reads (and the mask with `mask`) in the dataset of manifest `m`, first shard `first`."
     chans = ALL_VARIANTS[variant]
     use_d, use_k, use_p = "depth" in chans, "kx" in chans, "p0x" in chans
     if use_p and m.get("format_version", 1) < 2:
         raise ValueError(f"variant: {variant!r} needs kernel paths, but {folder} is a format version "
                          f"{m.get('format_version', 1)} dataset (no paths stored); regenerate it with this package "
                          f"(path_segments={PATH_SEGMENTS}), or use 'kernel' / 'depth+kernel'")
-    keys = ["blurry", "sharp"] + (["depth"] if use_d else []) + (["kernel"] if use_k else [])
-    return keys + (["path"] if use_p else []) + (["mask"] if mask else [])
+    keys = (["deconv"] if "dr" in chans else []) + ["blurry", "sharp"] + (["depth"] if use_d else [])
+    keys += ["kernel"] if use_k else []
+    given = "dr" in chans and first is not None and any(k.endswith("/given_path") for k in _member_offsets(first))
+    return keys + (["given_path" if given else "path"] if use_p else []) + (["mask"] if mask else [])
 
 # %% ../nbs/06b_loader.ipynb #3dfa9482
 def _check_loader_shapes(variant, stored, crop, H, W, folder):
     "Refuse stored paths of another length than a path variant takes, and a crop larger than the `H×W` images."
-    if "p0x" in ALL_VARIANTS[variant] and stored["path"][2:] != (PATH_SEGMENTS + 1, 2):
+    pk = "given_path" if "given_path" in stored else "path"
+    if "p0x" in ALL_VARIANTS[variant] and stored[pk][2:] != (PATH_SEGMENTS + 1, 2):
         raise ValueError(f"variant: {variant!r} takes paths of {PATH_SEGMENTS} segments ({PATH_SEGMENTS + 1} points); "
-                         f"{folder} stores {stored['path'][2] - 1}-segment paths (generate with "
+                         f"{folder} stores {stored[pk][2] - 1}-segment paths (generate with "
                          f"path_segments={PATH_SEGMENTS})")
     if crop is not None:
         ch, cw = (int(c) for c in crop)
@@ -113,7 +118,7 @@ def _tf_decoder(keys, dtypes, H, W):
     "`decode(data, off)`: the stored arrays `keys` of one sample from its shard's bytes `data` at offsets `off`."
     import tensorflow as tf
     shapes = dict(blurry=(H, W, 3), sharp=(H, W, 3), depth=(H, W), kernel=(H, W, 2), mask=(H, W),
-                  path=(H, W, PATH_SEGMENTS + 1, 2))
+                  path=(H, W, PATH_SEGMENTS + 1, 2), deconv=(H, W, 3), given_path=(H, W, PATH_SEGMENTS + 1, 2))
     dts = {k: tf.as_dtype(dtypes.get(k, np.dtype(np.uint8))) for k in keys}
     nbytes = {k: int(np.prod(shapes[k])) * dts[k].size for k in keys}
     def decode(data, off):
@@ -171,12 +176,13 @@ def _tf_stacker(keys, depth_near, kernel_scale):
     "`stack(d, sign)`: a batch of stored arrays → `(input, target)` float32, normalised (vectorised over the batch)."
     import tensorflow as tf
     def stack(d, sign):
-        x = [_tf_float(d["blurry"])]
+        x = ([_tf_float(d["deconv"])] if "deconv" in keys else []) + [_tf_float(d["blurry"])]
         if "depth" in keys:                                             # holes (0) → 0
             x.append(tf.minimum(1.0, tf.math.divide_no_nan(tf.constant(depth_near, tf.float32), d["depth"]))[..., None])
         if "kernel" in keys: x.append(d["kernel"] * (kernel_scale * sign[:, None, None, :]))
-        if "path" in keys:                # every point of the path flips like the kernel: (x, y) → (±x, ±y)
-            p = d["path"] * (kernel_scale * sign[:, None, None, None, :])
+        pk = "given_path" if "given_path" in keys else "path"
+        if pk in keys:                    # every point of the path flips like the kernel: (x, y) → (±x, ±y)
+            p = d[pk] * (kernel_scale * sign[:, None, None, None, :])
             flat = tf.concat([tf.shape(p)[:3], [2 * (PATH_SEGMENTS + 1)]], 0)          # p0x, p0y, p1x, …
             x.append(tf.reshape(p, flat))
         y = _tf_float(d["sharp"])
@@ -186,7 +192,7 @@ def _tf_stacker(keys, depth_near, kernel_scale):
 
 # %% ../nbs/06b_loader.ipynb #01302b2b
 def make_tf_dataset(path,                 # dataset folder
-                    variant="blind",      # 'blind', 'depth', 'kernel', 'depth+kernel', 'path' or 'depth+path'
+                    variant="blind",      # one of `ALL_VARIANTS`: 'blind', 'depth', …, 'refine', 'depth+refine'
                     batch=8,              # batch size
                     crop=None,            # `(h, w)` random crop (None: full images)
                     split="train",        # 'train', 'test' or None (both)
@@ -206,7 +212,7 @@ def make_tf_dataset(path,                 # dataset folder
     _check_loader_args(variant, split, batch, depth_near)
     folder = Path(path)
     m, files = _loader_shards(folder, split)
-    keys = _loader_keys(variant, mask, m, folder)
+    keys = _loader_keys(variant, mask, m, folder, folder / files[0])
     table, counts, dtypes, stored, (H, W) = _tf_index(folder, files, keys)
     _check_loader_shapes(variant, stored, crop, H, W, folder)
     ds = _tf_shards(folder, files, table, counts, _tf_decoder(keys, dtypes, H, W), shuffle, repeat, seed)

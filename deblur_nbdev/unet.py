@@ -31,7 +31,7 @@ gpu_memory_growth()                                                 # on import:
 # %% ../nbs/13_unet.ipynb #6b65b8f8
 @keras.saving.register_keras_serializable(package="deblur_nbdev")
 class ResidualRGB(keras.layers.Layer):
-    "Output = correction + the first 3 input channels; carries the network's description in its config."
+    "Output = correction + the first 3 input channels (blurry, or deconvolved RGB); carries the network's description."
     def __init__(self, variant="blind", depth=4, width=32, depth_near=0.5, kernel_scale=0.1, arch="unet", blocks=2,
                  **kwargs):
         super().__init__(**kwargs)
@@ -94,7 +94,7 @@ def _unet_decoder(x, skips, width):
     return x
 
 # %% ../nbs/13_unet.ipynb #79f8fbaf
-def build_unet(variant="blind",     # 'blind', 'depth', 'kernel', 'depth+kernel', 'path', 'depth+path' (`ALL_VARIANTS`)
+def build_unet(variant="blind",     # 'blind', 'depth', 'kernel', …, 'refine', 'depth+refine' (`ALL_VARIANTS`)
                depth=4,             # levels of down-sampling (images are padded to a multiple of 2**depth)
                width=32,            # filters of the first level (doubled at each level down)
                depth_near=0.5,      # depth normalisation the model expects: min(1, depth_near / z), holes 0
@@ -103,7 +103,7 @@ def build_unet(variant="blind",     # 'blind', 'depth', 'kernel', 'depth+kernel'
                arch="unet",         # 'unet' (thesis Fig. 24, the reference) or 'naf' (NAFNet blocks, below)
                blocks=2             # NAF blocks per level (arch='naf' only)
               ) -> keras.Model:
-    """The U-Net of thesis Fig. 24 for one input variant, with a residual add of the blurry RGB.
+    """The U-Net of thesis Fig. 24 for one input variant, with a residual add of the first 3 input channels.
 
     Any input size ≡ 0 mod 2**depth."""
     _check_variant(variant)
@@ -285,14 +285,46 @@ def _path_channels(path, hw, variant):
     if not np.isfinite(p).all(): raise ValueError("path: contains NaN or inf")
     return p.reshape(*hw, 2 * n)
 
-# %% ../nbs/13_unet.ipynb #861a3792
-def make_input(variant_or_model,   # a variant name (`ALL_VARIANTS`: 'blind', …, 'depth+path') or a U-Net
+# %% ../nbs/13_unet.ipynb #e4fde052
+def _depth_channel(depth, hw, variant, dn):
+    "The depth input `H×W×1`: min(1, `dn`/z), holes (0, < 0, NaN, inf) 0."
+    if depth is None: raise ValueError(f"depth: variant {variant!r} needs a depth map (H×W, metres), none given")
+    d = np.asarray(depth)
+    if d.ndim == 3 and d.shape[2] == 1: d = d[..., 0]
+    if d.shape != hw: raise ValueError(f"depth: need shape {hw} (H×W, like the image), got {d.shape}")
+    d = d.astype(np.float32)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        inv = np.where(np.isfinite(d) & (d > 0), np.minimum(np.float32(1), np.float32(dn) / d), np.float32(0))
+    return inv.astype(np.float32)[..., None]
+
+# %% ../nbs/13_unet.ipynb #463c6ffb
+def _kernel_channels(kernel, hw, variant, ks):
+    "The kernel-map input `H×W×2`: (dx, dy) px × `ks`."
+    if kernel is None: raise ValueError(f"kernel: variant {variant!r} needs kernel maps (H×W×2, px), none given")
+    k = np.asarray(kernel, np.float32)
+    if k.shape != (*hw, 2): raise ValueError(f"kernel: need shape {(*hw, 2)} (H×W×2), got {k.shape}")
+    if not np.isfinite(k).all(): raise ValueError("kernel: contains NaN or inf")
+    return k * np.float32(ks)
+
+# %% ../nbs/13_unet.ipynb #b007c0be
+def _deconv_channels(deconvolved, blurry, variant):
+    "The deconvolved image `H×W×3` in [0, 1], checked against the blurry one's shape."
+    if deconvolved is None:
+        raise ValueError(f"deconvolved: variant {variant!r} needs the deconvolved image (H×W×3), none given")
+    dec = _image01(deconvolved, "deconvolved")
+    if dec.shape != blurry.shape:
+        raise ValueError(f"deconvolved: need shape {blurry.shape} like blurry, got {dec.shape}")
+    return dec
+
+# %% ../nbs/13_unet.ipynb #f1c112b7
+def make_input(variant_or_model,   # a variant name (`ALL_VARIANTS`: 'blind', …, 'depth+refine') or a U-Net
                blurry,             # `H×W×3` blurry image, uint8 or float in [0, 1]
                depth=None,         # `H×W` z-depth in metres (holes: 0, <0, NaN, inf); needed by 'depth' variants
                kernel=None,        # `H×W×2` kernel maps (dx, dy) in px; needed by 'kernel' variants
                depth_near=None,    # depth normalisation (default: the model's, or 0.5 for a variant name)
                kernel_scale=None,  # kernel/path scaling (default: the model's, or 0.1 for a variant name)
-               path=None           # `H×W×5×2` kernel path (px, 4 segments); needed by the 'path' variants
+               path=None,          # `H×W×5×2` kernel path (px, 4 segments); needed by 'path' and 'refine' variants
+               deconvolved=None    # `H×W×3` the blurry image deconvolved through `path`; needed by 'refine' variants
               ) -> np.ndarray:     # float32 `H×W×C`
     "Stack one image's network input with the normalisation of `make_tf_dataset`."
     if isinstance(variant_or_model, str):
@@ -300,28 +332,16 @@ def make_input(variant_or_model,   # a variant name (`ALL_VARIANTS`: 'blind', �
     else: info = model_info(variant_or_model)
     variant = info["variant"]
     chans = ALL_VARIANTS[variant]
-    unused = [k for k, v, c in (("depth", depth, "depth"), ("kernel", kernel, "kx"), ("path", path, "p0x"))
-              if v is not None and c not in chans]
+    unused = [k for k, v, c in (("depth", depth, "depth"), ("kernel", kernel, "kx"), ("path", path, "p0x"),
+                                ("deconvolved", deconvolved, "dr")) if v is not None and c not in chans]
     if unused: warnings.warn(f"{', '.join(unused)}: given, but the {variant!r} model does not use it", stacklevel=2)
     dn = info["depth_near"] if depth_near is None else float(depth_near)
     ks = info["kernel_scale"] if kernel_scale is None else float(kernel_scale)
     x = [_image01(blurry, "blurry")]
     hw = x[0].shape[:2]
-    if "depth" in chans:
-        if depth is None: raise ValueError(f"depth: variant {variant!r} needs a depth map (H×W, metres), none given")
-        d = np.asarray(depth)
-        if d.ndim == 3 and d.shape[2] == 1: d = d[..., 0]
-        if d.shape != hw: raise ValueError(f"depth: need shape {hw} (H×W, like the image), got {d.shape}")
-        d = d.astype(np.float32)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            inv = np.where(np.isfinite(d) & (d > 0), np.minimum(np.float32(1), np.float32(dn) / d), np.float32(0))
-        x.append(inv.astype(np.float32)[..., None])
-    if "kx" in chans:
-        if kernel is None: raise ValueError(f"kernel: variant {variant!r} needs kernel maps (H×W×2, px), none given")
-        k = np.asarray(kernel, np.float32)
-        if k.shape != (*hw, 2): raise ValueError(f"kernel: need shape {(*hw, 2)} (H×W×2), got {k.shape}")
-        if not np.isfinite(k).all(): raise ValueError("kernel: contains NaN or inf")
-        x.append(k * np.float32(ks))
+    if "dr" in chans: x.insert(0, _deconv_channels(deconvolved, x[0], variant))
+    if "depth" in chans: x.append(_depth_channel(depth, hw, variant, dn))
+    if "kx" in chans: x.append(_kernel_channels(kernel, hw, variant, ks))
     if "p0x" in chans: x.append(_path_channels(path, hw, variant) * np.float32(ks))
     return np.concatenate(x, -1) if len(x) > 1 else x[0]
 
