@@ -18,6 +18,8 @@ from .camera_motion import Poses, synthetic_shake, imu_poses, read_imu_csv, read
 from .scenes import (Scene, procedural_scene, motorcycle, fit_scene, resize_scene, read_image, read_depth,
                                  read_scenenet)
 from .synthesis import synthesize
+from .deconvolution import srgb_to_linear, deconvolve_tiles, REAL_NOISE_FLOOR, REAL_STRENGTH, REAL_CLIP
+from .realism import photo_finish, wrong_paths
 from .dataset import (SPLITS, Sample, shard_bytes, atomic_write, sha256_file, write_manifest,
                                   read_manifest, verify_dataset)
 
@@ -148,8 +150,10 @@ def _norm_focal(focal, srcs):
     return f
 
 # %% ../nbs/06a_generation.ipynb #7a83d92d
-def _motion_params(exposure, n_poses, rot_scale, translation, focal, imus):
+def _motion_params(exposure, n_poses, rot_scale, translation, focal, imus, motion=None):
     "The exposure, pose-sampling and motion entries of the parameters (`focal` already normalised)."
+    if motion not in (None, "shake" if imus is None else "imu"):
+        raise ValueError(f"motion: {motion!r} disagrees with imu={imus!r} ('shake' without IMU records, 'imu' with)")
     return dict(exposure=_range(exposure, "exposure", positive=True),
                 n_poses=None if n_poses is None else _int(n_poses, "n_poses", 2),
                 rot_scale=_range(rot_scale, "rot_scale", lo=0), translation=_range(translation, "translation", lo=0),
@@ -161,6 +165,19 @@ def _noise_params(photons, read_noise, segments, path_segments, t_readout):
     return dict(photons=None if photons is None or photons == "none" else _range(photons, "photons", positive=True),
                 read_noise=_range(read_noise, "read_noise", lo=0), segments=_int(segments, "segments", 1),
                 path_segments=_int(path_segments, "path_segments", 0), t_readout=float(t_readout))
+
+# %% ../nbs/06a_generation.ipynb #e1cd4f45
+def _realism_params(gain, jpeg, perturb, deconvolve, path_segments):
+    "The entries of the light (gain, JPEG) and of the kernels the networks are given (perturbation, deconvolution)."
+    g = None if gain is None or gain == "none" else _range(gain, "gain", lo=1)
+    q = None if jpeg is None or jpeg == "none" else _range(jpeg, "jpeg", lo=1)
+    if q is not None and q[1] > 100: raise ValueError(f"jpeg: qualities must lie in 1–100, got {jpeg!r}")
+    pt = float(perturb)
+    if not (np.isfinite(pt) and pt >= 0):
+        raise ValueError(f"perturb: must be ≥ 0 (the largest kernel-error level), got {perturb!r}")
+    if (pt > 0 or deconvolve) and path_segments == 0:
+        raise ValueError("path_segments: perturb and deconvolve need kernel paths; give path_segments ≥ 1")
+    return dict(gain=g, jpeg=q, perturb=pt, deconvolve=bool(deconvolve))
 
 # %% ../nbs/06a_generation.ipynb #0a25f660
 def dataset_params(n=64,                    # number of samples
@@ -179,24 +196,28 @@ def dataset_params(n=64,                    # number of samples
                    segments=1,              # kernel-map segments (> 1 also stores `kernel_segments`)
                    path_segments=4,         # kernel-path segments stored as `path` (0: no path)
                    t_readout=0.0,           # rolling-shutter readout time (s)
+                   gain=None,               # linear-light blur, stored × gain (range ≥ 1), clipped (None: as stored)
+                   jpeg=None,               # JPEG quality range of the blurry image (None: no compression)
+                   perturb=0.0,             # largest kernel-error level (`06c_realism`): stores `given_path`
+                   deconvolve:bool=False,   # store the deconvolution through the given path as `deconv`
                    reference="start",       # sharp image at the exposure 'start' or 'mid'
                    test_fraction=0.2,       # fraction of scene configurations (and samples) in the test split
                    test_scenes=(),          # always in the test split (e.g. 'motorcycle'); list or comma string
                    shard_size=8,            # samples per shard
                    image_dtype="uint8",     # storage of blurry/sharp: 'uint8' or 'float32'
-                   seed=0                   # dataset seed: sample i uses `SeedSequence([seed, i])`
+                   seed=0,                  # dataset seed: sample i uses `SeedSequence([seed, i])`
+                   motion=None              # recorded, not chosen: 'shake' or 'imu' (accepted back when it agrees)
                   ) -> dict:
     "Check and normalise the generation parameters into the JSON dict stored in the manifest."
     srcs = _norm_sources(sources)
     imus = _norm_imu(imu)
     _check_options(reference, image_dtype, test_fraction, t_readout)
-    tests = _norm_test_scenes(test_scenes)
-    f = _norm_focal(focal, srcs)
     p = dict(n=_int(n, "n", 1), sources=srcs, n_scenes=_int(n_scenes, "n_scenes", 1),
              height=_int(height, "height", 8), width=_int(width, "width", 8),
-             **_motion_params(exposure, n_poses, rot_scale, translation, f, imus),
+             **_motion_params(exposure, n_poses, rot_scale, translation, _norm_focal(focal, srcs), imus, motion),
              **_noise_params(photons, read_noise, segments, path_segments, t_readout),
-             reference=reference, test_fraction=float(test_fraction), test_scenes=tests,
+             **_realism_params(gain, jpeg, perturb, deconvolve, _int(path_segments, "path_segments", 0)),
+             reference=reference, test_fraction=float(test_fraction), test_scenes=_norm_test_scenes(test_scenes),
              shard_size=_int(shard_size, "shard_size", 1), image_dtype=image_dtype, seed=_int(seed, "seed", 0))
     return json.loads(json.dumps(p))
 
@@ -281,9 +302,14 @@ def _draw_numbers(g, params):
     photons = float(np.exp(g.uniform(*lp)))
     read_noise = g.uniform(*params["read_noise"])
     noise_seed = int(g.integers(2**31))
+    level, lift, quality = g.random(3)                   # kernel-error level, gain, JPEG quality: within their ranges
+    perturb_seed = int(g.integers(2**31))
     if not params["photons"]: photons = None
+    gain, jpeg = params.get("gain"), params.get("jpeg")
     return dict(m=m, oy=oy, ox=ox, exposure=exposure, rs=rs, ts=ts, motion_seed=motion_seed, pick=pick, when=when,
-                photons=photons, read_noise=read_noise, noise_seed=noise_seed)
+                photons=photons, read_noise=read_noise, noise_seed=noise_seed, level=level * params.get("perturb", 0),
+                perturb_seed=perturb_seed, gain=1.0 if gain is None else gain[0] + lift * (gain[1] - gain[0]),
+                jpeg=None if jpeg is None else int(round(jpeg[0] + quality * (jpeg[1] - jpeg[0]))))
 
 # %% ../nbs/06a_generation.ipynb #cebab5de
 def _trajectory(params, d):
@@ -302,12 +328,41 @@ def _trajectory(params, d):
 
 # %% ../nbs/06a_generation.ipynb #565dcf37
 def _blur(sc, traj, sf, params, d):
-    "Synthesise one sample's blurry image, kernel maps and path from scene `sc`, motion `traj` and the numbers `d`."
-    return synthesize(sc.image, sc.depth, sc.K, traj, d["exposure"], sf, t_readout=params["t_readout"],
+    "Synthesise a sample's blurry image (linear light with `gain`), kernel maps and path from scene, motion, numbers."
+    image = sc.image if params.get("gain") is None else srgb_to_linear(sc.image)     # blur averages light
+    return synthesize(image, sc.depth, sc.K, traj, d["exposure"], sf, t_readout=params["t_readout"],
                       reference=params["reference"], photons=d["photons"], read_noise=d["read_noise"],
                       seed=d["noise_seed"], segments=params["segments"],
                       path_segments=params["path_segments"] or params["segments"],
                       backend="numba", threads=1)      # the CPU path everywhere: same bytes with or without a GPU
+
+# %% ../nbs/06a_generation.ipynb #a68554f8
+def _finish(sc, b, params, d):
+    "The stored blurry and sharp images: as rendered, or from linear light × gain, clipped, sRGB-encoded (and JPEG)."
+    if params.get("gain") is None:
+        blurry = b.blurry if d["jpeg"] is None else photo_finish(srgb_to_linear(b.blurry), 1.0, d["jpeg"])
+        return blurry, sc.image
+    return photo_finish(b.blurry, d["gain"], d["jpeg"]), photo_finish(srgb_to_linear(sc.image), d["gain"])
+
+# %% ../nbs/06a_generation.ipynb #653ee96d
+def _given(sc, traj, b, blurry, params, d):
+    "`(given_path, deconv)`: the path from perturbed motion (with `perturb`) and the deconvolution through it."
+    given = None
+    if params.get("perturb"):
+        given = wrong_paths(sc.depth, sc.K, traj, d["exposure"], params["path_segments"], params["t_readout"],
+                            params["reference"], d["level"], d["perturb_seed"])
+    if not params.get("deconvolve"): return given, None
+    photo = dict(linear=True, clip=REAL_CLIP, noise_floor=REAL_NOISE_FLOOR, strength=REAL_STRENGTH)   # as deblur_image
+    kw = photo if params.get("gain") is not None else {}
+    return given, deconvolve_tiles(blurry, b.path if given is None else given, **kw)
+
+# %% ../nbs/06a_generation.ipynb #e80e2b95
+def _realism_record(params, d):
+    "The drawn light and kernel-error numbers of a sample (none when the dataset uses neither)."
+    out = {} if params.get("gain") is None else dict(gain=d["gain"])
+    if params.get("jpeg") is not None: out["jpeg"] = d["jpeg"]
+    if params.get("perturb"): out.update(kernel_error_level=d["level"], kernel_error_seed=d["perturb_seed"])
+    return out
 
 # %% ../nbs/06a_generation.ipynb #50321484
 def _drawn_record(item, d, sf, n_poses, kern, params, src):
@@ -315,7 +370,8 @@ def _drawn_record(item, d, sf, n_poses, kern, params, src):
     return dict(item=list(item), focal_multiplier=d["m"], crop=[d["oy"], d["ox"]], exposure=d["exposure"], sf=sf,
                 poses=n_poses, rot_scale=d["rs"], trans_scale=d["ts"], photons=d["photons"],
                 read_noise=d["read_noise"], noise_seed=d["noise_seed"], t_readout=params["t_readout"],
-                reference=params["reference"], max_blur_px=float(np.abs(kern).max()), **src)
+                reference=params["reference"], max_blur_px=float(np.abs(kern).max()), **src,
+                **_realism_record(params, d))
 
 # %% ../nbs/06a_generation.ipynb #7fe95faa
 def generate_sample(params:dict,  # normalised parameters (`dataset_params`)
@@ -335,13 +391,15 @@ def generate_sample(params:dict,  # normalised parameters (`dataset_params`)
     traj, src = _trajectory(params, d)
     sf = None if params["n_poses"] is None else d["exposure"] / (params["n_poses"] - 1)     # None: sampled by the blur
     b = _blur(sc, traj, sf, params, d)
+    blurry, sharp = _finish(sc, b, params, d)
+    given, deconv = _given(sc, traj, b, blurry, params, d)
     R, T = b.R, b.T
     if params["t_readout"]: R, T = R[:, 0], T[:, 0]        # rolling shutter: the poses of row 0 (others: t_readout)
     kern = b.kernel if params["segments"] == 1 else b.kernel[:, :, -1]
     drawn = _drawn_record(item, d, sf, len(b.times), kern, params, src)
-    return Sample(b.blurry, sc.image, sc.depth, kern, sc.K, R, T, b.times, index=int(index), scene=scene, split=split,
+    return Sample(blurry, sharp, sc.depth, kern, sc.K, R, T, b.times, index=int(index), scene=scene, split=split,
                   params=drawn, kernel_segments=b.kernel if params["segments"] > 1 else None,
-                  path=b.path if params["path_segments"] else None)
+                  path=b.path if params["path_segments"] else None, deconv=deconv, given_path=given)
 
 # %% ../nbs/06a_generation.ipynb #886d5dff
 _OUR_FILE = re.compile(r"^(train|test)-\d{5}\.npz$|^manifest\.json$")

@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 from .command import command, staged_folder, positive
 from .blur_model import valid_depth
-from .dataset import VARIANTS, ALL_VARIANTS, iter_samples, read_manifest, check_complete
+from .dataset import VARIANTS, ALL_VARIANTS, REFINE_VARIANTS, iter_samples, read_manifest, check_complete
 from .metrics import psnr, ssim, bootstrap_ci
 from .baseline import (BASELINE_BALANCE, BASELINE_TILE, BASELINE_TAU, BASELINE_MAX_ITERATIONS, deconvolve,
                                    deconvolve_paths, sample_sigma)
@@ -31,8 +31,10 @@ def _uses(model, sample):
     "The extra inputs of `sample` that `model`'s variant reads (so `make_input` gets nothing it would not use)."
     from deblur_nbdev.unet import model_info
     ch = ALL_VARIANTS[model_info(model)["variant"]]
+    refine = "dr" in ch                                   # a refinement: the deconvolution and the path it was given
+    path = sample.given_path if refine and sample.given_path is not None else sample.path
     return dict(depth=sample.depth if "depth" in ch else None, kernel=sample.kernel if "kx" in ch else None,
-                path=sample.path if "p0x" in ch else None)
+                path=path if "p0x" in ch else None, deconvolved=sample.deconv if refine else None)
 
 # %% ../nbs/15b_results.ipynb #16154a66
 def _as_models(models):
@@ -130,6 +132,7 @@ def _summaries(rows, methods, n_resamples, seed):
                                                for k in ("psnr", "ssim")}) for m in methods if by[m]}
         pairs = [(m, "blurry") for m in methods if m != "blurry"]
         pairs += [(m, "blind") for m in methods if m in VARIANTS and m != "blind" and "blind" in methods]
+        pairs += [(m, "deconvolution") for m in methods if m in REFINE_VARIANTS and "deconvolution" in methods]
         paired[g] = {}
         for a, b in pairs:
             ids = sorted(set(by[a]) & set(by[b]))
@@ -184,7 +187,7 @@ def _eval_outputs(chunk, ms, baseline, iterations, balance, batch, used):
             for v, (mod, _) in ms.items()}
     res = []
     for j, s in enumerate(chunk):
-        o = dict(blurry=s.blurry)
+        o = dict(blurry=s.blurry) if s.deconv is None else dict(blurry=s.blurry, deconvolution=s.deconv)
         if baseline: o["baseline"] = _baseline_output(s, iterations, balance, used)
         o.update({v: outs[v][j] for v in ms})
         res.append(o)
@@ -245,7 +248,8 @@ def evaluate(models,                  # `{variant: model or .keras path}` (or 'b
     m = check_complete(data, read_manifest(data))
     ms = _as_models(models)
     total = _eval_total(m, data, split, max_samples)
-    methods = ["blurry"] + (["baseline"] if baseline else []) + list(ms)
+    methods = ["blurry"] + (["deconvolution"] if m.get("params", {}).get("deconvolve") else []) \
+        + (["baseline"] if baseline else []) + list(ms)
     rows, kept, unblurred, used = [], [], [], dict(paths=0, wiener=0, its=[])
     bar = tqdm(total=total, unit="image", desc="evaluate", disable=not progress)
     for chunk in _eval_batches(data, split, total, batch, unblurred):

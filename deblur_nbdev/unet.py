@@ -285,7 +285,7 @@ def _path_channels(path, hw, variant):
     if not np.isfinite(p).all(): raise ValueError("path: contains NaN or inf")
     return p.reshape(*hw, 2 * n)
 
-# %% ../nbs/13_unet.ipynb #e4fde052
+# %% ../nbs/13_unet.ipynb #5b13fda9
 def _depth_channel(depth, hw, variant, dn):
     "The depth input `H×W×1`: min(1, `dn`/z), holes (0, < 0, NaN, inf) 0."
     if depth is None: raise ValueError(f"depth: variant {variant!r} needs a depth map (H×W, metres), none given")
@@ -297,7 +297,7 @@ def _depth_channel(depth, hw, variant, dn):
         inv = np.where(np.isfinite(d) & (d > 0), np.minimum(np.float32(1), np.float32(dn) / d), np.float32(0))
     return inv.astype(np.float32)[..., None]
 
-# %% ../nbs/13_unet.ipynb #463c6ffb
+# %% ../nbs/13_unet.ipynb #2d3cdc2e
 def _kernel_channels(kernel, hw, variant, ks):
     "The kernel-map input `H×W×2`: (dx, dy) px × `ks`."
     if kernel is None: raise ValueError(f"kernel: variant {variant!r} needs kernel maps (H×W×2, px), none given")
@@ -306,7 +306,7 @@ def _kernel_channels(kernel, hw, variant, ks):
     if not np.isfinite(k).all(): raise ValueError("kernel: contains NaN or inf")
     return k * np.float32(ks)
 
-# %% ../nbs/13_unet.ipynb #b007c0be
+# %% ../nbs/13_unet.ipynb #7f7e8f6e
 def _deconv_channels(deconvolved, blurry, variant):
     "The deconvolved image `H×W×3` in [0, 1], checked against the blurry one's shape."
     if deconvolved is None:
@@ -316,7 +316,7 @@ def _deconv_channels(deconvolved, blurry, variant):
         raise ValueError(f"deconvolved: need shape {blurry.shape} like blurry, got {dec.shape}")
     return dec
 
-# %% ../nbs/13_unet.ipynb #f1c112b7
+# %% ../nbs/13_unet.ipynb #5609081b
 def make_input(variant_or_model,   # a variant name (`ALL_VARIANTS`: 'blind', …, 'depth+refine') or a U-Net
                blurry,             # `H×W×3` blurry image, uint8 or float in [0, 1]
                depth=None,         # `H×W` z-depth in metres (holes: 0, <0, NaN, inf); needed by 'depth' variants

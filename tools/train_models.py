@@ -1,6 +1,7 @@
 """`make models`: make the models that ship in the package, with the project's own commands only.
 
     .venv/bin/python tools/train_models.py [--variants blind,depth,kernel,depth+kernel,path] [--work runs/shipped]
+    .venv/bin/python tools/train_models.py --photos [--n 1200]      # the refinement variants (refine, depth+refine)
 
 1. `deblur_dataset` makes the training data (DATA below; the motorcycle held out in the test split) and a second
    test set drawn the same way with another seed (TEST).
@@ -21,8 +22,13 @@ DATA = dict(n=2400, sources="procedural,motorcycle", n_scenes=240, height=240, w
             shard_size=16, seed=1)
 TEST = dict(DATA, n=240, n_scenes=24, seed=2, test_fraction=0.5)   # drawn like the training data, another seed
 TRAIN = dict(preset="cpu", epochs=30, steps_per_epoch=200, unet_depth=3, unet_width=16, crop="128,128", batch=8, seed=0)
+# --photos (#23): the same scenes as photos (linear light, gain, JPEG, rolling shutter), kernels from perturbed motion
+# (levels 0–2 of 06c_realism's KERNEL_ERRORS) and the deconvolution through them stored: the refinement variants'
+# data.
+# Two test sets of the same draws: perturbed kernels, and exact ones.
+PHOTO = dict(t_readout=0.02, gain="1,1.5", jpeg="60,95", perturb=2.0, deconvolve=True)
 
-def flags(d): return [f"--{k}={v}" for k, v in d.items()]
+def flags(d): return [f"--{k}" if v is True else f"--{k}={v}" for k, v in d.items()]
 
 def run(cmd, log):
     "Run one command (echoed, its output appended to `log`), raising on failure."
@@ -69,16 +75,22 @@ def train_wall(out):
 
 def table(results, v):
     "The part of a shared `deblur_evaluate` result that concerns variant `v`: its gains, the baseline's, PSNR, n."
-    keep = lambda k: k.startswith(f"{v} − ") or k.endswith(f" − {v}") or k == "baseline − blurry"
+    keep = lambda k: k.startswith(f"{v} − ") or k.endswith(f" − {v}") or k in ("baseline − blurry",
+                                                                                  "deconvolution − blurry")
+    shown = (v, "blurry", "baseline", "deconvolution")
     return {g: {k: c["psnr"]["mean"] for k, c in results["paired"][g].items() if keep(k)}
-               | {f"{m} PSNR": c["psnr"]["mean"] for m, c in results["summary"][g].items() if m in (v, "blurry", "baseline")}
+               | {f"{m} PSNR": c["psnr"]["mean"] for m, c in results["summary"][g].items() if m in shown}
                | dict(n=results["summary"][g]["blurry"]["n"])
             for g in results["groups"]}
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--variants", default="blind,depth,kernel,depth+kernel,path")
-    ap.add_argument("--work", default="runs/shipped", help="datasets (regenerated bit-identically when missing)")
+    ap.add_argument("--variants", default=None, help="default: blind,depth,kernel,depth+kernel,path (with --photos: "
+                    "refine,depth+refine)")
+    ap.add_argument("--photos", action="store_true", help="photo datasets with perturbed kernels and deconvolutions")
+    ap.add_argument("--n", type=int, default=2400, help="training-set size (the test sets get a tenth)")
+    ap.add_argument("--work", default=None, help="datasets (regenerated bit-identically when missing; default "
+                    "runs/shipped, with --photos runs/refine)")
     ap.add_argument("--runs", default="training", help="training runs, checkpoints included (committed, so a later "
                     "session resumes them)")
     ap.add_argument("--workers", type=int, default=0)
@@ -88,19 +100,31 @@ def main():
     ap.add_argument("--eval_samples", type=int, default=None, help="score only the first N test images of each set")
     ap.add_argument("--no_baseline", action="store_true", help="leave the (slow at 240×320) path baseline out of the scores")
     a = ap.parse_args()
-    work = Path(a.work)
+    work = Path(a.work or ("runs/refine" if a.photos else "runs/shipped"))
     work.mkdir(parents=True, exist_ok=True)
     log = work / "train_models.log"
-    data, test = work / "data", work / "test"
-    c_data = run([str(BIN / "deblur_dataset"), f"--out={data}", f"--workers={a.workers}", "--quiet", *flags(DATA)], log)
-    c_test = run([str(BIN / "deblur_dataset"), f"--out={test}", f"--workers={a.workers}", "--quiet", *flags(TEST)], log)
+    n_data = dict(n=a.n, n_scenes=a.n // 10)
+    n_test = dict(n=a.n // 10, n_scenes=a.n // 100)
+    d_data, d_test = {**DATA, **n_data}, {**TEST, **n_test}
+    tests = {"test (seed 2)": (work / "test", d_test)}
+    if a.photos:
+        d_data, d_test = {**d_data, **PHOTO}, {**d_test, **PHOTO}
+        tests = {"perturbed kernels (seed 2)": (work / "test_wrong", d_test),
+                 "exact kernels (seed 2)": (work / "test_exact", {**d_test, "perturb": 0.0})}
+    data = work / "data"
+    make = lambda d, p: run([str(BIN / "deblur_dataset"), f"--out={d}", f"--workers={a.workers}", "--quiet", *flags(p)],
+                            log)
+    c_data = make(data, d_data)
+    c_tests = {name: make(d, p) for name, (d, p) in tests.items()}
     from deblur_nbdev.pretrained import ship_model
-    variants = a.variants.split(",")
+    default = "refine,depth+refine" if a.photos else "blind,depth,kernel,depth+kernel,path"
+    variants = (a.variants or default).split(",")
     runs = train_all(variants, data, a.runs, max(1, a.parallel), log)
     # one evaluation per test set for all variants: the (slow) baseline runs once, and the models share the images
     models = ",".join(f"{v}={r['out'] / 'model.keras'}" for v, r in runs.items())
     scores = {}
-    for name, d in (("test (seed 2)", test), ("training set's test split (motorcycle held out)", data)):
+    sets = [(k, d) for k, (d, _) in tests.items()] + [("training set's test split (motorcycle held out)", data)]
+    for name, d in sets:
         rep = Path(a.runs) / f"report-{d.name}"
         c_eval = run([str(BIN / "deblur_evaluate"), f"--data={d}", f"--models={models}", f"--out={rep}", "--examples=0",
                       "--quiet"] + ([f"--max_samples={a.eval_samples}"] if a.eval_samples else [])
@@ -116,7 +140,7 @@ def main():
                           "wall time without the pauses between resumed runs, sharing the cores with the other "
                           "trainings run at once")
         if not a.no_ship:
-            e = ship_model(out, commands=[c_data, c_test, r["command"]], test=tables, extra=dict(timing=timing))
+            e = ship_model(out, commands=[c_data, *c_tests.values(), r["command"]], test=tables, extra=dict(timing=timing))
             print(f"train_models: shipped {v} ({e['size_mb']} MB, {e['steps']} steps)", flush=True)
 
 if __name__ == "__main__": main()
