@@ -4,7 +4,8 @@
 
 # %% auto #0
 __all__ = ['PATH_GRID', 'IMU_SEGMENTS', 'coarse_factor', 'deblur_coarse', 'ImuCapture', 'read_imu_capture', 'photo_camera',
-           'imu_paths', 'TimingFit', 'fit_timing', 'deblur_file', 'file_paths', 'deblur_known', 'deblur_image']
+           'imu_paths', 'TimingFit', 'fit_timing', 'deblur_file', 'file_paths', 'deblur_known', 'refine_photo',
+           'deblur_image']
 
 # %% ../nbs/15c_inference.ipynb #2759aba3
 import warnings
@@ -448,7 +449,8 @@ def deblur_known(image,                 # blurry photo file
                  t_start=None, exposure=None, fx=None, fy=None, cx=None, cy=None, time_offset=None, t_readout=None,
                  refine_timing=False,   # search the IMU time offset (`fit_timing`)
                  timing_window=0.03,    # ± this (s)
-                 progress=True          # progress bars
+                 progress=True,         # progress bars
+                 refine=None            # `(model, max_blur, name)`: a refinement U-Net to correct the deconvolution
                 ) -> tuple:             # `(image float32 H×W×3, what was done)`
     "Deblur a photo by fast deconvolution through kernel paths from files or from an IMU record."
     import time as _time
@@ -468,10 +470,45 @@ def deblur_known(image,                 # blurry photo file
                                  timing_window, progress)
     res = deconvolve_tiles(img, p, ok, strength=REAL_STRENGTH, noise_floor=REAL_NOISE_FLOOR, linear=True,
                            clip=REAL_CLIP, progress=progress and H * W > 2e6, full=True)
+    y = res.image if refine is None else refine_photo(refine[0], img, res.image, p, res.extent, refine[1])
     took = _time.perf_counter() - t0
     what = (f"deconvolution through {src}: blur {res.extent:.0f} px, {res.layout.ny * res.layout.nx} tiles of "
-            f"{res.layout.stride} px, linear light, {took:.1f} s")
-    return res.image, what
+            f"{res.layout.stride} px, linear light{'' if refine is None else ', refined by ' + refine[2]}, "
+            f"{took:.1f} s")
+    return y, what
+
+# %% ../nbs/15c_inference.ipynb #5c0eb00a
+def _resized(a, hw, how):
+    "`a` (`h×w` or `h×w×C`, any C) resized to `hw = (H, W)` with OpenCV, at most 4 channels at a time."
+    import cv2
+    a = np.ascontiguousarray(np.asarray(a, np.float32))
+    if a.ndim == 2 or a.shape[2] <= 4: return cv2.resize(a, (hw[1], hw[0]), interpolation=how)
+    return np.dstack([_resized(a[..., j:j + 4], hw, how) for j in range(0, a.shape[2], 4)])
+
+# %% ../nbs/15c_inference.ipynb #b3f58376
+def refine_photo(model,          # a refinement U-Net (variant 'refine', `13_unet`)
+                 blurry,         # `H×W×3` the photo, float in [0, 1]
+                 deconvolved,    # `H×W×3` its deconvolution through `path`
+                 path,           # kernel paths `h×w×(k+1)×2` (px of the photo), on its pixel grid or a coarser one
+                 blur,           # the photo's blur (px; e.g. the paths' median diameter)
+                 max_blur        # the largest blur the model was trained for (px)
+                ) -> np.ndarray: # float32 `H×W×3` in [0, 1]
+    "A refinement network's correction of a deconvolution, made within its trained blur range, added at full size."
+    import cv2
+    from deblur_nbdev.unet import make_input, predict_image
+    H, W = blurry.shape[:2]
+    s = coarse_factor(blur, max_blur)
+    hw = (max(16, round(H / s)), max(16, round(W / s)))
+    b, d = (_resized(a, hw, cv2.INTER_AREA) for a in (blurry, deconvolved))
+    q = np.asarray(path, np.float32)
+    t = np.linspace(0, q.shape[2] - 1, PATH_SEGMENTS + 1)                  # the model's points, interpolated
+    i0 = np.minimum(t.astype(int), q.shape[2] - 2)
+    w = (t - i0)[:, None]
+    pts = q[:, :, i0] * (1 - w) + q[:, :, i0 + 1] * w
+    p = _resized(pts.reshape(*pts.shape[:2], -1), hw, cv2.INTER_LINEAR).reshape(*hw, PATH_SEGMENTS + 1, 2) * (
+        hw[1] / W)
+    fix = predict_image(model, make_input(model, b, path=p, deconvolved=d)) - d
+    return np.clip(deconvolved + _resized(fix, (H, W), cv2.INTER_LINEAR), 0, 1).astype(np.float32)
 
 # %% ../nbs/15c_inference.ipynb #99d0774f
 def _check_image_args(image, out, overwrite, exposure, t_readout, fx, fy, imu, time_offset, timing_window, calibration,
@@ -486,6 +523,22 @@ def _check_image_args(image, out, overwrite, exposure, t_readout, fx, fy, imu, t
     if max_blur is not None: positive(max_blur, "--max_blur", "px")
     if blur is not None: positive(blur, "--blur", "px")
     return o
+
+# %% ../nbs/15c_inference.ipynb #272970c2
+def _refiner(model, no_refine, max_blur):
+    """`(refine, model)`: the refinement U-Net for `deblur_known` — `--model` when it is a refinement variant (then
+    consumed), else the shipped one unless `--no_refine` — or None; and `--model` if it is left for `_deblur_network`."""
+    from deblur_nbdev.dataset import REFINE_VARIANTS
+    from deblur_nbdev.pretrained import pretrained_models, load_pretrained
+    if model is not None:
+        if not isinstance(model, (str, Path)) or peek_variant(model) not in REFINE_VARIANTS: return None, model
+        if max_blur is None: raise ValueError("--max_blur: give the largest blur (px) --model was trained for")
+        from deblur_nbdev.unet import load_model
+        return (load_model(model), float(max_blur), str(model)), None
+    e = None if no_refine else pretrained_models().get("refine")
+    if e is None: return None, None
+    mb = float(max_blur or e["blur_range_px"][1])
+    return (load_pretrained("refine"), mb, f"the shipped 'refine' model ({e['file']})"), None
 
 # %% ../nbs/15c_inference.ipynb #da6e690b
 def _deblur_network(model, image, depth, depth_scale, kernel, imu, path, calibration, refine_timing, t_start, exposure,
@@ -526,13 +579,15 @@ def deblur_image(
     max_blur:float=None,     # networks only: larger blur (px) is deblurred coarser (default: a shipped model's range)
     blur:float=None,         # networks only: the photo's blur (px), if known (a blind model cannot measure it)
     quiet:bool=False,        # no progress bars; nothing but the closing line saying what was done
+    no_refine:bool=False,    # known motion: the deconvolution alone, without the shipped refinement U-Net
 ) -> np.ndarray:             # the deblurred image, float32 H×W×3
     "Deblur a photo: deconvolution through the kernel paths when the motion is known, else a trained U-Net."
     o = _check_image_args(image, out, overwrite, exposure, t_readout, fx, fy, imu, imu_time_offset, timing_window,
                           calibration, max_blur, blur)
+    refine, model = _refiner(model, no_refine, max_blur) if imu or kernel or path else (None, model)
     if model is None and (imu is not None or kernel is not None or path is not None):
         y, what = deblur_known(image, kernel, path, imu, calibration, depth, depth_scale, t_start, exposure, fx, fy, cx,
-                               cy, imu_time_offset, t_readout, refine_timing, timing_window, progress=not quiet)
+                               cy, imu_time_offset, t_readout, refine_timing, timing_window, not quiet, refine)
         what = f"by {what}"
     else:
         y, what = _deblur_network(model, image, depth, depth_scale, kernel, imu, path, calibration, refine_timing,
