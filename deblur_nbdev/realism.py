@@ -118,5 +118,6 @@ def wrong_paths(depth,               # `H×W` z-depth (m)
     rng = np.random.default_rng(seed)
     p = wrong_poses(poses, level, rng, errors)
     K2, tr = wrong_camera(K, t_readout, level, rng, errors)
+    tr = min(tr, max(0.0, float(poses.times[-1] - poses.times[0]) - exposure))    # a readout the record covers
     d = wrong_depth(depth, level, rng, errors)
     return kernel_paths(d, K2, p, exposure, segments, tr, reference, backend="numba")
