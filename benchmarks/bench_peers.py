@@ -17,8 +17,11 @@ else our side only in the calling interpreter (it says so); either way it checks
 what the loaded deblur_nbdev modules import and that the breakdown still matches the code (exit 1 if not).
 Usage: python3 benchmarks/bench_peers.py [--repeats 9] [--big-repeats 3] [--refresh] [--smoke]"""
 import os, sys
-for _v in ("OMP_NUM_THREADS", "NUMBA_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "OPENCV_FOR_THREADS_NUM"):
+for _v in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "OPENCV_FOR_THREADS_NUM"):
     os.environ[_v] = "1"                                     # one thread, set before numpy / numba / cv2 load
+os.environ["NUMBA_NUM_THREADS"] = "2"      # a pool of 2 for the threads=2 row only; every other call runs on 1 thread
+os.environ["OMP_WAIT_POLICY"] = "PASSIVE"  # its threads sleep after each parallel region instead of spinning beside the
+                                           # one-thread calls that follow (on 2 cores that slowed them by up to 50 %)
 import argparse, hashlib, re, subprocess, time
 from pathlib import Path
 
@@ -130,7 +133,7 @@ def impulse_extent(fn, h=41, w=41):
 
 # ---------------------------------------------------------------------------------------------- where our time goes
 SERIAL = "synthesis._blur_serial_nb"         # the numba loop of one-thread synthesis, split by `replay_serial`
-SERIAL_KERNELS = ("zbuffer_pose_nb", "landings_nb", "_accumulate_keys_nb")
+SERIAL_KERNELS = ("landings_nb", "_scatter_nb", "_accumulate_points_nb", "zbuffer_pose_nb", "_accumulate_keys_nb")
 
 def _code_names(code):
     "Global names that a code object and the code nested in it (lambdas, comprehensions) refer to."
@@ -173,10 +176,16 @@ class StageTimer:
     def __init__(self, capture=(), top="synthesize"):
         self.capture, self.captured, self.top, self.stack = set(capture), {}, top, []
         self.reset()
-    def reset(self): self.own, self.calls, self.callers = {}, {}, {}
+    def reset(self): self.own, self.calls, self.callers, self.overhead = {}, {}, {}, 0.0
     def wrap(self, name, f):
         import numpy as np
-        copy = lambda a: [np.copy(x) if isinstance(x, np.ndarray) else x for x in a]
+        def copy(a):                      # the captured arguments: its time is the timer's, no stage's (`overhead`)
+            t = time.perf_counter()
+            out = [np.copy(x) if isinstance(x, np.ndarray) else x for x in a]
+            dt = time.perf_counter() - t
+            self.overhead += dt
+            if self.stack: self.stack[-1][1] += dt
+            return out
         def timed(*a, **k):
             before = copy(a) if name in self.capture else None
             self.callers.setdefault(name, set()).add(self.stack[-1][0] if self.stack else self.top)
@@ -193,9 +202,10 @@ class StageTimer:
         return timed
 
 def replay_serial(syn, captured):
-    """Split the one-thread numba loop `_blur_serial_nb` (per pose: z-buffer, landing points, accumulation) by calling
-    its kernels from Python, pose by pose, on the arguments of the profiled call. Returns `(seconds per kernel over all
-    poses, poses, None)`, or `(None, 0, why)` when the replay no longer matches the code (other kernels, other bits)."""
+    """Split the one-thread numba loop `_blur_serial_nb` by calling its kernels from Python, pose by pose, on the
+    arguments of the profiled call: sub-pixel points per source pixel (pass 1 with landing points, scatter, gather) or,
+    for the nearest pixel and target-row colour, z-buffer and accumulation. Returns `(seconds per kernel over all poses,
+    poses, None)`, or `(None, 0, why)` when the replay no longer matches the code (other kernels, other bits)."""
     import numpy as np
     if captured is None: return None, 0, f"{SERIAL} was not called"
     fns = [getattr(syn, n, None) for n in SERIAL_KERNELS]
@@ -203,18 +213,18 @@ def replay_serial(syn, captured):
     before, after = captured
     try:
         img, d, P, wts, hd, wd, subpix, trows, acc, wsum, hits = before
+        points = subpix and not (trows and P.shape[1] > 1)              # as _blur_serial_nb
         best = dict.fromkeys(SERIAL_KERNELS, np.inf)
         for rep in range(3):                     # the first compiles the kernels' Python entry; the least of the others
             out = [np.copy(acc), np.copy(wsum), np.copy(hits)]
             tgt, zs, keys = np.empty(d.size, np.int32), np.empty(d.size, np.float32), np.empty(hd * wd, np.uint64)
-            rowwise = trows and P.shape[1] > 1                      # as _blur_serial_nb: target-row colour
-            aux = np.empty((d.size if subpix and not rowwise else 1, 6), np.float32)
+            q = np.empty((2, d.size if points else 1), np.float32)
             spent = dict.fromkeys(SERIAL_KERNELS, 0.0)
             for j in range(P.shape[0]):
-                calls = [(fns[0], (d, P[j], hd, wd, keys, tgt, zs, trows)),
-                         (fns[1], (d, P[j], hd, trows, aux) if subpix and not rowwise else None),
-                         (fns[2], (img, d, P[j], aux, keys, wts[j], subpix, trows, *out))]
-                for name, (f, a) in zip(SERIAL_KERNELS, calls):
+                pts = [(d, P[j], hd, wd, tgt, zs, q), (tgt, zs, keys), (img, q, 0, keys, 0, wts[j], *out)]
+                rest = [(d, P[j], hd, wd, keys, tgt, zs, trows), (img, d, P[j], keys, wts[j], subpix, trows, *out)]
+                calls = pts + [None, None] if points else [None, None, None] + rest
+                for name, f, a in zip(SERIAL_KERNELS, fns, calls):
                     if a is None: continue
                     t = time.perf_counter()
                     f(*a)
@@ -239,7 +249,7 @@ def profile_stages(syn, run, repeats):
             timer.reset()
             t = time.perf_counter()
             run()
-            runs.append((time.perf_counter() - t, timer.own, timer.calls, timer.callers))
+            runs.append((time.perf_counter() - t - timer.overhead, timer.own, timer.calls, timer.callers))
     finally:
         for g, n, obj in stages: g[n] = obj
     total, own, calls, callers = sorted(runs, key=lambda r: r[0])[len(runs) // 2]
@@ -251,7 +261,8 @@ def print_profile(size, p, min_share=0.005):
     "The breakdown of `profile_stages`, largest own time first; stages under `min_share` of the total in one line."
     tot = p["total"]
     pct = lambda v: f"{1e3 * v:9.2f} {100 * v / tot:5.1f}%"
-    print(f"  {size}: synthesize {1e3 * tot:.2f} ms (the median of {p['runs']} timed run(s), stage wrappers included)")
+    print(f"  {size}: synthesize {1e3 * tot:.2f} ms (the median of {p['runs']} timed run(s), stage wrappers included, "
+          "their copies of the loop's arguments left out)")
     rows = sorted(p["own"].items(), key=lambda kv: -kv[1])
     small = [(n, v) for n, v in rows if v < min_share * tot]
     for n, v in rows:
@@ -348,7 +359,7 @@ def main(repeats=9, big_repeats=3, sizes=SIZES, peers=True):
         print("blurgenerator: motion_blur_with_depth_map (depth bands, box blur per band, angle 0)")
         print("albumentations: MotionBlur(horizontal, not shifted, p=1, seed 0); all three get the same uint8 image")
     has_subpixel = "subpixel" in inspect.signature(syn.synthesize).parameters
-    rows, profiles, nearest = [], [], []
+    rows, profiles, nearest, two = [], [], [], []
     for (h, w), reps in zip(sizes, (repeats, big_repeats)):
         sc = procedural_scene(seed=0, height=h, width=w)
         img = np.clip(np.rint(sc.image * 255), 0, 255).astype(np.uint8)     # the one image every tool gets
@@ -361,11 +372,14 @@ def main(repeats=9, big_repeats=3, sizes=SIZES, peers=True):
         if has_subpixel:                                     # the cost of sub-pixel splatting, for the record
             fns["nearest"] = lambda: syn.synthesize(img, sc.depth, sc.K, poses, EXPOSURE, sf, subpixel=False,
                                                     backend="numba", threads=1)
+        fns["two"] = lambda: syn.synthesize(img, sc.depth, sc.K, poses, EXPOSURE, sf, backend="numba", threads=2)
         t = interleaved_ms(fns, reps)
         row.update(ours=t["ours"], bg=t.get("bg"), al=t.get("al"))
         if has_subpixel:
             vs = f" ({t['nearest'] / t['bg']:.2f}× blurgenerator)" if peers else ""
             nearest.append(f"{h}×{w} {t['nearest']:.2f} ms{vs}")
+        vs = f" ({t['two'] / t['bg']:.2f}× blurgenerator)" if peers else ""
+        two.append(f"{h}×{w} {t['two']:.2f} ms{vs}")
         rows.append(row)
         profiles.append((f"{h}×{w}", profile_stages(syn, ours, reps)))
     print(f"\n{'size':>10s} {'ours ms':>9s} {'blurgen ms':>11s} {'album. ms':>10s} {'ours/blurgen':>13s} "
@@ -386,6 +400,7 @@ def main(repeats=9, big_repeats=3, sizes=SIZES, peers=True):
         ratios = ", ".join(f"{r['ours'] / r['bg']:.2f}× at {r['size']}" for r in rows)
         print(f"\ntarget ours ≤ 1.0× blurgenerator at both sizes: {'met' if met else 'NOT met'} ({ratios})")
     if nearest: print("ours with subpixel=False (nearest-pixel splats instead of sub-pixel): " + " | ".join(nearest))
+    print("ours with threads=2 (bands of rows on 2 numba threads, the same bits): " + " | ".join(two))
     print("\nwhere our time goes (ms and share of one synthesize call: each stage's own time, without the stages it "
           "calls,\nso the lines add up to the total; stages found in the code that synthesize runs now)")
     for size, p in profiles: print_profile(size, p)

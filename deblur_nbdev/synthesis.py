@@ -13,12 +13,13 @@ import numpy as np
 import numba
 import cv2
 from scipy import ndimage
-from .blur_model import as_image, as_depth, as_K, project, as_int, as_choice
+from .blur_model import as_image, as_depth, as_K, as_int, as_choice
 from .camera_motion import Poses, row_times, sample_grid
 from .warp import (projection_matrices, project_pixels, forward_warp, zbuffer_numpy, zbuffer_numba, as_P,
                                check_index_range, zbuffer_pose_nb, EMPTY_KEY, project_xyz_nb, choose_backend,
                                zbuffer, sample_winners_nb, subpixel_offset_nb, landing_rows, landings_nb,
-                               bilinear_taps_nb, blend_taps_nb, subpixel_numpy, project_xyz, _aux_nb)
+                               bilinear_taps_nb, blend_taps_nb, subpixel_numpy, project_xyz, _aux_nb, _scatter_nb,
+                               _coefs_nb, _land_line_nb)
 from .command import renamed_args
 
 # %% ../nbs/04_synthesis.ipynb #e8819340
@@ -47,11 +48,10 @@ def _accumulate_sub_nb(img, depth, P, win, wt, wd, hd, trows, acc, wsum, hits):
 
 # %% ../nbs/04_synthesis.ipynb #4caf8b32
 @numba.njit(cache=True, nogil=True, error_model="numpy")
-def _accumulate_keys_nb(img, depth, P, aux, keys, wt, subpix, trows, acc, wsum, hits):
-    """Add one pose straight from its z-buffer keys (winner = low 32 bits); sub-pixel points from `landings_nb`, or
-    (per-row poses timed by the target row, `trows`) from the pose of the target pixel's own row."""
+def _accumulate_keys_nb(img, depth, P, keys, wt, subpix, trows, acc, wsum, hits):
+    """Add one pose straight from its z-buffer keys (winner = low 32 bits): the winner's own colour, or (`subpix`,
+    per-row poses timed by the target row) the colour at its sub-pixel point under the pose of the target's own row."""
     h, w = img.shape[0], img.shape[1]
-    rowwise = trows and P.shape[0] > 1
     for ty in range(h):
         for tx in range(w):
             t = ty * w + tx
@@ -60,14 +60,9 @@ def _accumulate_keys_nb(img, depth, P, aux, keys, wt, subpix, trows, acc, wsum, 
                 s = np.int64(k & np.uint64(0xFFFFFFFF))
                 sv = np.int64((s + 0.5) * (1.0 / w))                    # = s // w, no division
                 su = s - sv * w
-                if subpix and rowwise:
+                if subpix:
                     px, py, a00, a01, a10, a11 = _aux_nb(P, np.int64(ty), np.float32(su), np.float32(sv), depth[sv, su])
                     dx, dy = subpixel_offset_nb(px, py, a00, a01, a10, a11, tx, ty)
-                    taps = bilinear_taps_nb(h, w, np.float32(su) + dx, np.float32(sv) + dy)
-                    for c in range(img.shape[2]): acc[t, c] += wt * blend_taps_nb(img, taps, c)
-                elif subpix:
-                    dx, dy = subpixel_offset_nb(aux[s, 0], aux[s, 1], aux[s, 2], aux[s, 3], aux[s, 4], aux[s, 5],
-                                                tx, ty)
                     taps = bilinear_taps_nb(h, w, np.float32(su) + dx, np.float32(sv) + dy)
                     for c in range(img.shape[2]): acc[t, c] += wt * blend_taps_nb(img, taps, c)
                 else:
@@ -75,17 +70,149 @@ def _accumulate_keys_nb(img, depth, P, aux, keys, wt, subpix, trows, acc, wsum, 
                 wsum[t] += wt
                 hits[t] += 1
 
+# %% ../nbs/04_synthesis.ipynb #803c45de
+@numba.njit(cache=True, nogil=True, inline="always")
+def _blend_flat_nb(fl, i00, i01, i10, i11, ax, ay, bx, by):
+    "`blend_taps_nb` on a flat image: the taps' indices, their weights `ax`, `ay` and `bx = 1 − ax`, `by = 1 − ay`."
+    return (fl[i00] * bx + fl[i01] * ax) * by + (fl[i10] * bx + fl[i11] * ax) * ay
+
+# %% ../nbs/04_synthesis.ipynb #c71d4086
+@numba.njit(cache=True, nogil=True, error_model="numpy")
+def _accumulate_points_nb(img, q, s0, keys, t0, wt, acc, wsum, hits):
+    """Add one pose from the z-buffer keys of targets `t0…`, each winner `s` coloured by the bilinear sample at its
+    clamped sub-pixel point `q[:, s − s0]` (`landings_nb`): `bilinear_taps_nb`, `blend_taps_nb`'s float32 steps."""
+    h, w, C = img.shape
+    fl, af = img.reshape(-1), acc.reshape(-1)
+    uw, uC, o1, o2, one = np.uint64(w), np.uint64(C), np.uint64(1), np.uint64(2), np.float32(1)
+    xm, ym, us0 = np.uint64(w - 1), np.uint64(h - 1), np.uint64(s0)
+    for i in range(keys.shape[0]):
+        k, t = keys[i], t0 + i
+        if k == EMPTY_KEY: continue
+        s = k & np.uint64(0xFFFFFFFF)
+        qx, qy = q[0, s - us0], q[1, s - us0]
+        ix, iy = np.int64(qx), np.int64(qy)                  # q ≥ 0: signed conversions (one instruction each), then
+        x0, y0 = np.uint64(ix), np.uint64(iy)                # unsigned indices (no negative-index wrap-around checks)
+        x1, y1 = min(x0 + o1, xm), min(y0 + o1, ym)
+        ax, ay = qx - np.float32(ix), qy - np.float32(iy)
+        bx, by = one - ax, one - ay
+        i00, i01 = (y0 * uw + x0) * uC, (y0 * uw + x1) * uC
+        i10, i11 = (y1 * uw + x0) * uC, (y1 * uw + x1) * uC
+        ut = np.uint64(t) * uC
+        if C == 3:                                           # RGB unrolled: 20 % faster, the same operations
+            af[ut] += wt * _blend_flat_nb(fl, i00, i01, i10, i11, ax, ay, bx, by)
+            af[ut + o1] += wt * _blend_flat_nb(fl, i00 + o1, i01 + o1, i10 + o1, i11 + o1, ax, ay, bx, by)
+            af[ut + o2] += wt * _blend_flat_nb(fl, i00 + o2, i01 + o2, i10 + o2, i11 + o2, ax, ay, bx, by)
+        else:
+            for c in range(C):
+                uc = np.uint64(c)
+                af[ut + uc] += wt * _blend_flat_nb(fl, i00 + uc, i01 + uc, i10 + uc, i11 + uc, ax, ay, bx, by)
+        wsum[t] += wt
+        hits[t] += 1
+
 # %% ../nbs/04_synthesis.ipynb #e7c1cfe1
 @numba.njit(cache=True, nogil=True, error_model="numpy")
 def _blur_serial_nb(img, depth, P, weights, hd, wd, subpix, trows, acc, wsum, hits):
     "Serial Algorithm 1 loop: z-buffer and accumulate one pose at a time (no N-frame buffers)."
     tgt, zs, keys = np.empty(depth.size, np.int32), np.empty(depth.size, np.float32), np.empty(hd * wd, np.uint64)
-    rowwise = trows and P.shape[1] > 1                    # colour from the target row's pose: no per-source pass
-    aux = np.empty((depth.size if subpix and not rowwise else 1, 6), np.float32)
+    points = subpix and not (trows and P.shape[1] > 1)   # sub-pixel points per source pixel (not: target-row colour)
+    q = np.empty((2, depth.size if points else 1), np.float32)
     for j in range(P.shape[0]):
-        zbuffer_pose_nb(depth, P[j], hd, wd, keys, tgt, zs, trows)
-        if subpix and not rowwise: landings_nb(depth, P[j], hd, trows, aux)
-        _accumulate_keys_nb(img, depth, P[j], aux, keys, weights[j], subpix, trows, acc, wsum, hits)
+        if points:
+            landings_nb(depth, P[j], hd, wd, tgt, zs, q)                    # pass 1 and each source's point
+            _scatter_nb(tgt, zs, keys)
+            _accumulate_points_nb(img, q, 0, keys, 0, weights[j], acc, wsum, hits)
+        else:
+            zbuffer_pose_nb(depth, P[j], hd, wd, keys, tgt, zs, trows)
+            _accumulate_keys_nb(img, depth, P[j], keys, weights[j], subpix, trows, acc, wsum, hits)
+
+# %% ../nbs/04_synthesis.ipynb #f77c70b3
+@numba.njit(cache=True, nogil=True, error_model="numpy")
+def _row_spans_nb(depth, P, lo, hi):
+    "Per source row `v`, the first and last target row its pixels land on under `P` (`lo > hi`: none lands)."
+    h, w = depth.shape
+    tgt, zs = np.empty(w, np.int32), np.empty(w, np.float32)
+    for v in range(h):
+        _land_line_nb(depth[v], P, 0 if P.shape[0] == 1 else v, np.float32(v), h, h, w, tgt, zs, zs[:0], zs[:0], False)
+        mn, mx = np.int32(h * w), np.int32(-1)
+        for u in range(w):
+            mn = min(mn, tgt[u] if tgt[u] >= 0 else np.int32(h * w))
+            mx = max(mx, tgt[u])
+        lo[v], hi[v] = (mn // w if mx >= 0 else h), (mx // w if mx >= 0 else -1)
+
+# %% ../nbs/04_synthesis.ipynb #1acc8754
+@numba.njit(cache=True, nogil=True)
+def _band_sources_nb(lo, hi, r0, r1):
+    "The source rows `[v0, v1)` holding every pixel that lands on target rows `[r0, r1)` (one pose's `_row_spans_nb`)."
+    v0, v1 = lo.shape[0], 0
+    for v in range(lo.shape[0]):
+        if lo[v] < r1 and hi[v] >= r0: v0, v1 = min(v0, v), v + 1
+    return min(v0, v1), v1
+
+# %% ../nbs/04_synthesis.ipynb #86a00009
+@numba.njit(cache=True, nogil=True)
+def _scatter_band_nb(tgt, zs, n, s0, t0, keys):
+    "`_scatter_nb` of the sources `s0…s0+n` (their `tgt`, `zs` from index 0) into the keys of targets `t0…`."
+    keys[:] = EMPTY_KEY
+    zbits, m = zs.view(np.uint32), np.uint64(keys.shape[0])
+    for i in range(n):
+        t = np.uint64(tgt[i] - t0)                            # dropped (−1) or outside the band: ≥ m
+        if tgt[i] >= 0 and t < m:
+            k = (np.uint64(zbits[i]) << np.uint64(32)) | np.uint64(s0 + i)
+            if k < keys[t]: keys[t] = k
+
+# %% ../nbs/04_synthesis.ipynb #42606793
+@numba.njit(cache=True, nogil=True, error_model="numpy")
+def _blur_band_nb(img, depth, P, weights, lo, hi, r0, r1, acc, wsum, hits):
+    "All poses of the sub-pixel loop for target rows `[r0, r1)`: landing points of the rows reaching them, keys, sums."
+    h, w = depth.shape
+    tgt, zs, q = np.empty(h * w, np.int32), np.empty(h * w, np.float32), np.empty((2, h * w), np.float32)
+    keys = np.empty((r1 - r0) * w, np.uint64)
+    for j in range(P.shape[0]):
+        v0, v1 = _band_sources_nb(lo[j], hi[j], r0, r1)
+        for v in range(v0, v1):
+            a, r = (v - v0) * w, 0 if P.shape[1] == 1 else v
+            _land_line_nb(depth[v], P[j], r, np.float32(v), h, h, w, tgt[a:a + w], zs[a:a + w], q[0, a:a + w],
+                          q[1, a:a + w], True)
+        _scatter_band_nb(tgt, zs, (v1 - v0) * w, v0 * w, r0 * w, keys)
+        _accumulate_points_nb(img, q, v0 * w, keys, r0 * w, weights[j], acc, wsum, hits)
+
+# %% ../nbs/04_synthesis.ipynb #47dd91aa
+@numba.njit(cache=True, nogil=True, parallel=True, error_model="numpy")
+def _blur_parallel_nb(img, depth, P, weights, bands, acc, wsum, hits):
+    """The sub-pixel loop of `_blur_serial_nb` on threads: `bands` bands of target rows in parallel, each with all poses
+    in order (`_blur_band_nb`): every pixel gets the same keys and the same sums, so the same bits."""
+    h = depth.shape[0]
+    lo, hi = np.empty((P.shape[0], h), np.int64), np.empty((P.shape[0], h), np.int64)
+    for j in numba.prange(P.shape[0]): _row_spans_nb(depth, P[j], lo[j], hi[j])
+    step = (h + bands - 1) // bands
+    for b in numba.prange(bands):
+        r0, r1 = b * step, min(h, (b + 1) * step)
+        if r0 < r1: _blur_band_nb(img, depth, P, weights, lo, hi, r0, r1, acc, wsum, hits)
+
+# %% ../nbs/04_synthesis.ipynb #94454200
+def _blur_cpu(img, d, P, wts, backend, threads, subpixel, target_rows, acc, wsum, hits):
+    "The CPU loops of `accumulate_blur`: numba serial or on threads, or numpy (z-buffers of a group of poses at once)."
+    h, w, C = img.shape
+    if backend == "numba" and threads <= 1: return _blur_serial_nb(img, d, P, wts, h, w, subpixel, target_rows, acc,
+                                                                   wsum, hits)
+    if backend == "numba" and subpixel and not (target_rows and P.shape[1] > 1):
+        old = numba.get_num_threads()
+        numba.set_num_threads(min(int(threads), numba.config.NUMBA_NUM_THREADS))
+        try: return _blur_parallel_nb(img, d, P, wts, int(threads), acc, wsum, hits)
+        finally: numba.set_num_threads(old)
+    flat = np.ascontiguousarray(img.reshape(-1, C))
+    step = 8 if backend == "numpy" else 2 * int(threads)
+    for j in range(0, len(P), step):                      # z-buffers of a group of poses at once, added in order
+        if backend == "numpy": win, _ = zbuffer_numpy(d, P[j:j + step], (h, w), target_rows)
+        else: win, _ = zbuffer_numba(d, P[j:j + step], (h, w), threads=threads, target_rows=target_rows)
+        _add_group(flat, d, P[j:j + step], win, wts[j:j + step], subpixel, target_rows, backend, acc, wsum, hits)
+
+# %% ../nbs/04_synthesis.ipynb #22827b2c
+@numba.njit(cache=True, nogil=True, error_model="numpy")
+def _mean_nb(acc, wsum, hits, out):
+    "The weighted mean `acc / wsum` (float32) where some pose reached the pixel, 0 elsewhere."
+    for t in range(acc.shape[0]):
+        for c in range(acc.shape[1]): out[t, c] = acc[t, c] / wsum[t] if hits[t] > 0 else np.float32(0)
 
 # %% ../nbs/04_synthesis.ipynb #3ce6dc8a
 class Accumulated(NamedTuple):
@@ -143,18 +270,10 @@ def accumulate_blur(image,            # sharp RGB `H×W×C` (or `H×W`)
     if backend == "cuda":                                 # keys, sums and hit counts stay on the GPU (03_warp_cuda)
         from deblur_nbdev.warp_cuda import cuda_accumulate
         return Accumulated(*cuda_accumulate(img, d, P, wts, subpixel=subpixel, target_rows=target_rows))
-    flat = np.ascontiguousarray(img.reshape(-1, C))
     acc, wsum, hits = np.zeros((h * w, C), np.float32), np.zeros(h * w, np.float32), np.zeros(h * w, np.int32)
-    if backend == "numpy" or threads > 1:                 # z-buffers of a group of poses at once, added in order
-        step = 8 if backend == "numpy" else 2 * int(threads)
-        for j in range(0, len(P), step):
-            if backend == "numpy": win, _ = zbuffer_numpy(d, P[j:j + step], (h, w), target_rows)
-            else: win, _ = zbuffer_numba(d, P[j:j + step], (h, w), threads=threads, target_rows=target_rows)
-            _add_group(flat, d, P[j:j + step], win, wts[j:j + step], subpixel, target_rows, backend, acc, wsum, hits)
-    else: _blur_serial_nb(img, d, P, wts, h, w, subpixel, target_rows, acc, wsum, hits)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        mean = np.where(hits[:, None] > 0, acc / wsum[:, None], 0).astype(np.float32)
-    return Accumulated(mean.reshape(h, w, C), hits.reshape(h, w), wsum.reshape(h, w))
+    _blur_cpu(img, d, P, wts, backend, threads, subpixel, target_rows, acc, wsum, hits)
+    _mean_nb(acc, wsum, hits, acc)                        # in place: no fresh pages to fault in
+    return Accumulated(acc.reshape(h, w, C), hits.reshape(h, w), wsum.reshape(h, w))
 
 # %% ../nbs/04_synthesis.ipynb #edfbd048
 def _trajectory(poses, name="poses"):
@@ -192,7 +311,9 @@ def check_depth(depth, name="depth", shape=None, min_valid=0.5, max_median=100.0
     if frac < min_valid:
         raise ValueError(f"{name}: only {frac:.1%} of the pixels have valid depth (finite, > 0); rendering blur needs "
                          f"at least {min_valid:.0%} (fill the holes first, or lower min_valid)")
-    med = float(np.median(d[d > 0]))
+    ok = d > 0
+    if 2 * np.count_nonzero(d > max_median) < np.count_nonzero(ok): return d    # fewer than half above: median below
+    med = float(np.median(d[ok]))
     if med > max_median:
         raise ValueError(f"{name}: the median depth is {med:.4g} m, more than {max_median:g} m: it looks like "
                          f"millimetres; depth must be z-depth in metres (scale by 0.001: depth_scale=0.001)")
@@ -210,19 +331,20 @@ def _paths_nb(depth, P, out):
     "Position under each pose minus the pixel, per source pixel (`_finite_path` of `project_pixels`, one pass)."
     h, w = depth.shape
     zero = np.float32(0)
+    bx, by = np.empty(w, np.float32), np.empty(w, np.float32)
     for v in range(h):
-        fv = np.float32(v)
-        for u in range(w):
-            fu, d = np.float32(u), depth[v, u]
-            for k in range(P.shape[0]):
-                x, y, z = project_xyz_nb(P[k], v if P.shape[1] > 1 else 0, fu, fv, d)
-                dx, dy = zero, zero
-                if d > zero and z > zero:
-                    dx, dy = x / z - fu, y / z - fv
-                    if not np.isfinite(dx): dx = zero
-                    if not np.isfinite(dy): dy = zero
-                out[v, u, k, 0] = dx
-                out[v, u, k, 1] = dy
+        fv, dr = np.float32(v), depth[v]
+        for k in range(P.shape[0]):                # the matrix in scalars, a row into buffers: the loop vectorises
+            c00, c10, c20, b0, b1, b2, c03, c13, c23 = _coefs_nb(P[k], v if P.shape[1] > 1 else 0, fv)
+            for u in range(w):
+                fu, d = np.float32(u), dr[u]
+                x, y, z = (c00 * fu + b0) * d + c03, (c10 * fu + b1) * d + c13, (c20 * fu + b2) * d + c23
+                ok = (d > zero) & (z > zero)
+                dx, dy = x / z - fu, y / z - fv
+                bx[u] = dx if ok & np.isfinite(dx) else zero
+                by[u] = dy if ok & np.isfinite(dy) else zero
+            out[v, :, k, 0] = bx
+            out[v, :, k, 1] = by
 
 # %% ../nbs/04_synthesis.ipynb #b861afa5
 def _finite_path(px, py, u, v):
@@ -255,20 +377,9 @@ def _blurry_frame_paths(d, K, traj, times, t_readout, t_ref, backend):
         py = np.stack([y - y0 for x, y in xy]).reshape(-1, h, w)
     return _finite_path(px, py, 0, 0)
 
-# %% ../nbs/04_synthesis.ipynb #fdd0f80d
-def kernel_paths(depth,              # z-depth `H×W` (m)
-                 K,                  # 3×3 intrinsics (px)
-                 poses,              # camera trajectory (`Poses`) over ≥ the exposure
-                 exposure,           # exposure time (s)
-                 segments=4,         # path segments `k`: positions at `k + 1` even instants
-                 t_readout=0.0,      # rolling-shutter readout time (s; 0: global shutter)
-                 reference="start",  # the sharp image is the view at the exposure 'start' or 'mid'
-                 frame="sharp",      # paths indexed by the 'sharp' or the (rolling-shutter) 'blurry' image (`FRAMES`)
-                 min_valid=0.5,      # least share of valid depth pixels (`check_depth`)
-                 backend="auto"      # 'numpy', 'numba', 'cuda' or 'auto' (`BACKENDS`)
-                ) -> np.ndarray:     # float32 `H×W×(k+1)×2`: each pixel's positions (px) minus the pixel
-    "Per-pixel blur path: positions (px) at `segments + 1` even instants of the exposure, minus the pixel."
-    d = check_depth(depth, min_valid=min_valid)
+# %% ../nbs/04_synthesis.ipynb #945c9e1c
+def _paths_checked(d, K, poses, exposure, segments, t_readout, reference, frame, backend):
+    "`kernel_paths` on a depth map that `check_depth` has passed (`synthesize` checks it once)."
     h, w = d.shape
     segments = _segments(segments)
     if not exposure > 0: raise ValueError(f"exposure: must be > 0 seconds, got {exposure}")
@@ -291,6 +402,22 @@ def kernel_paths(depth,              # z-depth `H×W` (m)
     px, py, _ = project_pixels(d, P)
     v, u = np.mgrid[0:h, 0:w].astype(np.float32)
     return _finite_path(px, py, u, v)
+
+# %% ../nbs/04_synthesis.ipynb #fdd0f80d
+def kernel_paths(depth,              # z-depth `H×W` (m)
+                 K,                  # 3×3 intrinsics (px)
+                 poses,              # camera trajectory (`Poses`) over ≥ the exposure
+                 exposure,           # exposure time (s)
+                 segments=4,         # path segments `k`: positions at `k + 1` even instants
+                 t_readout=0.0,      # rolling-shutter readout time (s; 0: global shutter)
+                 reference="start",  # the sharp image is the view at the exposure 'start' or 'mid'
+                 frame="sharp",      # paths indexed by the 'sharp' or the (rolling-shutter) 'blurry' image (`FRAMES`)
+                 min_valid=0.5,      # least share of valid depth pixels (`check_depth`)
+                 backend="auto"      # 'numpy', 'numba', 'cuda' or 'auto' (`BACKENDS`)
+                ) -> np.ndarray:     # float32 `H×W×(k+1)×2`: each pixel's positions (px) minus the pixel
+    "Per-pixel blur path: positions (px) at `segments + 1` even instants of the exposure, minus the pixel."
+    return _paths_checked(check_depth(depth, min_valid=min_valid), K, poses, exposure, segments, t_readout, reference,
+                          frame, backend)
 
 # %% ../nbs/04_synthesis.ipynb #4f492f29
 def kernel_maps(depth,              # z-depth `H×W` (m)
@@ -332,11 +459,12 @@ def motion_extent(depth, K, poses, exposure, t_readout=0.0, reference="start", n
     span = exposure + t_readout
     t = traj.at(traj.times[0] + np.linspace(0, span, n_times))
     X = (np.stack([u, v, np.ones_like(u)], -1) @ np.linalg.inv(K).T) * z[:, None]        # n×3, camera frame
-    xy, zz = project(np.einsum("tij,nj->tni", t.R, X) + t.T[:, None], K)                 # n_times×n
+    xyz = ((K @ t.R).reshape(-1, 3) @ X.T).reshape(n_times, 3, -1) + (t.T @ K.T)[..., None]   # K (R X + T): one GEMM
     with np.errstate(divide="ignore", invalid="ignore"):
-        p = np.where(zz[..., None] > 0, xy, np.inf)
-        step = np.linalg.norm(np.diff(p, axis=0), axis=-1).max()
-        dist = np.linalg.norm(p - p[:1], axis=-1).max()
+        ok = xyz[:, 2] > 0
+        px, py = (np.where(ok, xyz[:, i] / xyz[:, 2], np.inf) for i in (0, 1))                    # n_times×n
+        step = np.hypot(np.diff(px, axis=0), np.diff(py, axis=0)).max()
+        dist = np.hypot(px - px[:1], py - py[:1]).max()
     speed = step / (span / (n_times - 1))
     return float(np.nan_to_num(speed, nan=np.inf)), float(np.nan_to_num(dist, nan=np.inf))
 
@@ -510,14 +638,27 @@ def _blur_frames(img, d, K, R, T, weights, inpaint, t_readout, backend, threads,
     if inpaint == "final": out = inpaint_holes(out, hits == 0)
     return out, hits
 
+# %% ../nbs/04_synthesis.ipynb #974577fb
+@numba.njit(cache=True, nogil=True)
+def _spans_nb(path, step, out):
+    "`out[:, :, m] = path[:, :, (m + 1)·step] − path[:, :, 0]`: kernel maps from every `step`-th instant of the paths."
+    for v in range(path.shape[0]):
+        for u in range(path.shape[1]):
+            for m in range(out.shape[2]):
+                out[v, u, m, 0] = path[v, u, (m + 1) * step, 0] - path[v, u, 0, 0]
+                out[v, u, m, 1] = path[v, u, (m + 1) * step, 1] - path[v, u, 0, 1]
+
 # %% ../nbs/04_synthesis.ipynb #4cce3315
-def _kernel_outputs(d, K, poses, exposure, segments, path_segments, t_readout, reference, frame, min_valid, backend):
+def _kernel_outputs(d, K, poses, exposure, segments, path_segments, t_readout, reference, frame, backend):
     "The kernel paths and kernel maps of `Blurred` (the maps `H×W×2` with `segments=1`, else `H×W×k×2`)."
     ks, kp = _segments(segments), _segments(path_segments, "path_segments")
-    path = kernel_paths(d, K, poses, exposure, kp, t_readout, reference, frame, min_valid, backend)
-    kmap = path[:, :, ::kp // ks] if kp % ks == 0 else kernel_paths(d, K, poses, exposure, ks, t_readout, reference,
-                                                                    frame, min_valid, backend)     # same instants
-    kmap = kmap[:, :, 1:] - kmap[:, :, :1]
+    path = _paths_checked(d, K, poses, exposure, kp, t_readout, reference, frame, backend)
+    if kp % ks == 0:                                            # the maps' instants are among the paths'
+        kmap = np.empty((*path.shape[:2], ks, 2), np.float32)
+        _spans_nb(path, kp // ks, kmap)
+    else:
+        kmap = _paths_checked(d, K, poses, exposure, ks, t_readout, reference, frame, backend)
+        kmap = kmap[:, :, 1:] - kmap[:, :, :1]
     return path, kmap[:, :, 0] if segments == 1 else kmap
 
 # %% ../nbs/04_synthesis.ipynb #e1073119
@@ -555,6 +696,5 @@ def synthesize(image,                # sharp RGB `H×W×3` (or `H×W`), float in
     R, T = pose_grid(traj, times, img.shape[0], t_readout)
     out, hits = _blur_frames(img, d, K, R, T, weights, inpaint, t_readout, backend, threads, subpixel)
     out = add_noise(out, photons, read_noise, seed)
-    path, kmap = _kernel_outputs(d, K, poses, exposure, segments, path_segments, t_readout, reference, frame,
-                                 min_valid, backend)
+    path, kmap = _kernel_outputs(d, K, poses, exposure, segments, path_segments, t_readout, reference, frame, backend)
     return Blurred(out.astype(np.float32), kmap, hits, R, T, times, path)

@@ -114,8 +114,8 @@ def _row_nb(P, v, fu, fv, d, hd, trows):
 
 # %% ../nbs/02_warp.ipynb #ca71e952
 @numba.njit(cache=True, nogil=True, error_model="numpy")
-def _project_nb(depth, P, hd, wd, tgt, zs, trows=False):
-    "Pass 1 for one pose: target linear index (−1 = dropped) and z of every source pixel."
+def _project_trows_nb(depth, P, hd, wd, tgt, zs, trows):
+    "Pass 1 with per-row poses timed by the target row (`_row_nb`): each pixel's own matrix row."
     h, w = depth.shape
     half, zero = np.float32(0.5), np.float32(0)
     fwd, fhd, iwd = np.float32(wd), np.float32(hd), np.int32(wd)
@@ -131,6 +131,56 @@ def _project_nb(depth, P, hd, wd, tgt, zs, trows=False):
             ok = (d > zero) & (z > zero) & (tx >= zero) & (tx < fwd) & (ty >= zero) & (ty < fhd)
             tgt[base + u] = np.int32(ty) * iwd + np.int32(tx) if ok else np.int32(-1)
             zs[base + u] = z
+
+# %% ../nbs/02_warp.ipynb #1f306424
+@numba.njit(cache=True, nogil=True, inline="always")
+def _coefs_nb(P, r, fv):
+    "Row `r` of `P` as scalars for source row `fv`: `x = (c00·u + b0)·d + c03`, … (`project_xyz_nb`'s order and bits)."
+    b0, b1, b2 = P[r, 0, 1] * fv + P[r, 0, 2], P[r, 1, 1] * fv + P[r, 1, 2], P[r, 2, 1] * fv + P[r, 2, 2]
+    return P[r, 0, 0], P[r, 1, 0], P[r, 2, 0], b0, b1, b2, P[r, 0, 3], P[r, 1, 3], P[r, 2, 3]
+
+# %% ../nbs/02_warp.ipynb #a61e6f8b
+@numba.njit(cache=True, nogil=True, inline="always", error_model="numpy")
+def _land_line_nb(dr, P, r, fv, h, hd, wd, tr, zr, qx, qy, sub):
+    """Pass 1 for one source row `dr` under matrix row `r`: target index `tr` and `zr`; with `sub` also the sub-pixel
+    source point `(qx, qy)` that lands on that target's centre (the float32 steps of `_aux_nb`, `subpixel_offset_nb`
+    and `bilinear_taps_nb`'s clamp below, in their order: the same bits)."""
+    c00, c10, c20, b0, b1, b2, c03, c13, c23 = _coefs_nb(P, r, fv)
+    c01, c11, c21 = P[r, 0, 1], P[r, 1, 1], P[r, 2, 1]
+    half, zero, one = np.float32(0.5), np.float32(0), np.float32(1)
+    fwd, fhd, iwd = np.float32(wd), np.float32(hd), np.int32(wd)
+    fw1, fh1 = np.float32(dr.shape[0] - 1), np.float32(h - 1)
+    for u in range(dr.shape[0]):
+        d, fu = dr[u], np.float32(u)
+        x, y, z = (c00 * fu + b0) * d + c03, (c10 * fu + b1) * d + c13, (c20 * fu + b2) * d + c23
+        tx, ty = x / z + half, y / z + half                                     # floor(·) = int(·) once ≥ 0
+        ok = (d > zero) & (z > zero) & (tx >= zero) & (tx < fwd) & (ty >= zero) & (ty < fhd)
+        ix, iy = np.int32(tx), np.int32(ty)
+        tr[u] = iy * iwd + ix if ok else np.int32(-1)
+        zr[u] = z
+        if sub:
+            iz = one / z
+            px, py, g = x * iz, y * iz, d * iz
+            j00, j01 = (c00 - px * c20) * g, (c01 - px * c21) * g
+            j10, j11 = (c10 - py * c20) * g, (c11 - py * c21) * g
+            idet = one / (j00 * j11 - j01 * j10)
+            a00, a01, a10, a11 = j11 * idet, -j01 * idet, -j10 * idet, j00 * idet
+            ex, ey = np.float32(ix) - px, np.float32(iy) - py
+            dx, dy = a00 * ex + a01 * ey, a10 * ex + a11 * ey
+            fin = np.isfinite(dx) & np.isfinite(dy)                              # a degenerate Jacobian: no offset
+            qx[u] = min(max(fu + (dx if fin else zero), zero), fw1)
+            qy[u] = min(max(fv + (dy if fin else zero), zero), fh1)
+
+# %% ../nbs/02_warp.ipynb #86c35666
+@numba.njit(cache=True, nogil=True, error_model="numpy")
+def _project_nb(depth, P, hd, wd, tgt, zs, trows=False):
+    "Pass 1 for one pose: target linear index (−1 = dropped) and z of every source pixel."
+    if trows and P.shape[0] > 1: return _project_trows_nb(depth, P, hd, wd, tgt, zs, trows)
+    h, w = depth.shape
+    for v in range(h):
+        a, b = v * w, (v + 1) * w
+        _land_line_nb(depth[v], P, 0 if P.shape[0] == 1 else v, np.float32(v), h, hd, wd, tgt[a:b], zs[a:b],
+                      zs[:0], zs[:0], False)
 
 # %% ../nbs/02_warp.ipynb #8901fdb1
 @numba.njit(cache=True, nogil=True)
@@ -245,16 +295,14 @@ def _source_point_nb(depth, P, s, w, hd, tx, ty, trows):
 
 # %% ../nbs/02_warp.ipynb #479bb82b
 @numba.njit(cache=True, nogil=True, error_model="numpy")
-def landings_nb(depth, P, hd, trows, aux):
-    "Per source pixel, `_aux_nb` (6 floats): a vectorisable pass, so the per-target gather only reads them."
+def landings_nb(depth, P, hd, wd, tgt, zs, q):
+    """Pass 1 of the z-buffer (`tgt`, `zs`, as `_project_nb`) and per source pixel `s` the clamped sub-pixel point
+    `q[:, s]` whose colour its target gets (the source row's pose; not for poses timed by the target row)."""
     h, w = depth.shape
     for v in range(h):
-        fv = np.float32(v)
-        for u in range(w):
-            fu, d = np.float32(u), depth[v, u]
-            px, py, a00, a01, a10, a11 = _aux_nb(P, _row_nb(P, v, fu, fv, d, hd, trows), fu, fv, d)
-            k = v * w + u
-            aux[k, 0], aux[k, 1], aux[k, 2], aux[k, 3], aux[k, 4], aux[k, 5] = px, py, a00, a01, a10, a11
+        a, b = v * w, (v + 1) * w
+        _land_line_nb(depth[v], P, 0 if P.shape[0] == 1 else v, np.float32(v), h, hd, wd, tgt[a:b], zs[a:b],
+                      q[0, a:b], q[1, a:b], True)
 
 # %% ../nbs/02_warp.ipynb #b85b1055
 @numba.njit(cache=True, nogil=True, inline="always")
