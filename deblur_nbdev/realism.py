@@ -39,7 +39,8 @@ KERNEL_ERRORS = dict(
     focal=0.03,          # relative error of the focal length (std)
     imu_rotation=1.0,    # IMU→camera misalignment (degrees, std of the angle, random axis)
     depth_noise=0.05,    # relative depth error (std of a smooth multiplicative field)
-    depth_holes=0.05)    # share of the depth map lost in holes (filled from the nearest valid pixel)
+    depth_holes=0.05,    # share of the depth map lost in holes (filled from the nearest valid pixel)
+    exposure=0.05)       # relative error of the exposure time (std): the paths' length (the office burst's: 5–15 %)
 
 # %% ../nbs/06c_realism.ipynb #9141c9e7
 def _errors(level, errors):
@@ -118,6 +119,9 @@ def wrong_paths(depth,               # `H×W` z-depth (m)
     rng = np.random.default_rng(seed)
     p = wrong_poses(poses, level, rng, errors)
     K2, tr = wrong_camera(K, t_readout, level, rng, errors)
-    tr = min(tr, max(0.0, float(poses.times[-1] - poses.times[0]) - exposure))    # a readout the record covers
     d = wrong_depth(depth, level, rng, errors)
-    return kernel_paths(d, K2, p, exposure, segments, tr, reference, backend="numba")
+    span = float(poses.times[-1] - poses.times[0])
+    e = _errors(level, KERNEL_ERRORS if errors is None else errors)
+    ex = min(exposure * max(0.5, 1 + rng.normal() * e["exposure"]), span)      # the stated exposure
+    tr = min(tr, max(0.0, span - ex))                                   # what the motion record covers
+    return kernel_paths(d, K2, p, ex, segments, tr, reference, backend="numba")
