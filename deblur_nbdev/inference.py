@@ -527,11 +527,12 @@ def _check_image_args(image, out, overwrite, exposure, t_readout, fx, fy, imu, t
 # %% ../nbs/15c_inference.ipynb #272970c2
 def _refiner(model, no_refine, max_blur):
     """`(refine, model)`: the refinement U-Net for `deblur_known` — `--model` when it is a refinement variant (then
-    consumed), else the shipped one unless `--no_refine` — or None; and `--model` if it is left for `_deblur_network`."""
+    consumed), else the shipped one unless `--no_refine` — or None; and `--model` if left for `_deblur_network`."""
     from deblur_nbdev.dataset import REFINE_VARIANTS
     from deblur_nbdev.pretrained import pretrained_models, load_pretrained
     if model is not None:
-        if not isinstance(model, (str, Path)) or peek_variant(model) not in REFINE_VARIANTS: return None, model
+        if not isinstance(model, (str, Path)) or peek_variant(model) not in REFINE_VARIANTS:
+            return None, model
         if max_blur is None: raise ValueError("--max_blur: give the largest blur (px) --model was trained for")
         from deblur_nbdev.unet import load_model
         return (load_model(model), float(max_blur), str(model)), None

@@ -12,7 +12,7 @@ from scipy import ndimage
 from scipy.spatial.transform import Rotation
 from .camera_motion import Poses
 from .synthesis import kernel_paths
-from .deconvolution import srgb_to_linear, linear_to_srgb
+from .deconvolution import linear_to_srgb
 
 # %% ../nbs/06c_realism.ipynb #b8699659
 def photo_finish(linear,          # `H×W×3` linear light, ≥ 0 (sensor noise already in it)

@@ -16,7 +16,7 @@ from scipy import ndimage
 from .blur_model import as_image, as_depth, as_K, as_int, as_choice
 from .camera_motion import Poses, row_times, sample_grid
 from .warp import (projection_matrices, project_pixels, forward_warp, zbuffer_numpy, zbuffer_numba, as_P,
-                               check_index_range, zbuffer_pose_nb, EMPTY_KEY, project_xyz_nb, choose_backend,
+                               check_index_range, zbuffer_pose_nb, EMPTY_KEY, choose_backend,
                                zbuffer, sample_winners_nb, subpixel_offset_nb, landing_rows, landings_nb,
                                bilinear_taps_nb, blend_taps_nb, subpixel_numpy, project_xyz, _aux_nb, _scatter_nb,
                                _coefs_nb, _land_line_nb)
