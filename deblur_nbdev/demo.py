@@ -34,14 +34,22 @@ def _train_variant(data, out, kw):
     t = time.perf_counter()
     return train(data, out, **kw)["model_path"], round(time.perf_counter() - t, 1)
 
+# %% ../nbs/17_demo.ipynb #b1029627
+def _training_line(out, jobs, done):
+    "What the trainings under `out`/models have done: epochs logged (log.csv) of those still running."
+    def epochs(v):
+        f = out / "models" / v / "log.csv"
+        return max(0, len(f.read_text().splitlines()) - 1) if f.is_file() else 0
+    return "training " + ", ".join(f"{v} epoch {epochs(v)}/{jobs[v]['epochs']}" for v in jobs if v not in done)
+
 # %% ../nbs/17_demo.ipynb #62074966
-def _train_all(data, out, jobs, workers, progress):
+def _train_all(data, out, jobs, workers, progress, every=30.0):
     """Train `jobs` ({variant: `train` keywords}) into `out`/models/<variant>,
-    `workers` at a time in their own processes."""
+    `workers` at a time in their own processes; with `progress`, a line on the epochs done every `every` s."""
     if workers <= 1:
         return {v: _train_variant(data, out / "models" / v, kw | dict(progress=progress)) for v, kw in jobs.items()}
     import importlib
-    from concurrent.futures import as_completed
+    from concurrent.futures import wait, FIRST_COMPLETED
     from deblur_nbdev.generation import pool_executor
     threads = max(1, (os.cpu_count() or 1) // workers)
     if progress:
@@ -50,11 +58,14 @@ def _train_all(data, out, jobs, workers, progress):
     fn = importlib.import_module("deblur_nbdev.demo")._train_variant   # the installed function: picklable by name
     try: futs = {ex.submit(fn, data, out / "models" / v, kw | dict(progress=False)): v for v, kw in jobs.items()}
     finally: restore()                                       # the workers started with the thread limits
-    done = {}
+    done, pending = {}, set(futs)
     with ex:
-        for f in as_completed(futs):
-            done[futs[f]] = f.result()
-            if progress: print(f"deblur_demo: trained {futs[f]} in {done[futs[f]][1]:.0f} s", flush=True)
+        while pending:
+            finished, pending = wait(pending, timeout=every, return_when=FIRST_COMPLETED)
+            for f in finished:
+                done[futs[f]] = f.result()
+                if progress: print(f"deblur_demo: trained {futs[f]} in {done[futs[f]][1]:.0f} s", flush=True)
+            if progress and pending: print(f"deblur_demo: {_training_line(out, jobs, done)}", flush=True)
     return {v: done[v] for v in jobs}
 
 # %% ../nbs/17_demo.ipynb #799a4a73
