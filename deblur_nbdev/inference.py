@@ -27,6 +27,14 @@ def coarse_factor(blur_px,   # the image's blur size (px), e.g. `blur_size` or t
     if not (np.isfinite(blur_px) and blur_px >= 0): raise ValueError(f"blur: must be ≥ 0 px, got {blur_px}")
     return max(1, int(np.ceil(blur_px / max_blur - 1e-9)))
 
+# %% ../nbs/15c_inference.ipynb #5c0eb00a
+def _resized(a, hw, how):
+    "`a` (`h×w` or `h×w×C`, any C) resized to `hw = (H, W)` with OpenCV, at most 4 channels at a time."
+    import cv2
+    a = np.ascontiguousarray(np.asarray(a, np.float32))
+    if a.ndim == 2 or a.shape[2] <= 4: return cv2.resize(a, (hw[1], hw[0]), interpolation=how)
+    return np.dstack([_resized(a[..., j:j + 4], hw, how) for j in range(0, a.shape[2], 4)])
+
 # %% ../nbs/15c_inference.ipynb #d2bf7510
 def deblur_coarse(deblur,       # `deblur(image, depth, kernel, path) -> image`, at the coarse scale
                   image,        # `H×W×3` blurry image, float in [0, 1] or uint8
@@ -46,10 +54,7 @@ def deblur_coarse(deblur,       # `deblur(image, depth, kernel, path) -> image`,
     hs, ws = max(1, round(h / s)), max(1, round(w / s))
     if hs < 8 or ws < 8:
         raise ValueError(f"factor: {s} would shrink the {w}×{h} image to {ws}×{hs} px; the blur is too large")
-    def down(a, how):                                                  # OpenCV resizes at most 4 channels at a time
-        a = np.asarray(a, np.float32)
-        if a.ndim == 2 or a.shape[2] <= 4: return cv2.resize(np.ascontiguousarray(a), (ws, hs), interpolation=how)
-        return np.dstack([down(a[..., j:j + 4], how) for j in range(0, a.shape[2], 4)])
+    down = lambda a, how: _resized(a, (hs, ws), how)
     up = lambda a: cv2.resize(a, (w, h), interpolation=cv2.INTER_CUBIC)
     small = down(img, cv2.INTER_AREA)
     d = None if depth is None else down(depth, cv2.INTER_NEAREST)
@@ -476,14 +481,6 @@ def deblur_known(image,                 # blurry photo file
             f"{res.layout.stride} px, linear light{'' if refine is None else ', refined by ' + refine[2]}, "
             f"{took:.1f} s")
     return y, what
-
-# %% ../nbs/15c_inference.ipynb #5c0eb00a
-def _resized(a, hw, how):
-    "`a` (`h×w` or `h×w×C`, any C) resized to `hw = (H, W)` with OpenCV, at most 4 channels at a time."
-    import cv2
-    a = np.ascontiguousarray(np.asarray(a, np.float32))
-    if a.ndim == 2 or a.shape[2] <= 4: return cv2.resize(a, (hw[1], hw[0]), interpolation=how)
-    return np.dstack([_resized(a[..., j:j + 4], hw, how) for j in range(0, a.shape[2], 4)])
 
 # %% ../nbs/15c_inference.ipynb #b3f58376
 def refine_photo(model,          # a refinement U-Net (variant 'refine', `13_unet`)

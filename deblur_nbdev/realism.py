@@ -43,8 +43,9 @@ KERNEL_ERRORS = dict(
     exposure=0.05)       # relative error of the exposure time (std): the paths' length (the office burst's: 5–15 %)
 
 # %% ../nbs/06c_realism.ipynb #9141c9e7
-def _errors(level, errors):
-    "The error magnitudes of `errors` scaled by `level` (checked ≥ 0)."
+def _errors(level, errors=None):
+    "The error magnitudes of `errors` (default `KERNEL_ERRORS`) scaled by `level` (checked ≥ 0)."
+    errors = KERNEL_ERRORS if errors is None else errors
     if not level >= 0: raise ValueError(f"level: must be ≥ 0 (0 = exact kernels), got {level}")
     unknown = set(errors) - set(KERNEL_ERRORS)
     if unknown: raise ValueError(f"errors: unknown {sorted(unknown)}; the keys are {list(KERNEL_ERRORS)}")
@@ -57,7 +58,7 @@ def wrong_poses(poses:Poses,   # the true trajectory
                 errors=None    # error magnitudes at level 1 (default `KERNEL_ERRORS`)
                ) -> Poses:     # the same times: the motion as an imperfect IMU reports it
     "The trajectory as an imperfect IMU reports it: clock offset, gyro bias and noise, misaligned axes."
-    e = _errors(level, KERNEL_ERRORS if errors is None else errors)
+    e = _errors(level, errors)
     t = poses.times
     shifted = poses.at(np.clip(t + rng.uniform(-1, 1) * e["time_offset"], t[0], t[-1]))
     dt = np.diff(t, prepend=t[0])
@@ -76,7 +77,7 @@ def wrong_camera(K,            # 3×3 intrinsics (px)
                  errors=None   # error magnitudes at level 1 (default `KERNEL_ERRORS`)
                 ) -> tuple:    # `(K, t_readout)` as an imperfect calibration states them
     "Intrinsics and readout time as a calibration a few percent off states them."
-    e = _errors(level, KERNEL_ERRORS if errors is None else errors)
+    e = _errors(level, errors)
     f = max(0.5, 1 + rng.normal() * e["focal"])
     r = max(0.5, 1 + rng.normal() * e["readout"])
     K2 = np.array(K, np.float64)
@@ -90,7 +91,7 @@ def wrong_depth(depth,         # `H×W` z-depth (m), holes 0
                 errors=None    # error magnitudes at level 1 (default `KERNEL_ERRORS`)
                ) -> np.ndarray:  # float32 `H×W`
     "A depth map as a sensor measures it: a smooth relative error and new holes filled from the nearest pixel."
-    e = _errors(level, KERNEL_ERRORS if errors is None else errors)
+    e = _errors(level, errors)
     d = np.asarray(depth, np.float32)
     field = ndimage.gaussian_filter(rng.normal(size=d.shape), max(d.shape) / 16)
     noisy = d * np.exp(field / max(float(field.std()), 1e-12) * e["depth_noise"]).astype(np.float32)
@@ -121,7 +122,7 @@ def wrong_paths(depth,               # `H×W` z-depth (m)
     K2, tr = wrong_camera(K, t_readout, level, rng, errors)
     d = wrong_depth(depth, level, rng, errors)
     span = float(poses.times[-1] - poses.times[0])
-    e = _errors(level, KERNEL_ERRORS if errors is None else errors)
+    e = _errors(level, errors)
     ex = min(exposure * max(0.5, 1 + rng.normal() * e["exposure"]), span)      # the stated exposure
     tr = min(tr, max(0.0, span - ex))                                   # what the motion record covers
     return kernel_paths(d, K2, p, ex, segments, tr, reference, backend="numba")
